@@ -45,6 +45,8 @@ export interface ClusterOptions {
   settings?: Record<string, string | number>;
   password?: string;
   label?: string;
+  /** Extra environment for the server process, e.g. LOCPATH for locales only this server has. */
+  env?: Record<string, string>;
 }
 
 export interface Cluster {
@@ -165,7 +167,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const pgCtl = join(bin, 'pg_ctl');
   const handle = { pgCtl, dataDir, dir, major };
   live.add(handle);
-  const start = () => run(pgCtl, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], { ...user, cwd: dir });
+  const startEnv = { ...user, env: { ...user.env, ...(opts.env ?? {}) }, cwd: dir };
+  const start = () => run(pgCtl, ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], startEnv);
   await start();
 
   const info: ServerInfo = {

@@ -1,0 +1,60 @@
+/**
+ * The one normalised change record every decoder produces and the applier consumes; the applier
+ * knows nothing of plugins (DESIGN.md "Decoders"). Values are kept as PostgreSQL's text
+ * representation — never a JS number — so bigint, numeric and float8 keep full precision.
+ */
+
+export interface RelationRef {
+  schema: string;
+  table: string;
+}
+
+export interface ColumnValue {
+  name: string;
+  /** format_type() spelling, e.g. "numeric(12,2)", "timestamp with time zone", "public.mood". */
+  type: string;
+  /** Text representation as the server would output it; null for SQL NULL. */
+  value: string | null;
+}
+
+export interface InsertChange {
+  kind: 'insert';
+  relation: RelationRef;
+  newRow: ColumnValue[];
+}
+
+export interface UpdateChange {
+  kind: 'update';
+  relation: RelationRef;
+  /** Replica-identity columns of the old row (all columns for REPLICA IDENTITY FULL). */
+  oldKey: ColumnValue[];
+  /** New row; columns whose TOAST value did not change are absent and named in unchangedToast. */
+  newRow: ColumnValue[];
+  unchangedToast: string[];
+}
+
+export interface DeleteChange {
+  kind: 'delete';
+  relation: RelationRef;
+  oldKey: ColumnValue[];
+}
+
+export interface TruncateChange {
+  kind: 'truncate';
+  relations: RelationRef[];
+  cascade: boolean;
+  restartIdentity: boolean;
+}
+
+export type Change = InsertChange | UpdateChange | DeleteChange | TruncateChange;
+
+/** One committed source transaction, in commit order. */
+export interface SourceTransaction {
+  /** Top-level transaction id (32-bit, as decoding reports it), as a decimal string. */
+  xid: string;
+  /** LSN of the commit record, "X/Y". */
+  commitLsn: string;
+  /** Source commit time, ISO-8601 with offset. */
+  commitTime: string;
+  changes: Change[];
+}

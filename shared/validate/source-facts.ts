@@ -1,0 +1,147 @@
+/**
+ * Catalog reads for the server-level checks, each a small function that receives its client.
+ * Settings are read with current_setting(name, true) so a missing one (older majors) is NULL
+ * rather than an error.
+ */
+import type pg from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export interface ServerParams {
+  versionNum: number;
+  version: string;
+  walLevel: string | null;
+  maxReplicationSlots: number | null;
+  maxWalSenders: number | null;
+  slotsUsed: number;
+  sendersUsed: number;
+  walSenderTimeoutMs: number | null;
+  maxSlotWalKeepSizeMb: number | null;
+  sharedPreloadLibraries: string[] | null;
+  /** The login is a superuser. */
+  isSuperuser: boolean;
+  /** The login may create replication slots (REPLICATION attribute, superuser or a provider role). */
+  canReplicate: boolean;
+  canCreateDb: boolean;
+  currentUser: string;
+}
+
+const PROVIDER_REPLICATION_ROLES = ['rds_replication', 'azure_pg_admin', 'cloudsqlsuperuser', 'alloydbsuperuser'];
+
+export async function readServerParams(client: pg.Client): Promise<ServerParams> {
+  const { rows } = await client.query<{
+    num: string; version: string; wal_level: string | null; slots: string | null; senders: string | null;
+    sender_timeout: string | null; keep: string | null; preload: string | null; usesuper: boolean;
+    rolreplication: boolean; rolcreatedb: boolean; current_user: string; provider_role: boolean;
+  }>(`
+    SELECT current_setting('server_version_num') AS num,
+           current_setting('server_version') AS version,
+           current_setting('wal_level', true) AS wal_level,
+           current_setting('max_replication_slots', true) AS slots,
+           current_setting('max_wal_senders', true) AS senders,
+           current_setting('wal_sender_timeout', true) AS sender_timeout,
+           current_setting('max_slot_wal_keep_size', true) AS keep,
+           (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
+           r.rolsuper AS usesuper, r.rolreplication, r.rolcreatedb, current_user::text AS current_user,
+           EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = ANY($1::text[])
+                     AND pg_has_role(current_user, g.oid, 'MEMBER')) AS provider_role
+      FROM pg_roles r WHERE r.rolname = current_user`, [PROVIDER_REPLICATION_ROLES]);
+  const r = rows[0];
+  if (!r) throw new Error('current_user is not in pg_roles');
+  const used = await client.query<{ slots: string; senders: string }>(`
+    SELECT (SELECT count(*) FROM pg_replication_slots) AS slots,
+           (SELECT count(*) FROM pg_stat_replication) AS senders`);
+  return {
+    versionNum: Number(r.num),
+    version: r.version.split(' ')[0] ?? r.version,
+    walLevel: r.wal_level,
+    maxReplicationSlots: r.slots === null ? null : Number(r.slots),
+    maxWalSenders: r.senders === null ? null : Number(r.senders),
+    slotsUsed: Number(used.rows[0]?.slots ?? 0),
+    sendersUsed: Number(used.rows[0]?.senders ?? 0),
+    walSenderTimeoutMs: parseMs(r.sender_timeout),
+    maxSlotWalKeepSizeMb: parseMb(r.keep),
+    sharedPreloadLibraries: r.preload === null ? null : r.preload.split(',').map((s) => s.trim().replace(/^"|"$/g, '')).filter(Boolean),
+    isSuperuser: r.usesuper,
+    canReplicate: r.usesuper || r.rolreplication || r.provider_role,
+    canCreateDb: r.usesuper || r.rolcreatedb,
+    currentUser: r.current_user,
+  };
+}
+
+/** "60s" / "5min" / "0" → milliseconds. */
+export function parseMs(v: string | null): number | null {
+  if (v === null) return null;
+  const m = /^(-?\d+)\s*(ms|s|min|h|d)?$/.exec(v.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  const factor: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+  return n * (factor[unit] ?? 1);
+}
+
+/** "-1" / "10GB" / "512MB" / "1TB" → megabytes (-1 stays -1). */
+export function parseMb(v: string | null): number | null {
+  if (v === null) return null;
+  const m = /^(-?\d+)\s*(kB|MB|GB|TB)?$/.exec(v.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  if (n < 0) return -1;
+  const factor: Record<string, number> = { kB: 1 / 1024, MB: 1, GB: 1024, TB: 1024 * 1024 };
+  return n * (factor[m[2] ?? 'MB'] ?? 1);
+}
+
+export type PluginProbe =
+  | { ok: true; plugin: 'wal2json' | 'pgoutput'; why: string }
+  | { ok: false; reason: string; blockedBy?: number[] };
+
+/**
+ * Chooses the decoding plugin by creating a temporary logical slot with it (the only reliable way
+ * to know a plugin is installed without superuser file access). wal2json is preferred when present
+ * (the seed's choice); pgoutput is built into PostgreSQL 10+. The probe slot is temporary, so it
+ * disappears with the session even if this process dies.
+ */
+export async function probeDecodingPlugin(client: pg.Client, versionNum: number, waitMs = 5000): Promise<PluginProbe> {
+  const tryPlugin = async (plugin: string): Promise<{ ok: true } | { ok: false; code?: string; message: string }> => {
+    const name = `pgferry_probe_${randomBytes(6).toString('hex')}`;
+    try {
+      await client.query(`SET statement_timeout = ${Math.max(1, Math.floor(waitMs))}`);
+      if (versionNum >= 100000) {
+        await client.query('SELECT pg_create_logical_replication_slot($1, $2, true)', [name, plugin]);
+        await client.query('SELECT pg_drop_replication_slot($1)', [name]);
+      } else {
+        await client.query('SELECT pg_create_logical_replication_slot($1, $2)', [name, plugin]);
+        await client.query('SELECT pg_drop_replication_slot($1)', [name]);
+      }
+      return { ok: true };
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      return { ok: false, ...(e.code ? { code: e.code } : {}), message: e.message ?? String(err) };
+    } finally {
+      await client.query('RESET statement_timeout').catch(() => undefined);
+    }
+  };
+  const w = await tryPlugin('wal2json');
+  if (w.ok) return { ok: true, plugin: 'wal2json', why: 'installed on the source; format-version 2' };
+  if (w.code === '57014') return blocked(client, w.message);
+  if (versionNum < 100000) return { ok: false, reason: `wal2json: ${w.message}` };
+  const p = await tryPlugin('pgoutput');
+  if (p.ok) return { ok: true, plugin: 'pgoutput', why: 'wal2json is not installed on the source; pgoutput is built in' };
+  if (p.code === '57014') return blocked(client, p.message);
+  return { ok: false, reason: `wal2json: ${w.message}; pgoutput: ${p.message}` };
+}
+
+async function blocked(client: pg.Client, message: string): Promise<PluginProbe> {
+  const { rows } = await client.query<{ pid: number }>(`
+    SELECT pid FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+     ORDER BY xact_start LIMIT 5`).catch(() => ({ rows: [] as Array<{ pid: number }> }));
+  return { ok: false, reason: message, blockedBy: rows.map((r) => r.pid) };
+}
+
+/** Total size in MB of the given databases (for WAL-retention advice). */
+export async function databasesSizeMb(client: pg.Client, dbs: readonly string[]): Promise<number> {
+  const { rows } = await client.query<{ mb: string | null }>(`
+    SELECT sum(pg_database_size(d.oid)) / 1048576.0 AS mb FROM pg_database d
+     WHERE d.datname = ANY($1::text[]) AND has_database_privilege(d.oid, 'CONNECT')`, [dbs]);
+  return Math.ceil(Number(rows[0]?.mb ?? 0));
+}
