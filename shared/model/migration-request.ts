@@ -1,0 +1,229 @@
+/**
+ * The PUT body of a migration, `{ properties, location?, tags? }`, in the ARM / az CLI shape.
+ * Fields are checked one by one, then against each other; the result carries the resolved
+ * source and target addresses so no later code parses `host:port@user` again.
+ */
+import { z } from 'zod';
+import { MIGRATION_MODES, MIGRATION_OPTIONS, SOURCE_TYPES, SSL_MODES } from './states';
+import type { MigrationMode, MigrationOption, SourceType, SslMode } from './states';
+import { fromSafeParse, reject, type Parsed } from './errors';
+import { armEnum, armFlag } from './flags';
+import { DEFAULT_PORT, sameServer } from './endpoints';
+import { hostPortField, locationSchema, passwordSchema, sourceResourceIdField, tagsSchema, usernameSchema, utcDateTimeSchema } from './fields';
+import { DEFAULT_MAX_DATABASES, databaseListSchema, databaseSubsetSchema, subsetIssues } from './names';
+import { MIGRATION_BODY_KEYS, withNormalizedKeys } from './normalize';
+
+/** What the model needs from the app settings. */
+export interface ModelSettings {
+  /** Most databases one migration may list (PGFERRY_MAX_DATABASES). */
+  maxDatabases: number;
+}
+
+export interface SecretParameters {
+  adminCredentials: {
+    sourceServerPassword: string;
+    targetServerPassword: string;
+  };
+  /** When absent, the `@user` part of sourceDbServerResourceId names the source login. */
+  sourceServerUsername?: string;
+  targetServerUsername: string;
+}
+
+/** `properties` after parsing: canonical keys, exact ARM enum spellings, flags as booleans. */
+export interface MigrationRequestProperties {
+  /** Online keeps replicating changes after the copy until cutover; Offline stops after the copy. */
+  migrationMode: MigrationMode;
+  migrationOption: MigrationOption;
+  sourceType: SourceType;
+  sslMode: SslMode;
+  /** As sent: `host:port@user` or an Azure server resource id. */
+  sourceDbServerResourceId?: string;
+  /** As sent; when set, its host wins over sourceDbServerResourceId's. */
+  sourceDbServerFullyQualifiedDomainName?: string;
+  targetDbServerFullyQualifiedDomainName: string;
+  /** Write-only: stored encrypted, never echoed. */
+  secretParameters: SecretParameters;
+  dbsToMigrate: string[];
+  /** When false and a database exists on the target, the run waits for confirmation. */
+  overwriteDbsInTarget: boolean;
+  migrateRoles: boolean;
+  setupLogicalReplicationOnSourceDbIfNeeded: boolean;
+  /** False holds the run in WaitingForDataMigrationScheduling until a PATCH starts it. */
+  startDataMigration: boolean;
+  triggerCutover: boolean;
+  cancel: boolean;
+  /** Empty or absent: all of dbsToMigrate. */
+  dbsToTriggerCutoverOn?: string[];
+  dbsToCancelMigrationOn?: string[];
+  /** UTC, as `toISOString()`. */
+  migrationWindowStartTimeInUtc?: string;
+  migrationWindowEndTimeInUtc?: string;
+  /** Accepted for ARM compatibility; pgferry has no runtime server. */
+  migrationInstanceResourceId?: string;
+}
+
+/** Where pgferry connects, resolved from the ARM fields. */
+export interface ResolvedServer {
+  /** Host name or IP; IPv6 without brackets. */
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface MigrationRequest {
+  location?: string;
+  tags?: Record<string, string>;
+  properties: MigrationRequestProperties;
+  source: ResolvedServer & {
+    /** Set when the source was named by its Azure resource id. */
+    azureServerName?: string;
+  };
+  target: ResolvedServer;
+}
+
+const secretParametersSchema = z
+  .object({
+    adminCredentials: z.object({ sourceServerPassword: passwordSchema, targetServerPassword: passwordSchema }).strict(),
+    sourceServerUsername: usernameSchema.optional(),
+    targetServerUsername: usernameSchema,
+  })
+  .strict();
+
+function propertiesSchema(maxDatabases: number) {
+  return z
+    .object({
+      migrationMode: armEnum(MIGRATION_MODES).default('Online'),
+      migrationOption: armEnum(MIGRATION_OPTIONS).default('ValidateAndMigrate'),
+      sourceType: armEnum(SOURCE_TYPES).default('OnPremises'),
+      sslMode: armEnum(SSL_MODES).default('Prefer'),
+      sourceDbServerResourceId: sourceResourceIdField.optional(),
+      sourceDbServerFullyQualifiedDomainName: hostPortField('pg.contoso.com:5432').optional(),
+      targetDbServerFullyQualifiedDomainName: hostPortField('myserver.postgres.database.azure.com'),
+      secretParameters: secretParametersSchema,
+      dbsToMigrate: databaseListSchema(maxDatabases),
+      overwriteDbsInTarget: armFlag.default(false),
+      migrateRoles: armFlag.default(false),
+      setupLogicalReplicationOnSourceDbIfNeeded: armFlag.default(false),
+      startDataMigration: armFlag.default(true),
+      triggerCutover: armFlag.default(false),
+      cancel: armFlag.default(false),
+      dbsToTriggerCutoverOn: databaseSubsetSchema.optional(),
+      dbsToCancelMigrationOn: databaseSubsetSchema.optional(),
+      migrationWindowStartTimeInUtc: utcDateTimeSchema.optional(),
+      migrationWindowEndTimeInUtc: utcDateTimeSchema.optional(),
+      migrationInstanceResourceId: z.string().min(1).max(1024).optional(),
+    })
+    .strict()
+    .superRefine((p, ctx) => {
+      const resourceId = p.sourceDbServerResourceId?.address;
+      const fqdn = p.sourceDbServerFullyQualifiedDomainName?.address;
+      if (resourceId === undefined && fqdn === undefined) {
+        reject(
+          ctx,
+          'is required unless sourceDbServerFullyQualifiedDomainName is set',
+          'Set sourceDbServerResourceId to "host:port@user" (e.g. "10.0.0.4:5432@migrator") or a Single Server resource id, or set sourceDbServerFullyQualifiedDomainName to the source host.',
+          ['sourceDbServerResourceId'],
+        );
+      }
+      if (p.secretParameters.sourceServerUsername === undefined && resourceId?.user === undefined) {
+        reject(
+          ctx,
+          'is required when sourceDbServerResourceId names no user',
+          'Set properties.secretParameters.sourceServerUsername, or end properties.sourceDbServerResourceId with "@<user>", as in "10.0.0.4:5432@migrator".',
+          ['secretParameters', 'sourceServerUsername'],
+        );
+      }
+      const sourceHost = fqdn?.host ?? resourceId?.host;
+      if (sourceHost !== undefined) {
+        const source = { host: sourceHost, port: fqdn?.port ?? resourceId?.port ?? DEFAULT_PORT };
+        const target = p.targetDbServerFullyQualifiedDomainName.address;
+        if (sameServer(source, { host: target.host, port: target.port ?? DEFAULT_PORT })) {
+          reject(
+            ctx,
+            'points at the source server',
+            'Set it to the target server: migrating a server onto itself would overwrite the databases being read.',
+            ['targetDbServerFullyQualifiedDomainName'],
+          );
+        }
+      }
+      if (p.triggerCutover && p.migrationMode === 'Offline') {
+        reject(
+          ctx,
+          'is "True", but cutover applies only to Online migrations',
+          'Remove triggerCutover, or set migrationMode to "Online"; an Offline migration completes on its own after the copy.',
+          ['triggerCutover'],
+        );
+      }
+      if (p.triggerCutover && p.cancel) {
+        reject(ctx, 'cannot be "True" together with triggerCutover', 'Send either triggerCutover or cancel, not both.', ['cancel']);
+      }
+      for (const [list, flag, action] of [
+        ['dbsToTriggerCutoverOn', 'triggerCutover', p.triggerCutover],
+        ['dbsToCancelMigrationOn', 'cancel', p.cancel],
+      ] as const) {
+        const names = p[list];
+        if (names === undefined) continue;
+        if (names.length > 0 && !action) {
+          reject(ctx, `lists databases but ${flag} is not "True"`, `Set ${flag} to "True" as well, or remove ${list}.`, [list]);
+        }
+        for (const issue of subsetIssues(names, p.dbsToMigrate, [list])) reject(ctx, issue.message, issue.fix, issue.path);
+      }
+      const start = p.migrationWindowStartTimeInUtc;
+      const end = p.migrationWindowEndTimeInUtc;
+      if (start !== undefined && end !== undefined && end <= start) {
+        reject(
+          ctx,
+          'is not after migrationWindowStartTimeInUtc',
+          'Set the end of the migration window after its start (both in UTC).',
+          ['migrationWindowEndTimeInUtc'],
+        );
+      }
+    })
+    .transform((p): Omit<MigrationRequest, 'location' | 'tags'> => {
+      const resourceId = p.sourceDbServerResourceId?.address;
+      const fqdn = p.sourceDbServerFullyQualifiedDomainName?.address;
+      const target = p.targetDbServerFullyQualifiedDomainName.address;
+      const { sourceDbServerResourceId, sourceDbServerFullyQualifiedDomainName, targetDbServerFullyQualifiedDomainName, ...rest } = p;
+      const properties: MigrationRequestProperties = {
+        ...rest,
+        targetDbServerFullyQualifiedDomainName: targetDbServerFullyQualifiedDomainName.text,
+      };
+      if (sourceDbServerResourceId !== undefined) properties.sourceDbServerResourceId = sourceDbServerResourceId.text;
+      if (sourceDbServerFullyQualifiedDomainName !== undefined) {
+        properties.sourceDbServerFullyQualifiedDomainName = sourceDbServerFullyQualifiedDomainName.text;
+      }
+      const source: MigrationRequest['source'] = {
+        // The refinement guarantees one of the two and a user; the fallbacks only satisfy the types.
+        host: fqdn?.host ?? resourceId?.host ?? '',
+        port: fqdn?.port ?? resourceId?.port ?? DEFAULT_PORT,
+        user: p.secretParameters.sourceServerUsername ?? resourceId?.user ?? '',
+      };
+      if (resourceId?.azureServerName !== undefined) source.azureServerName = resourceId.azureServerName;
+      return {
+        properties,
+        source,
+        target: { host: target.host, port: target.port ?? DEFAULT_PORT, user: p.secretParameters.targetServerUsername },
+      };
+    });
+}
+
+/** The PUT body schema; input is raw JSON (any key case), output a MigrationRequest. */
+export function migrationRequestSchema(settings: Partial<ModelSettings> = {}) {
+  const body = z
+    .object({
+      properties: propertiesSchema(settings.maxDatabases ?? DEFAULT_MAX_DATABASES),
+      location: locationSchema.optional(),
+      tags: tagsSchema.optional(),
+    })
+    .strict()
+    .transform(({ properties, location, tags }): MigrationRequest => ({
+      ...(location !== undefined && { location }),
+      ...(tags !== undefined && { tags }),
+      ...properties,
+    }));
+  return withNormalizedKeys(MIGRATION_BODY_KEYS, body);
+}
+
+export function parseMigrationRequest(body: unknown, settings: Partial<ModelSettings> = {}): Parsed<MigrationRequest> {
+  return fromSafeParse(migrationRequestSchema(settings).safeParse(body));
+}

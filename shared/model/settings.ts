@@ -1,0 +1,147 @@
+/**
+ * App settings, parsed once at start-up so a misconfigured app fails with the variable's name
+ * instead of deep inside a migration. Secret values (storage keys, the encryption key) never
+ * appear in an error.
+ */
+import { z } from 'zod';
+import { DEFAULT_MAX_DATABASES } from './names';
+
+/** The 2025 ARM spec's cap on dbsToMigrate. */
+export const MAX_DATABASES_LIMIT = 50;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
+export type StorageSetting = { connectionString: string } | { tableServiceUri: string };
+
+export interface Settings {
+  /** Most databases one migration may list (PGFERRY_MAX_DATABASES, 1–50, default 8). */
+  maxDatabases: number;
+  /** From AzureWebJobsStorage, or AzureWebJobsStorage__accountName / __tableServiceUri. */
+  storage: StorageSetting;
+  /** AES-256-GCM key for stored secrets (PGFERRY_SECRET_KEY, base64 of 32 bytes). */
+  secretKey?: Buffer;
+  /** Connect timeout for every PostgreSQL connection (PGFERRY_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+}
+
+export interface SettingProblem {
+  variable: string;
+  message: string;
+  fix: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly SettingProblem[]) {
+    super(`Invalid app settings: ${problems.map((p) => `${p.variable} ${p.message}. ${p.fix}`).join(' ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+const KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\(/i;
+const KEY_VAULT_FIX =
+  'Azure leaves a Key Vault reference unresolved when the app\'s identity cannot read the secret: grant it the "Key Vault Secrets User" role and check the reference.';
+
+function problem(ctx: z.RefinementCtx, variable: string, message: string, fix: string): typeof z.NEVER {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message, params: { fix } });
+  return z.NEVER;
+}
+
+function wholeNumber(variable: string, min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): number => {
+      const text = raw?.trim() ?? '';
+      if (text === '') return fallback;
+      const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (value >= min && value <= max) return value;
+      const shown = text.length > 20 ? `${text.slice(0, 20)}…` : text;
+      return problem(ctx, variable, `must be a whole number from ${min} to ${max} (it is "${shown}")`, `Set ${variable} to a number from ${min} to ${max}, or remove it to use ${fallback}.`);
+    });
+}
+
+const secretKey = z
+  .string()
+  .optional()
+  .transform((raw, ctx): Buffer | undefined => {
+    const text = raw?.trim() ?? '';
+    if (text === '') return undefined;
+    if (KEY_VAULT_REFERENCE.test(text)) return problem(ctx, 'PGFERRY_SECRET_KEY', 'is an unresolved Key Vault reference', KEY_VAULT_FIX);
+    const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+    if (key?.length === 32) return key;
+    return problem(ctx, 'PGFERRY_SECRET_KEY', 'is not the base64 encoding of 32 bytes', 'Generate a key with `openssl rand -base64 32` and store it (in Azure, as a Key Vault reference).');
+  });
+
+const envSchema = z
+  .object({
+    PGFERRY_MAX_DATABASES: wholeNumber('PGFERRY_MAX_DATABASES', 1, MAX_DATABASES_LIMIT, DEFAULT_MAX_DATABASES),
+    PGFERRY_CONNECT_TIMEOUT_MS: wholeNumber('PGFERRY_CONNECT_TIMEOUT_MS', 100, 600_000, DEFAULT_CONNECT_TIMEOUT_MS),
+    PGFERRY_SECRET_KEY: secretKey,
+    AzureWebJobsStorage: z.string().optional(),
+    AzureWebJobsStorage__accountName: z.string().optional(),
+    AzureWebJobsStorage__tableServiceUri: z.string().optional(),
+  })
+  .transform((env, ctx): Settings => {
+    const settings: Settings = {
+      maxDatabases: env.PGFERRY_MAX_DATABASES,
+      connectTimeoutMs: env.PGFERRY_CONNECT_TIMEOUT_MS,
+      storage: storageOf(env, ctx),
+    };
+    if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
+    return settings;
+  });
+
+function storageOf(
+  env: { AzureWebJobsStorage?: string; AzureWebJobsStorage__accountName?: string; AzureWebJobsStorage__tableServiceUri?: string },
+  ctx: z.RefinementCtx,
+): StorageSetting {
+  const connectionString = env.AzureWebJobsStorage?.trim() ?? '';
+  if (connectionString !== '') {
+    if (KEY_VAULT_REFERENCE.test(connectionString)) problem(ctx, 'AzureWebJobsStorage', 'is an unresolved Key Vault reference', KEY_VAULT_FIX);
+    else if (!connectionString.includes('=')) {
+      problem(ctx, 'AzureWebJobsStorage', 'is not a storage connection string', 'Use "UseDevelopmentStorage=true" for Azurite, or the account\'s connection string ("DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…").');
+    }
+    return { connectionString };
+  }
+  const uri = env.AzureWebJobsStorage__tableServiceUri?.trim() ?? '';
+  if (uri !== '') {
+    if (!/^https?:\/\/[^\s/]+/.test(uri)) {
+      problem(ctx, 'AzureWebJobsStorage__tableServiceUri', 'is not an http(s) URL', 'Use the account\'s table endpoint, e.g. "https://myaccount.table.core.windows.net".');
+    }
+    return { tableServiceUri: uri };
+  }
+  const account = env.AzureWebJobsStorage__accountName?.trim() ?? '';
+  if (account !== '') {
+    if (!/^[a-z0-9]{3,24}$/.test(account)) {
+      problem(ctx, 'AzureWebJobsStorage__accountName', 'is not a storage account name', 'Use the account name: 3–24 lowercase letters and digits.');
+    }
+    return { tableServiceUri: `https://${account}.table.core.windows.net` };
+  }
+  problem(
+    ctx,
+    'AzureWebJobsStorage',
+    'is not set',
+    'Set AzureWebJobsStorage to a storage connection string ("UseDevelopmentStorage=true" for Azurite), or AzureWebJobsStorage__accountName for a managed identity.',
+  );
+  return { connectionString: '' };
+}
+
+/** Parses the app settings; throws a SettingsError naming each bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  throw new SettingsError(
+    result.error.issues.map((issue) => {
+      const fix: unknown = issue.code === z.ZodIssueCode.custom ? issue.params?.fix : undefined;
+      return { variable: String(issue.path[0] ?? 'settings'), message: issue.message, fix: typeof fix === 'string' ? fix : 'Correct the value.' };
+    }),
+  );
+}
+
+let cached: Settings | undefined;
+
+/** The settings of this process, parsed on first use. */
+export function appSettings(): Settings {
+  cached ??= loadSettings();
+  return cached;
+}
