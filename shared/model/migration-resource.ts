@@ -28,6 +28,10 @@ export const validationMessageSchema = z
   .object({
     state: validationState,
     message: z.string(),
+    /** pgferry: stable code (Azure's number where one exists). */
+    code: z.string().optional(),
+    /** pgferry: one line a DBA can act on. */
+    fix: z.string().optional(),
   })
   .strict();
 
@@ -82,6 +86,15 @@ export const dbMigrationStatusSchema = z
     /** Seconds the target lags behind the source during replication. */
     latency: count.optional(),
     message: z.string().optional(),
+    /** pgferry: tables in the copy plan. */
+    fullLoadTotalTables: count.optional(),
+    /** pgferry: rows and bytes copied so far by the full load. */
+    fullLoadRowsCopied: count.optional(),
+    fullLoadBytesCopied: count.optional(),
+    /** pgferry: decoding plugin of the slot (wal2json or pgoutput). */
+    decodingPlugin: z.string().optional(),
+    /** pgferry: WAL the slot holds back on the source, in bytes. */
+    retainedWalBytes: count.optional(),
   })
   .strict();
 

@@ -1,0 +1,73 @@
+/**
+ * Change data capture for one database, eternal until cutover or cancel:
+ *
+ *   apply a batch ─► (first time past the consistency point) post-data, then "caught up"
+ *        ▲          ─► cutover requested: record the end position, drain to it, finish
+ *        │          ─► idle: wait for a short timer or a cutover/cancel event
+ *        └── continueAsNew every CDC_ITERATIONS_PER_EXECUTION batches, so history stays small
+ *
+ * What the user asked for (cutover, cancel) is read from Table Storage by applyBatch: the events
+ * only wake the loop early, so a request is never lost between executions.
+ */
+import * as df from 'durable-functions';
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
+import type { ApplyOutcome, CdcState, DatabaseOutcome, Result } from '../shared/flow/contracts';
+import { ACTIVITIES, EVENTS, ORCHESTRATORS } from '../shared/flow/names';
+import { transientRetry } from './retry';
+
+export const CDC_ITERATIONS_PER_EXECUTION = 100;
+/** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
+export const CDC_IDLE_MS = 1_000;
+
+export const cdcOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome | undefined, unknown> {
+  const state = { ...context.df.getInput<CdcState>() };
+  const key = { server: state.server, name: state.name, db: state.db };
+  const retry = transientRetry();
+  const call = (activity: string, payload: unknown) => context.df.callActivityWithRetry(activity, retry, payload);
+  const stop = function* (s: 'Failed' | 'Canceled', error?: string): Generator<Task, DatabaseOutcome, unknown> {
+    yield call(ACTIVITIES.stopDatabase, { ...key, state: s, error: error ?? null });
+    return error === undefined ? { db: state.db, state: s } : { db: state.db, state: s, error };
+  };
+
+  try {
+    for (let i = 0; i < CDC_ITERATIONS_PER_EXECUTION; i++) {
+      const r = (yield call(ACTIVITIES.applyBatch, { ...key, endLsn: state.endLsn ?? null })) as Result<ApplyOutcome>;
+      if (!r.ok) return yield* stop('Failed', r.failure.message);
+      const o = r.value;
+      if (o.control === 'cancel') return yield* stop('Canceled');
+
+      if (!state.caughtUp && o.pastConsistencyPoint) {
+        const post = (yield call(ACTIVITIES.applySchema, { ...key, phase: 'post-data' })) as Result<unknown>;
+        if (!post.ok) return yield* stop('Failed', post.failure.message);
+        yield call(ACTIVITIES.markCaughtUp, key);
+        state.caughtUp = true;
+      }
+      if (state.caughtUp && o.control === 'cutover' && state.endLsn === undefined) {
+        const b = (yield call(ACTIVITIES.beginCutover, key)) as Result<{ endLsn: string }>;
+        if (!b.ok) return yield* stop('Failed', b.failure.message);
+        state.endLsn = b.value.endLsn;
+        continue;
+      }
+      if (state.endLsn !== undefined && o.reachedEnd) {
+        const done = (yield call(ACTIVITIES.completeDatabase, { ...key, drained: true })) as Result<unknown>;
+        if (!done.ok) return yield* stop('Failed', done.failure.message);
+        return { db: state.db, state: 'Succeeded' };
+      }
+      if (o.idle && state.endLsn === undefined) {
+        const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + CDC_IDLE_MS));
+        const woke = yield context.df.Task.any([
+          timer,
+          context.df.waitForExternalEvent(EVENTS.cutover),
+          context.df.waitForExternalEvent(EVENTS.cancel),
+        ]);
+        if (woke !== timer) timer.cancel();
+      }
+    }
+  } catch (err) {
+    return yield* stop('Failed', err instanceof Error ? err.message : String(err));
+  }
+  context.df.continueAsNew(state);
+  return undefined;
+};
+
+df.app.orchestration(ORCHESTRATORS.cdc, cdcOrchestrator);

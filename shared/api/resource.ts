@@ -1,0 +1,106 @@
+/**
+ * Stored state → the ARM migration resource users see (GET, list, PUT answer). Passwords are
+ * never here: ARM's secretParameters are write-only, and the records do not hold them.
+ */
+import type { DatabaseRecord } from '../store/databases';
+import type { MigrationRecord } from '../store/migrations';
+import type { StoredValidation } from '../store/validation';
+import { MIGRATION_RESOURCE_TYPE, type DbMigrationStatus, type MigrationResource, type ValidationDetails } from '../model/migration-resource';
+import { toArmFlag } from '../model/flags';
+import type { ValidationState } from '../model/states';
+
+export function resourceId(server: string, name: string): string {
+  return `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/migrations/${name}`;
+}
+
+export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
+  const s: DbMigrationStatus = {
+    databaseName: d.databaseName,
+    migrationState: d.migrationState,
+    fullLoadQueuedTables: d.fullLoadQueuedTables,
+    fullLoadErroredTables: d.fullLoadErroredTables,
+    fullLoadLoadingTables: d.fullLoadLoadingTables,
+    fullLoadCompletedTables: d.fullLoadCompletedTables,
+    fullLoadTotalTables: d.fullLoadQueuedTables + d.fullLoadErroredTables + d.fullLoadLoadingTables + d.fullLoadCompletedTables,
+    fullLoadRowsCopied: d.rowsCopied,
+    fullLoadBytesCopied: d.bytesCopied,
+    cdcUpdateCounter: d.cdcUpdateCounter,
+    cdcDeleteCounter: d.cdcDeleteCounter,
+    cdcInsertCounter: d.cdcInsertCounter,
+    appliedChanges: d.appliedChanges,
+    incomingChanges: d.incomingChanges,
+    latency: Math.max(0, Math.round(d.latency)),
+  };
+  if (d.migrationOperation) s.migrationOperation = d.migrationOperation;
+  if (d.startedOn) s.startedOn = d.startedOn;
+  if (d.endedOn) s.endedOn = d.endedOn;
+  if (d.message) s.message = d.message;
+  if (d.plugin) s.decodingPlugin = d.plugin;
+  if (d.retainedWalBytes !== undefined) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
+  return s;
+}
+
+export function toValidationDetails(v: StoredValidation | undefined): ValidationDetails | undefined {
+  if (!v || !v.server) return undefined;
+  const server = v.server;
+  const states: ValidationState[] = [];
+  const serverItems = server.items as ValidationDetails['serverLevelValidationDetails'];
+  const dbItems = v.databases.map((d) => ({
+    databaseName: d.databaseName,
+    ...(d.startedOn ? { startedOn: d.startedOn } : {}),
+    ...(d.endedOn ? { endedOn: d.endedOn } : {}),
+    summary: d.items as ValidationDetails['serverLevelValidationDetails'],
+  }));
+  for (const i of serverItems) states.push(i.state);
+  for (const d of dbItems) for (const i of d.summary) states.push(i.state);
+  const status: ValidationState = states.includes('Failed') ? 'Failed' : states.includes('Warning') ? 'Warning' : 'Succeeded';
+  return {
+    status,
+    ...(server.startedOn ? { validationStartTimeInUtc: server.startedOn } : {}),
+    ...(server.endedOn ? { validationEndTimeInUtc: server.endedOn } : {}),
+    serverLevelValidationDetails: serverItems,
+    dbLevelValidationDetails: dbItems,
+  };
+}
+
+export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], validation?: StoredValidation): MigrationResource {
+  const dbDetails: Record<string, DbMigrationStatus> = {};
+  for (const d of dbs) dbDetails[d.databaseName] = toDbStatus(d);
+  const validationDetails = toValidationDetails(validation);
+  const p: MigrationResource['properties'] = {
+    migrationId: m.migrationId,
+    currentStatus: {
+      state: m.state,
+      ...(m.error ? { error: m.error } : {}),
+      currentSubStateDetails: { currentSubState: m.subState, dbDetails, ...(validationDetails ? { validationDetails } : {}) },
+    },
+    migrationMode: m.migrationMode,
+    migrationOption: m.migrationOption,
+    sourceType: m.sourceType,
+    sslMode: m.sslMode,
+    targetDbServerFullyQualifiedDomainName: m.targetDbServerFullyQualifiedDomainName ?? `${m.target.host}:${m.target.port}`,
+    dbsToMigrate: m.dbsToMigrate,
+    overwriteDbsInTarget: toArmFlag(m.overwriteDbsInTarget),
+    migrateRoles: toArmFlag(m.migrateRoles),
+    triggerCutover: toArmFlag(m.cutoverRequestedAt !== undefined),
+    cancel: toArmFlag(m.cancelRequestedAt !== undefined),
+    startedOn: m.startedOn,
+  };
+  if (m.sourceDbServerResourceId) p.sourceDbServerResourceId = m.sourceDbServerResourceId;
+  if (m.sourceDbServerFullyQualifiedDomainName) p.sourceDbServerFullyQualifiedDomainName = m.sourceDbServerFullyQualifiedDomainName;
+  if (m.setupLogicalReplicationOnSourceDbIfNeeded !== undefined) p.setupLogicalReplicationOnSourceDbIfNeeded = toArmFlag(m.setupLogicalReplicationOnSourceDbIfNeeded);
+  if (m.startDataMigration !== undefined) p.startDataMigration = toArmFlag(m.startDataMigration);
+  if (m.dbsToTriggerCutoverOn) p.dbsToTriggerCutoverOn = m.dbsToTriggerCutoverOn;
+  if (m.dbsToCancelMigrationOn) p.dbsToCancelMigrationOn = m.dbsToCancelMigrationOn;
+  if (m.migrationWindowStartTimeInUtc) p.migrationWindowStartTimeInUtc = m.migrationWindowStartTimeInUtc;
+  if (m.migrationWindowEndTimeInUtc) p.migrationWindowEndTimeInUtc = m.migrationWindowEndTimeInUtc;
+  if (m.endedOn) p.endedOn = m.endedOn;
+  return {
+    id: resourceId(m.server, m.name),
+    name: m.name,
+    type: MIGRATION_RESOURCE_TYPE,
+    ...(m.location ? { location: m.location } : {}),
+    ...(m.tags ? { tags: m.tags } : {}),
+    properties: p,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The connection endpoints of a migration, with passwords read from shared/secrets at the moment
+ * an activity connects: the only place a password meets a connection.
+ */
+import type { ServerEndpoint } from '../pg/endpoint';
+import { getMigration, type MigrationRecord } from '../store/migrations';
+import { NotFoundError } from '../store/errors';
+import { getSecrets } from '../secrets/store';
+import type { MigrationKey } from './contracts';
+import type { Runtime } from './runtime';
+
+export interface MigrationEndpoints {
+  record: MigrationRecord;
+  source: ServerEndpoint;
+  target: ServerEndpoint;
+}
+
+export async function loadMigration(rt: Runtime, key: MigrationKey): Promise<MigrationRecord> {
+  const found = await getMigration(rt.store, key.server, key.name);
+  if (!found) throw new NotFoundError(`migration ${key.server}/${key.name}`);
+  return found.record;
+}
+
+export async function endpointsOf(rt: Runtime, key: MigrationKey): Promise<MigrationEndpoints> {
+  const record = await loadMigration(rt, key);
+  const secrets = await getSecrets(rt.store, key.server, key.name, rt.keys);
+  return {
+    record,
+    source: { host: record.source.host, port: record.source.port, user: record.source.user, password: secrets.sourcePassword, sslMode: record.sslMode },
+    target: { host: record.target.host, port: record.target.port, user: record.target.user, password: secrets.targetPassword, sslMode: record.sslMode },
+  };
+}
+
+/** The same endpoint, connected to a given database. */
+export function onDatabase(e: ServerEndpoint, database: string): ServerEndpoint {
+  return { ...e, database };
+}
