@@ -1,0 +1,89 @@
+/**
+ * The target-side done-marks of chunk copies (DESIGN.md "Exactly once"): a chunk's rows and its
+ * mark commit in the same target transaction, so the rows exist if and only if the mark does.
+ * The schema lives in the migrated database until cutover or cleanup (dropBookkeeping).
+ */
+import type { ClientBase } from 'pg';
+import { sqlstateOf } from '../pg/retryable';
+import type { ChunkResult } from './types';
+
+export const BOOKKEEPING_SCHEMA = 'pgferry_meta';
+
+const CREATE = `
+  CREATE SCHEMA IF NOT EXISTS pgferry_meta;
+  CREATE TABLE IF NOT EXISTS pgferry_meta.copy_chunk (
+    chunk_id text PRIMARY KEY,
+    table_name text NOT NULL,
+    rows bigint NOT NULL,
+    bytes bigint NOT NULL,
+    snapshot text NOT NULL,
+    end_lsn pg_lsn NOT NULL,
+    done_at timestamptz NOT NULL DEFAULT now(),
+    seconds double precision
+  )`;
+
+/**
+ * Creates the mark table when missing. Concurrent first sessions can race inside CREATE … IF NOT
+ * EXISTS (a unique violation on the catalog); the loser simply finds the table the next time.
+ */
+export async function ensureBookkeeping(client: ClientBase): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query(CREATE);
+      return;
+    } catch (err) {
+      const state = sqlstateOf(err);
+      if (attempt < 3 && (state === '23505' || state === '42P06' || state === '42P07')) continue;
+      throw err;
+    }
+  }
+}
+
+interface MarkRow {
+  chunk_id: string;
+  rows: string;
+  bytes: string;
+  snapshot: string;
+  end_lsn: string;
+  seconds: number | null;
+}
+
+const SELECT_MARK = `SELECT chunk_id, rows, bytes, snapshot, end_lsn::text AS end_lsn, seconds FROM pgferry_meta.copy_chunk`;
+
+function toResult(r: MarkRow): ChunkResult {
+  return {
+    chunkId: r.chunk_id,
+    rows: Number(r.rows),
+    bytes: Number(r.bytes),
+    snapshot: r.snapshot,
+    endLsn: r.end_lsn,
+    seconds: r.seconds ?? 0,
+    skipped: true,
+  };
+}
+
+/** The recorded result of a done chunk, or undefined. */
+export async function readMark(client: ClientBase, chunkId: string): Promise<ChunkResult | undefined> {
+  const { rows } = await client.query<MarkRow>(`${SELECT_MARK} WHERE chunk_id = $1`, [chunkId]);
+  return rows[0] && toResult(rows[0]);
+}
+
+/** Every recorded mark whose id starts with `prefix` (e.g. a plan id), for progress or audits. */
+export async function listMarks(client: ClientBase, prefix = ''): Promise<ChunkResult[]> {
+  const { rows } = await client.query<MarkRow>(`${SELECT_MARK} WHERE left(chunk_id, length($1::text)) = $1::text ORDER BY chunk_id`, [prefix]);
+  return rows.map(toResult);
+}
+
+/** Inserts the mark inside the caller's open load transaction. */
+export async function insertMark(client: ClientBase, tableName: string, r: ChunkResult): Promise<void> {
+  await client.query(
+    `INSERT INTO pgferry_meta.copy_chunk (chunk_id, table_name, rows, bytes, snapshot, end_lsn, seconds)
+     VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::pg_lsn, $7::double precision)`,
+    [r.chunkId, tableName, r.rows, r.bytes, r.snapshot, r.endLsn, r.seconds],
+  );
+}
+
+/** Removes every mark (cutover / cleanup). */
+export async function dropBookkeeping(client: ClientBase): Promise<void> {
+  await client.query(`DROP SCHEMA IF EXISTS pgferry_meta CASCADE`);
+}

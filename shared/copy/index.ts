@@ -1,0 +1,13 @@
+/** The data copy: inventory, chunk planner, chunk pipeline, runner, large objects, sequences, progress. */
+export * from './types';
+export * from './errors';
+export * from './tables';
+export * from './snapshot';
+export * from './plan';
+export * from './session';
+export * from './bookkeeping';
+export * from './copy-chunk';
+export * from './run';
+export * from './large-objects';
+export * from './sequences';
+export * from './progress';

@@ -1,0 +1,311 @@
+/**
+ * The copy end to end on the rig servers (PostgreSQL 15 → 15, target over SSL): the fixture's
+ * every column type, partitions, keys of every shape and large objects arrive with equal counts
+ * and checksums; a small split threshold makes several tables travel in chunks; a second run
+ * copies nothing (exactly once).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  closeCopySession,
+  copyChunk,
+  CopyError,
+  copyLargeObjects,
+  copySequences,
+  dropBookkeeping,
+  listMarks,
+  openCopySession,
+  planChunks,
+  planCopy,
+  readSequences,
+  runCopy,
+  takeInventory,
+  type CopyChunk,
+  type CopyPlan,
+  type Inventory,
+  type RunCopyResult,
+} from '../../shared/copy';
+import { connect } from '../../shared/pg/connect';
+import { compareDatabases, largeObjectDigest, mismatches } from '../../shared/verify';
+import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
+import { endpointOf } from '../support/endpoints';
+
+const source = inject('source');
+const target = inject('target');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'copy');
+const schemaSql = readFileSync(join(FIXTURES, 'schema.sql'), 'utf8');
+const dataSql = readFileSync(join(FIXTURES, 'data.sql'), 'utf8');
+
+let srcDb = '';
+let tgtDb = '';
+let src: Client;
+let tgt: Client;
+let inventory: Inventory;
+let plan: CopyPlan;
+let first: RunCopyResult;
+
+const sourceEp = () => endpointOf(source, { database: srcDb });
+const targetEp = () => endpointOf(target, { database: tgtDb, sslMode: 'Require' });
+const byName = (name: string) => plan.tables.find((t) => `${t.schema}.${t.table}` === name);
+
+beforeAll(async () => {
+  srcDb = await createTestDatabase(source, 'copy_src');
+  tgtDb = await createTestDatabase(target, 'copy_tgt');
+  await sql(source, srcDb, schemaSql);
+  await sql(target, tgtDb, schemaSql);
+  await sql(source, srcDb, dataSql);
+  src = await connect(sourceEp());
+  tgt = await connect(targetEp());
+  inventory = await takeInventory(src);
+  plan = await planCopy(src, inventory, { planId: 'p1', splitBytes: 64 * 1024, maxChunksPerTable: 5 });
+  first = await runCopy({ source: sourceEp(), target: targetEp(), plan, chunkJobs: 3, tableJobs: 3 });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled([src?.end(), tgt?.end()]);
+  if (srcDb) await dropTestDatabase(source, srcDb);
+  if (tgtDb) await dropTestDatabase(target, tgtDb);
+});
+
+describe('inventory', () => {
+  it('lists ordinary tables and leaf partitions, never partitioned parents', () => {
+    const names = inventory.tables.map((t) => `${t.schema}.${t.table}`);
+    expect(names).toEqual(expect.arrayContaining(['app.orders_p1', 'app.orders_p2a', 'app.orders_p2b', 'app.orders_rest', 'Odd Schema.Weird "Table".x']));
+    expect(names).not.toContain('app.orders');
+    expect(names).not.toContain('app.orders_p2');
+    const leaf = inventory.tables.find((t) => t.table === 'orders_p2a');
+    expect(leaf).toMatchObject({ kind: 'partition', partitionOf: 'app.orders_p2' });
+    expect(inventory.largeObjects.count).toBe(4);
+  });
+
+  it('orders tables largest first, with sizes and row estimates', () => {
+    const sizes = inventory.tables.map((t) => t.estimatedBytes);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    const docs = inventory.tables.find((t) => t.table === 'docs');
+    expect(docs?.estimatedBytes).toBeGreaterThan(3_000_000); // TOAST counted
+    expect(docs?.estimatedRows).toBe(4000);
+  });
+
+  it('knows columns, generated and identity columns, keys and binary safety', () => {
+    const t = (name: string) => inventory.tables.find((x) => x.table === name);
+    const ids = t('identities');
+    expect(ids?.columns.map((c) => [c.name, c.generated, c.identity])).toEqual([
+      ['id', false, 'always'],
+      ['id2', false, 'by default'],
+      ['qty', false, null],
+      ['doubled', true, null],
+      ['label', false, null],
+    ]);
+    expect(t('all_types')?.columns.map((c) => c.name)).not.toContain('dropped_later');
+    expect(t('all_types')?.columns.at(-1)?.name).toBe('after_drop');
+    expect(t('numbers')?.columns.every((c) => c.binarySafe)).toBe(true);
+    const unsafe = t('all_types')?.columns.filter((c) => !c.binarySafe).map((c) => c.name);
+    expect(unsafe?.sort()).toEqual(['addr', 'addrs', 'emails', 'fr', 'mood', 'moods', 'rt']);
+    expect(t('all_types')?.columns.find((c) => c.name === 'pos')?.binarySafe).toBe(true); // domain over int
+
+    expect(t('docs')?.chunkKey).toEqual({ column: 'id', type: 'bigint', notNull: true, isReplicationKey: true });
+    expect(t('by_uuid')).toMatchObject({ hasKey: true, chunkKey: null, replicationKey: ['id'] });
+    expect(t('nullable_uk')).toMatchObject({ hasKey: true, replicationKey: ['code'], chunkKey: { column: 'uk', notNull: false, isReplicationKey: false } });
+    expect(t('no_key')).toMatchObject({ hasKey: false, replicationKey: null, chunkKey: null, replicaIdentity: 'default' });
+    expect(t('uk_only')).toMatchObject({ hasKey: false, chunkKey: { column: 'uk', notNull: false } });
+    expect(t('scratch')?.unlogged).toBe(true);
+  });
+});
+
+describe('plan', () => {
+  it('splits big keyed tables by key or by ctid, never a table without a key', () => {
+    expect(byName('app.docs')?.split).toBe('key');
+    expect(byName('app.docs')?.chunks.length).toBeGreaterThan(1);
+    expect(byName('app.by_uuid')?.split).toBe('ctid');
+    expect(byName('app.by_uuid')?.chunks.every((c) => c.baseSnapshot === plan.base.snapshot && c.relfilenode !== undefined)).toBe(true);
+    expect(byName('Odd Schema.Weird "Table".x')?.split).toBe('ctid');
+    const nuk = byName('app.nullable_uk');
+    expect(nuk?.split).toBe('key');
+    expect(nuk?.chunks.at(-1)?.range).toEqual({ kind: 'keyNull', column: 'uk' });
+    expect(byName('app.no_key')).toMatchObject({ split: 'none', note: expect.stringMatching(/no primary key/) });
+    expect(byName('app.no_key')?.chunks).toHaveLength(1);
+    expect(byName('app.uk_only')?.split).toBe('none');
+    expect(byName('app.orders_p1')?.split).toBe('key');
+    expect(byName('app.identities')?.columns).not.toContain('doubled');
+  });
+
+  it('gives every chunk a stable, unique id and survives JSON', () => {
+    const ids = planChunks(plan).map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+  });
+});
+
+describe('copy', () => {
+  it('copies every table with equal counts and checksums', async () => {
+    const results = await compareDatabases(src, tgt, plan.tables);
+    expect(mismatches(results)).toEqual([]);
+    const docs = results.find((r) => r.table === 'docs');
+    expect(docs?.rowsTarget).toBe('4000');
+    expect(results.find((r) => r.table === 'nullable_uk')?.rowsTarget).toBe('6000');
+    expect(results.find((r) => r.table === 'no_key')?.rowsTarget).toBe('6005');
+  });
+
+  it('used binary only where types allow, FREEZE for whole tables, and reports snapshots and LSNs', () => {
+    const chunks = new Map(planChunks(plan).map((c) => [c.id, c]));
+    for (const r of first.chunks) {
+      const c = chunks.get(r.chunkId);
+      expect(r.format).toBe(c?.binarySafe ? 'binary' : 'text');
+      expect(r.frozen).toBe(c?.chunkCount === 1);
+      expect(r.endLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      expect(r.snapshot).toMatch(/^\d+:\d+:/);
+    }
+    expect(first.chunks.find((r) => r.chunkId.includes('all_types'))?.format).toBe('text');
+    expect(first.chunks.find((r) => r.chunkId.includes('numbers'))?.format).toBe('binary');
+    expect(first.chunks.filter((r) => r.chunkId.includes('by_uuid')).every((r) => r.snapshot === plan.base.snapshot)).toBe(true);
+    expect(first.consistencyLsn).toBeTruthy();
+    expect(first.chunks).toHaveLength(planChunks(plan).length);
+  });
+
+  it('streamed the 1 MB+ TOAST values intact', async () => {
+    const q = 'SELECT id, length(body) AS len, md5(body) AS md5 FROM app.docs WHERE id <= 3 ORDER BY id';
+    const [a, b] = await Promise.all([src.query(q), tgt.query(q)]);
+    expect(a.rows.every((r: { len: number }) => r.len > 1_000_000)).toBe(true);
+    expect(b.rows).toEqual(a.rows);
+  });
+
+  it('keeps identity values and recomputes generated columns', async () => {
+    const q = 'SELECT id, id2, qty, doubled FROM app.identities WHERE id2 = -5 OR id = 2000 ORDER BY id';
+    const [a, b] = await Promise.all([src.query(q), tgt.query(q)]);
+    expect(b.rows).toEqual(a.rows);
+    expect(b.rows.find((r: { id2: string }) => r.id2 === '-5')).toMatchObject({ qty: 7, doubled: 14 });
+  });
+
+  it('records one done-mark per chunk, and a second run copies nothing', async () => {
+    const marks = await listMarks(tgt, 'p1:');
+    expect(marks).toHaveLength(planChunks(plan).length);
+    const again = await runCopy({ source: sourceEp(), target: targetEp(), plan, chunkJobs: 2 });
+    expect(again.chunks.every((r) => r.skipped)).toBe(true);
+    expect(mismatches(await compareDatabases(src, tgt, plan.tables))).toEqual([]);
+  });
+
+  it('copies sequences and large objects', async () => {
+    const seq = await copySequences(src, tgt);
+    expect(seq.missing).toEqual([]);
+    expect(await readSequences(tgt)).toEqual(await readSequences(src));
+    const lo = await copyLargeObjects(src, tgt, { sliceBytes: 256 * 1024, batch: 2 });
+    expect(lo.count).toBe(4);
+    expect(lo.bytes).toBe(18 + 98304 * 16 + 4);
+    expect(await largeObjectDigest(tgt)).toEqual(await largeObjectDigest(src));
+    // Again: replaced, not duplicated.
+    await copyLargeObjects(src, tgt);
+    expect(await largeObjectDigest(tgt)).toEqual(await largeObjectDigest(src));
+  });
+
+  it('calls onTableLoaded after each table and runs its post-data statements', async () => {
+    const db = await createTestDatabase(target, 'copy_tgt2');
+    try {
+      await sql(target, db, schemaSql);
+      await sql(target, db, 'ALTER TABLE app.docs DROP CONSTRAINT docs_pkey');
+      const loaded: string[] = [];
+      const out = await runCopy({
+        source: sourceEp(),
+        target: endpointOf(target, { database: db, sslMode: 'Require' }),
+        plan: { ...plan, planId: 'p2', tables: plan.tables.filter((t) => ['docs', 'numbers', 'orders_p1'].includes(t.table)) },
+        onTableLoaded: (t) => void loaded.push(t.table),
+        postData: (t) => (t.table === 'docs' ? ['CREATE UNIQUE INDEX docs_pk_idx ON app.docs (id); ALTER TABLE app.docs ADD CONSTRAINT docs_pkey PRIMARY KEY USING INDEX docs_pk_idx', 'CREATE INDEX ON app.docs (title)'] : []),
+      });
+      expect(loaded.sort()).toEqual(['docs', 'numbers', 'orders_p1']);
+      expect(out.tables.find((t) => t.table === 'docs')?.postDataSeconds).toBeGreaterThan(0);
+      const { rows } = await sql(target, db, `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'docs'`);
+      expect(rows[0].n).toBe(2);
+    } finally {
+      await dropTestDatabase(target, db);
+    }
+  });
+
+  it('verification notices a changed, a missing and a duplicated row', async () => {
+    const tables = plan.tables.filter((t) => ['numbers', 'no_key', 'by_uuid'].includes(t.table));
+    await tgt.query('BEGIN');
+    try {
+      await tgt.query(`UPDATE app.numbers SET f8 = f8 + 1e-9 WHERE id = 6`);
+      await tgt.query(`DELETE FROM app.by_uuid WHERE n = 17`);
+      await tgt.query(`INSERT INTO app.no_key SELECT * FROM app.no_key LIMIT 1`);
+      const results = await compareDatabases(src, tgt, tables);
+      expect(mismatches(results).map((r) => r.table).sort()).toEqual(['by_uuid', 'no_key', 'numbers']);
+    } finally {
+      await tgt.query('ROLLBACK');
+    }
+  });
+
+  it('converts a LATIN1 source into a UTF8 target, in text and binary COPY', async () => {
+    const latin = `copy_latin1_${srcDb.slice(-8)}`;
+    const utf = await createTestDatabase(target, 'copy_utf8');
+    await sql(source, 'postgres', `CREATE DATABASE ${latin} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    try {
+      const ddl = `CREATE TYPE e AS ENUM ('café'); CREATE TABLE t (id int PRIMARY KEY, s text, v varchar(10), m e);`;
+      await sql(source, latin, ddl);
+      await sql(target, utf, ddl);
+      await sql(source, latin, `INSERT INTO t SELECT g, 'Grüße, ñandú ' || g || ' ' || chr(255), 'àéîõü', 'café' FROM generate_series(1, 500) g`);
+      const sourceLatin = endpointOf(source, { database: latin });
+      const targetUtf = endpointOf(target, { database: utf, sslMode: 'Require' });
+      const s = await connect(sourceLatin);
+      const t = await connect(targetUtf);
+      try {
+        const p = await planCopy(s, await takeInventory(s), { planId: 'l1' });
+        for (const format of ['auto', 'text'] as const) {
+          await t.query('TRUNCATE public.t; DROP SCHEMA IF EXISTS pgferry_meta CASCADE');
+          const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p, format });
+          expect(out.chunks[0]?.format).toBe('text'); // the enum column keeps it text either way
+          expect(mismatches(await compareDatabases(s, t, p.tables))).toEqual([]);
+          const { rows } = await t.query(`SELECT s, v, m::text FROM public.t WHERE id = 7`);
+          expect(rows[0]).toEqual({ s: 'Grüße, ñandú 7 ÿ', v: 'àéîõü', m: 'café' });
+        }
+        // Without the enum the rows travel in binary, converted by the servers all the same.
+        await Promise.all([s.query('ALTER TABLE public.t DROP COLUMN m'), t.query('ALTER TABLE public.t DROP COLUMN m; TRUNCATE public.t; DROP SCHEMA pgferry_meta CASCADE')]);
+        const p2 = await planCopy(s, await takeInventory(s), { planId: 'l2' });
+        const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p2 });
+        expect(out.chunks[0]?.format).toBe('binary');
+        expect(mismatches(await compareDatabases(s, t, p2.tables))).toEqual([]);
+        expect((await t.query(`SELECT s FROM public.t WHERE id = 9`)).rows[0].s).toBe('Grüße, ñandú 9 ÿ');
+      } finally {
+        await Promise.all([s.end(), t.end()]);
+      }
+    } finally {
+      await dropTestDatabase(source, latin);
+      await dropTestDatabase(target, utf);
+    }
+  });
+
+  it('fails, not loses rows, when a row-level security policy would hide rows from the copying role', async () => {
+    const role = `rls_${srcDb.slice(-8)}`;
+    await sql(source, srcDb, `
+      CREATE ROLE ${role} LOGIN PASSWORD 'rls-pw';
+      CREATE TABLE app.secret (id int PRIMARY KEY, owner_name text);
+      INSERT INTO app.secret SELECT g, CASE WHEN g % 2 = 0 THEN 'me' ELSE 'other' END FROM generate_series(1, 10) g;
+      ALTER TABLE app.secret ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY mine ON app.secret USING (owner_name = 'me');
+      GRANT USAGE ON SCHEMA app TO ${role};
+      GRANT SELECT ON app.secret TO ${role};`);
+    await sql(target, tgtDb, 'CREATE TABLE app.secret (id int PRIMARY KEY, owner_name text)');
+    try {
+      const { rows } = await sql(source, srcDb, `SELECT oid::int8 AS oid FROM pg_class WHERE oid = 'app.secret'::regclass`);
+      const session = await openCopySession(endpointOf(source, { database: srcDb, user: role, password: 'rls-pw' }), targetEp());
+      const chunk: CopyChunk = {
+        schema: 'app', table: 'secret', id: 'rls:app.secret:0', chunkNo: 0, chunkCount: 1, oid: Number(rows[0].oid),
+        columns: ['id', 'owner_name'], binarySafe: true, range: { kind: 'all' }, estimatedRows: 10, estimatedBytes: 8192,
+      };
+      const err = await copyChunk(session, chunk).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CopyError);
+      expect(err).toMatchObject({ retryable: false, context: { side: 'source', sqlstate: '42501', table: 'app.secret' } });
+      await closeCopySession(session);
+      expect((await sql(target, tgtDb, 'SELECT count(*)::int AS n FROM app.secret')).rows[0].n).toBe(0);
+    } finally {
+      await sql(source, srcDb, `DROP TABLE app.secret; REVOKE ALL ON SCHEMA app FROM ${role}; DROP ROLE ${role}`);
+      await sql(target, tgtDb, 'DROP TABLE app.secret');
+    }
+  });
+
+  it('dropBookkeeping removes the marks schema', async () => {
+    await dropBookkeeping(tgt);
+    const { rows } = await tgt.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'pgferry_meta'`);
+    expect(rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { copyProgress, type ChunkProgressInput } from '../../shared/copy/progress';
+import type { ChunkRecord } from '../../shared/store/chunks';
+
+const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
+const chunk = (table: string, state: ChunkProgressInput['state'], over: Partial<ChunkProgressInput> = {}): ChunkProgressInput => ({
+  schema: 'public',
+  table,
+  state,
+  estimatedBytes: 100,
+  estimatedRows: 10,
+  ...over,
+});
+
+describe('copyProgress', () => {
+  it('derives table states from chunk states', () => {
+    const p = copyProgress([
+      chunk('queued', 'queued'),
+      chunk('queued', 'queued'),
+      chunk('loading', 'done', { rows: 10, bytes: 120, startedAt: at(0) }),
+      chunk('loading', 'queued'),
+      chunk('loading2', 'loading', { startedAt: at(1) }),
+      chunk('done', 'done', { rows: 10, bytes: 90, startedAt: at(0) }),
+      chunk('errored', 'done', { rows: 10, bytes: 100 }),
+      chunk('errored', 'errored'),
+    ], new Date(at(10)));
+    expect(p).toMatchObject({
+      fullLoadQueuedTables: 1,
+      fullLoadLoadingTables: 2,
+      fullLoadCompletedTables: 1,
+      fullLoadErroredTables: 1,
+      fullLoadTotalTables: 5,
+      rowsCopied: 30,
+      bytesCopied: 310,
+    });
+    expect(p.tables.find((t) => t.table === 'loading')).toMatchObject({ state: 'Loading', chunks: 2, chunksDone: 1, estimatedBytes: 200 });
+  });
+
+  it('estimates the time left from the throughput so far', () => {
+    const p = copyProgress([chunk('a', 'done', { bytes: 100, startedAt: at(0) }), chunk('b', 'queued'), chunk('c', 'queued'), chunk('d', 'loading')], new Date(at(20)));
+    expect(p.fraction).toBe(0.25);
+    expect(p.etaSeconds).toBe(60);
+    expect(p.bytesPerSecond).toBe(5);
+  });
+
+  it('takes the store\'s chunk rows as they are', () => {
+    const stored: ChunkRecord[] = [{ schema: 's', table: 't', chunkNo: 0, range: null, state: 'done', attempts: 1, rows: 5, bytes: 50, endLsn: '0/1' }];
+    const input: readonly ChunkProgressInput[] = stored;
+    expect(copyProgress(input).fullLoadCompletedTables).toBe(1);
+  });
+
+  it('has no ETA before anything finished or after everything did', () => {
+    expect(copyProgress([chunk('a', 'loading', { startedAt: at(0) })], new Date(at(5))).etaSeconds).toBeNull();
+    expect(copyProgress([chunk('a', 'done', { startedAt: at(0), bytes: 1 })], new Date(at(5))).etaSeconds).toBeNull();
+    expect(copyProgress([]).fullLoadTotalTables).toBe(0);
+  });
+});
