@@ -1,0 +1,291 @@
+/**
+ * Runs a phase (or any set of objects) on the target: up to `concurrency` sessions, each object
+ * as soon as its dependencies are done, each in its own transaction. Re-running is safe: every
+ * object's existence check runs first, and a broken leftover (an invalid index) is dropped and
+ * rebuilt. A failed object is reported with its name, the statement and the server's message;
+ * the objects depending on it are skipped and reported as such; everything else continues.
+ */
+import type { Client } from 'pg';
+import { closeQuietly } from '../pg/connect';
+import { isRetryable, sqlstateOf } from '../pg/retryable';
+import type { Phase, SchemaObject, SchemaPlan } from './model';
+
+export type ConnectTarget = () => Promise<Client>;
+
+export type ObjectStatus = 'created' | 'existed' | 'repaired' | 'failed' | 'skipped';
+
+export interface ObjectError {
+  /** The statement the server refused. */
+  statement: string;
+  message: string;
+  sqlstate?: string;
+  detail?: string;
+  hint?: string;
+}
+
+export interface ObjectResult {
+  id: string;
+  kind: SchemaObject['kind'];
+  name: string;
+  phase: Phase;
+  status: ObjectStatus;
+  seconds: number;
+  error?: ObjectError;
+  /** For a skipped object: the name of the failed (or skipped) object it depends on. */
+  skippedBecause?: string;
+}
+
+export interface PhaseReport {
+  phase: Phase | 'subset';
+  /** No object failed or was skipped. */
+  ok: boolean;
+  counts: Record<ObjectStatus, number>;
+  results: ObjectResult[];
+  seconds: number;
+}
+
+export interface ApplyOptions {
+  /** Sessions (and statements) in flight at once; default 4. */
+  concurrency?: number;
+  /** Attempts after a transient failure (lost connection, deadlock, lock timeout); default 2. */
+  retries?: number;
+  /** Earlier phases' reports: objects depending on one that failed there are skipped. */
+  previous?: readonly PhaseReport[];
+  /** maintenance_work_mem of the sessions, for index builds; default '256MB'. */
+  maintenanceWorkMem?: string;
+  /** Called as each object finishes, for progress. */
+  onResult?: (result: ObjectResult) => void;
+}
+
+export async function applyPhase(plan: SchemaPlan, phase: Phase, connectTarget: ConnectTarget, opts: ApplyOptions = {}): Promise<PhaseReport> {
+  const report = await runObjects(plan, plan.objects.filter((o) => o.phase === phase), connectTarget, opts);
+  return { ...report, phase };
+}
+
+/** Runs the given objects (e.g. one table's `afterLoad` ids); dependencies outside them count as done. */
+export async function applyObjects(plan: SchemaPlan, ids: readonly string[], connectTarget: ConnectTarget, opts: ApplyOptions = {}): Promise<PhaseReport> {
+  const wanted = new Set(ids);
+  return runObjects(plan, plan.objects.filter((o) => wanted.has(o.id)), connectTarget, opts);
+}
+
+async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarget: ConnectTarget, opts: ApplyOptions): Promise<PhaseReport> {
+  const started = Date.now();
+  const sessions = new Sessions(connectTarget, sessionSetup(plan, opts));
+  const results = new Map<string, ObjectResult>();
+  const bad = new Map<string, string>();
+  for (const r of opts.previous?.flatMap((p) => p.results) ?? []) if (r.status === 'failed' || r.status === 'skipped') bad.set(r.id, r.name);
+
+  const inSet = new Set(objects.map((o) => o.id));
+  const pending = new Map(objects.map((o) => [o.id, o.deps.filter((d) => inSet.has(d)).length]));
+  const dependents = new Map<string, SchemaObject[]>();
+  for (const o of objects) {
+    for (const d of o.deps) {
+      if (!inSet.has(d)) continue;
+      const list = dependents.get(d);
+      if (list) list.push(o);
+      else dependents.set(d, [o]);
+    }
+  }
+  const queue = objects.filter((o) => pending.get(o.id) === 0);
+  let head = 0;
+  let running = 0;
+
+  const settle = (o: SchemaObject, r: ObjectResult) => {
+    results.set(o.id, r);
+    opts.onResult?.(r);
+    if (r.status === 'failed' || r.status === 'skipped') bad.set(o.id, o.name);
+    for (const next of dependents.get(o.id) ?? []) {
+      const left = (pending.get(next.id) ?? 1) - 1;
+      pending.set(next.id, left);
+      if (left === 0) queue.push(next);
+    }
+  };
+
+  try {
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        while (running < (opts.concurrency ?? 4) && head < queue.length) {
+          const o = queue[head++] as SchemaObject;
+          const failedDep = o.deps.find((d) => bad.has(d) && !o.orderOnly?.includes(d));
+          if (failedDep !== undefined) {
+            settle(o, { ...base(o), status: 'skipped', seconds: 0, skippedBecause: bad.get(failedDep) ?? failedDep });
+            continue;
+          }
+          running++;
+          void runWithRetries(sessions, o, opts.retries ?? 2)
+            .catch((err: unknown): ObjectResult => ({ ...base(o), status: 'failed', seconds: 0, error: describe('(pgferry)', err) }))
+            .then((r) => {
+              running--;
+              settle(o, r);
+              pump();
+            });
+        }
+        if (running === 0 && head >= queue.length) resolve();
+      };
+      pump();
+    });
+  } finally {
+    await sessions.closeAll();
+  }
+
+  const ordered = objects.map((o) => results.get(o.id) ?? { ...base(o), status: 'skipped' as const, seconds: 0, skippedBecause: 'unmet dependency' });
+  const counts: Record<ObjectStatus, number> = { created: 0, existed: 0, repaired: 0, failed: 0, skipped: 0 };
+  for (const r of ordered) counts[r.status]++;
+  return { phase: 'subset', ok: counts.failed === 0 && counts.skipped === 0, counts, results: ordered, seconds: (Date.now() - started) / 1000 };
+}
+
+function base(o: SchemaObject): Pick<ObjectResult, 'id' | 'kind' | 'name' | 'phase'> {
+  return { id: o.id, kind: o.kind, name: o.name, phase: o.phase };
+}
+
+/** Session settings: pg_dump's restore settings, plus no body checks and bigger index memory. */
+function sessionSetup(plan: SchemaPlan, opts: ApplyOptions): string {
+  const mem = (opts.maintenanceWorkMem ?? '256MB').replace(/[^0-9A-Za-z]/g, '');
+  return [
+    `SELECT pg_catalog.set_config('search_path', '', false)`,
+    'SET check_function_bodies = off',
+    'SET client_min_messages = warning',
+    'SET statement_timeout = 0',
+    'SET lock_timeout = 0',
+    'SET idle_in_transaction_session_timeout = 0',
+    'SET standard_conforming_strings = on',
+    'SET xmloption = content',
+    'SET row_security = off',
+    `SET default_tablespace = ''`,
+    ...(plan.targetVersionNum >= 120000 ? ['SET default_table_access_method = heap'] : []),
+    `SET maintenance_work_mem = '${mem}'`,
+  ].join(';\n');
+}
+
+/** "tuple concurrently updated": two sessions touched one catalog row; trying again succeeds. */
+function isTransient(err: unknown): boolean {
+  if (isRetryable(err)) return true;
+  return sqlstateOf(err) === 'XX000' && err instanceof Error && /tuple concurrently (updated|deleted)/.test(err.message);
+}
+
+/** A failure of the statement itself, as opposed to the session around it. */
+class StatementError extends Error {
+  constructor(
+    readonly statement: string,
+    readonly original: unknown,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+  }
+}
+
+async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: number): Promise<ObjectResult> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    let client: Client | undefined;
+    try {
+      client = await sessions.acquire();
+      const status = await execute(client, o);
+      sessions.release(client);
+      return { ...base(o), status, seconds: (Date.now() - started) / 1000 };
+    } catch (err) {
+      const cause = err instanceof StatementError ? err.original : err;
+      if (client) await sessions.afterError(client, o.transactional);
+      if (attempt < retries && isTransient(cause)) {
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        continue;
+      }
+      const statement = err instanceof StatementError ? err.statement : '(connecting to the target)';
+      return { ...base(o), status: 'failed', seconds: (Date.now() - started) / 1000, error: describe(statement, cause) };
+    }
+  }
+}
+
+async function execute(client: Client, o: SchemaObject): Promise<ObjectStatus> {
+  if (o.sql.length === 0) return 'created';
+  let status: ObjectStatus = 'created';
+  if (o.check) {
+    const state = await run(client, o.check.sql, o.check.params).then((r) => String(r.rows[0]?.state));
+    if (state === 'done') {
+      // Outside a transaction the statements after the CREATE (comments, CLUSTER ON …) may not
+      // have run before a crash; they are idempotent, so they run again.
+      if (!o.transactional) for (const stmt of o.sql.slice(1)) await run(client, stmt);
+      return 'existed';
+    }
+    if (state === 'broken' && o.check.repair) {
+      await run(client, o.check.repair);
+      status = 'repaired';
+    }
+  }
+  if (o.transactional) await run(client, 'BEGIN');
+  for (const stmt of o.sql) await run(client, stmt);
+  if (o.transactional) await run(client, 'COMMIT');
+  return status;
+}
+
+async function run(client: Client, text: string, values?: unknown[]) {
+  try {
+    return await client.query<Record<string, unknown>>(text, values);
+  } catch (err) {
+    throw new StatementError(text, err);
+  }
+}
+
+function describe(statement: string, err: unknown): ObjectError {
+  const e = err as { message?: string; detail?: string; hint?: string };
+  const sqlstate = sqlstateOf(err);
+  return {
+    statement,
+    message: e?.message ?? String(err),
+    ...(sqlstate ? { sqlstate } : {}),
+    ...(e?.detail ? { detail: e.detail } : {}),
+    ...(e?.hint ? { hint: e.hint } : {}),
+  };
+}
+
+/** Idle target sessions, opened on demand and set up once each. */
+class Sessions {
+  private idle: Client[] = [];
+  private all = new Set<Client>();
+
+  constructor(
+    private readonly connect: ConnectTarget,
+    private readonly setup: string,
+  ) {}
+
+  async acquire(): Promise<Client> {
+    const reused = this.idle.pop();
+    if (reused) return reused;
+    const client = await this.connect();
+    // A dropped idle session must not crash the process (node-pg emits 'error').
+    client.on('error', () => undefined);
+    this.all.add(client);
+    await client.query(this.setup);
+    return client;
+  }
+
+  release(client: Client): void {
+    this.idle.push(client);
+  }
+
+  /** After a failure: roll back and keep the session, or drop it when it is gone. */
+  async afterError(client: Client, inTransaction: boolean): Promise<void> {
+    try {
+      if (inTransaction) await client.query('ROLLBACK');
+      this.idle.push(client);
+    } catch {
+      this.all.delete(client);
+      await closeQuietly(client);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.all];
+    this.all.clear();
+    this.idle = [];
+    await Promise.all(all.map((c) => closeQuietly(c)));
+  }
+}
+
+/** One line per failed or skipped object, for logs and error messages. */
+export function describeFailures(report: PhaseReport): string[] {
+  return report.results.flatMap((r) => {
+    if (r.status === 'failed' && r.error) return [`${r.name}: ${r.error.message}${r.error.sqlstate ? ` (${r.error.sqlstate})` : ''} — in: ${r.error.statement}`];
+    if (r.status === 'skipped') return [`${r.name}: skipped, it depends on ${r.skippedBecause ?? 'a failed object'}`];
+    return [];
+  });
+}
