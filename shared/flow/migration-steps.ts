@@ -13,6 +13,7 @@ import { deleteSecrets } from '../secrets/store';
 import { validateMigration } from '../validate/run';
 import type { Control, DatabaseKey, MigrationKey, Result, ValidationSummary } from './contracts';
 import { endpointsOf } from './endpoints';
+import { dropAllSlots } from './database-steps';
 import type { Runtime } from './runtime';
 
 const nowIso = () => new Date().toISOString();
@@ -79,13 +80,6 @@ function dbsOf(request: unknown): string[] | undefined {
   return Array.isArray(dbs) && dbs.every((d) => typeof d === 'string') && dbs.length > 0 ? (dbs as string[]) : undefined;
 }
 
-/** What the user asked of one database, read from the migration row. */
-export function controlFor(m: { cutoverRequestedAt?: string; dbsToTriggerCutoverOn?: string[]; cancelRequestedAt?: string; dbsToCancelMigrationOn?: string[] }, db: string): Control {
-  if (m.cancelRequestedAt && (!m.dbsToCancelMigrationOn || m.dbsToCancelMigrationOn.includes(db))) return 'cancel';
-  if (m.cutoverRequestedAt && (!m.dbsToTriggerCutoverOn || m.dbsToTriggerCutoverOn.includes(db))) return 'cutover';
-  return 'none';
-}
-
 /** A database caught up: it waits for cutover; when every running database does, so does the migration. */
 export async function markCaughtUp(rt: Runtime, key: DatabaseKey): Promise<null> {
   await updateDatabase(rt.store, key, key.db, (r) => ({ ...r, migrationState: 'WaitingForCutoverTrigger', migrationOperation: 'Replicating changes; waiting for cutover' }));
@@ -105,6 +99,8 @@ export async function finishMigration(rt: Runtime, i: MigrationKey & { state: Mi
     const next = { ...m, state: i.state, subState: 'Completed' as const, endedOn: nowIso() };
     return i.error ? { ...next, error: i.error } : next;
   });
+  // Safety net: whatever path ended the migration, the source keeps no slot or publication of ours.
+  await dropAllSlots(rt, i).catch(() => undefined);
   await deleteSecrets(rt.store, i.server, i.name);
   return null;
 }

@@ -1,0 +1,11 @@
+/**
+ * The app's entry point (package.json "main"): loading a module registers its functions, exactly
+ * as the Azure Functions worker and the offline host (emulator/) expect.
+ */
+import './health';
+import './migrations';
+import './wizard';
+import './activities';
+import '../orchestrators/migration';
+import '../orchestrators/database';
+import '../orchestrators/cdc';

@@ -1,0 +1,89 @@
+/**
+ * Per-process caches of what is expensive to read and does not change during a migration: the
+ * extracted schema plan, the stored copy plan, the type names of a source database. They only
+ * save work: a cold process (a restarted host) rebuilds them from the source and Table Storage.
+ */
+import type { Client } from 'pg';
+import { chunkOfPlanItem } from '../copy/plan';
+import type { CopyChunk } from '../copy/types';
+import { TypeCache } from '../cdc/types';
+import { extractSchema, readTargetFacts, type SchemaPlan } from '../schema';
+import { listChunks, type ChunkRecord } from '../store/chunks';
+import type { DatabaseKey } from './contracts';
+import type { Runtime } from './runtime';
+
+const TTL_MS = 6 * 60 * 60 * 1000;
+
+class Keyed<T> {
+  private readonly map = new Map<string, { at: number; value: Promise<T> }>();
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.map.get(key);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+    const value = load();
+    this.map.set(key, { at: Date.now(), value });
+    value.catch(() => this.map.delete(key));
+    return value;
+  }
+  drop(prefix: string): void {
+    for (const k of this.map.keys()) if (k.startsWith(prefix)) this.map.delete(k);
+  }
+}
+
+const schemaPlans = new Keyed<SchemaPlan>();
+const copyPlans = new Keyed<PlannedChunk[]>();
+const typeCaches = new Keyed<TypeCache>();
+
+const keyOf = (k: DatabaseKey) => `${k.server}\u0000${k.name}\u0000${k.db}`;
+
+export function schemaPlanFor(k: DatabaseKey, source: () => Promise<Client>, target: () => Promise<Client>): Promise<SchemaPlan> {
+  return schemaPlans.get(keyOf(k), async () => {
+    const [s, t] = await Promise.all([source(), target()]);
+    try {
+      const facts = await readTargetFacts(t);
+      return await extractSchema(s, facts);
+    } finally {
+      await Promise.all([s.end().catch(() => undefined), t.end().catch(() => undefined)]);
+    }
+  });
+}
+
+export interface PlannedChunk {
+  record: ChunkRecord;
+  chunk: CopyChunk;
+}
+
+/**
+ * The stored copy plan in copy order: tables largest first (by the planner's estimates), chunks in
+ * order within a table — the same order in every process, so chunk indexes mean the same thing.
+ */
+export function copyPlanFor(rt: Runtime, k: DatabaseKey): Promise<PlannedChunk[]> {
+  return copyPlans.get(keyOf(k), async () => {
+    const rows = await listChunks(rt.store, { server: k.server, name: k.name }, k.db);
+    const tableBytes = new Map<string, number>();
+    for (const r of rows) {
+      const t = `${r.schema}.${r.table}`;
+      tableBytes.set(t, (tableBytes.get(t) ?? 0) + (r.estimatedBytes ?? 0));
+    }
+    const planned = rows.map((record) => ({ record, chunk: chunkOfPlanItem(record) }));
+    return planned.sort((a, b) => {
+      const ta = `${a.record.schema}.${a.record.table}`;
+      const tb = `${b.record.schema}.${b.record.table}`;
+      const bytes = (tableBytes.get(tb) ?? 0) - (tableBytes.get(ta) ?? 0);
+      if (bytes !== 0) return bytes;
+      if (ta !== tb) return ta < tb ? -1 : 1;
+      return a.record.chunkNo - b.record.chunkNo;
+    });
+  });
+}
+
+export function typeCacheFor(k: DatabaseKey): Promise<TypeCache> {
+  return typeCaches.get(keyOf(k), async () => new TypeCache());
+}
+
+/** Forget everything about a migration (its databases finished). */
+export function forget(k: DatabaseKey): void {
+  const prefix = keyOf(k);
+  schemaPlans.drop(prefix);
+  copyPlans.drop(prefix);
+  typeCaches.drop(prefix);
+}
