@@ -333,8 +333,8 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       cdcDeleteCounter: r.cdcDeleteCounter + batch.deletes,
       incomingChanges: r.incomingChanges + batch.changesRead,
       appliedChanges: r.appliedChanges + batch.changesApplied,
-      latency: lag.latencySeconds,
-      retainedWalBytes: lag.retainedWalBytes,
+      latency: Math.round(lag.latencySeconds),
+      retainedWalBytes: Math.max(0, Math.round(lag.retainedWalBytes)),
       // Nothing pending at the current position means the target reflects the source there.
       ...(quietAndPast ? { appliedLsn: maxLsn(r.appliedLsn, lag.currentLsn) } : batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
     }));
