@@ -1,0 +1,144 @@
+/** Helpers for end-to-end tests: request bodies, polling a migration, comparing source and target. */
+import { expect } from 'vitest';
+import type { ServerInfo } from './cluster';
+import { sql, withAdmin } from './databases';
+import { http, waitFor, type PgferryHost } from './pgferry';
+import { compareDatabases } from '../../shared/verify/compare';
+import type { MigrationResource } from '../../shared/model/migration-resource';
+import type { MigrationState, MigrationSubState } from '../../shared/model/states';
+
+export interface BodyOptions {
+  mode?: 'Online' | 'Offline';
+  option?: 'Validate' | 'Migrate' | 'ValidateAndMigrate';
+  overwrite?: boolean;
+  sourcePassword?: string;
+  targetPassword?: string;
+  sourceUser?: string;
+}
+
+export function migrationBody(source: ServerInfo, target: ServerInfo, dbs: string[], o: BodyOptions = {}) {
+  return {
+    properties: {
+      sourceDbServerResourceId: `${source.host}:${source.port}@${o.sourceUser ?? source.user}`,
+      targetDbServerFullyQualifiedDomainName: `${target.host}:${target.port}`,
+      secretParameters: {
+        adminCredentials: { sourceServerPassword: o.sourcePassword ?? source.password, targetServerPassword: o.targetPassword ?? target.password },
+        targetServerUsername: target.user,
+      },
+      dbsToMigrate: dbs,
+      overwriteDbsInTarget: o.overwrite === false ? 'False' : 'True',
+      migrationMode: o.mode ?? 'Online',
+      migrationOption: o.option ?? 'ValidateAndMigrate',
+      sslMode: 'Prefer',
+    },
+  };
+}
+
+export function migrationUrl(host: PgferryHost, server: string, name: string): string {
+  return `${host.api}/flexibleServers/${server}/migrations/${name}`;
+}
+
+export async function getMigration(host: PgferryHost, server: string, name: string): Promise<MigrationResource> {
+  const r = await http(migrationUrl(host, server, name));
+  expect(r.status, r.text).toBe(200);
+  return r.json<MigrationResource>();
+}
+
+const TERMINAL: MigrationState[] = ['Succeeded', 'Failed', 'Canceled', 'ValidationFailed'];
+
+/** Polls until the migration reaches `state` (and `subState` when given); fails fast on another terminal state. */
+export async function waitForState(host: PgferryHost, server: string, name: string, state: MigrationState, subState?: MigrationSubState, timeoutMs = 180_000): Promise<MigrationResource> {
+  return waitFor(`${name} ${state}${subState ? `/${subState}` : ''}`, async () => {
+    const m = await getMigration(host, server, name);
+    const s = m.properties.currentStatus;
+    if (s.state === state && (!subState || s.currentSubStateDetails.currentSubState === subState)) return m;
+    if (TERMINAL.includes(s.state)) {
+      throw new Error(`${name} ended ${s.state} (expected ${state}): ${JSON.stringify(s).slice(0, 3000)}\n--- host log tail ---\n${host.logs().slice(-3000)}`);
+    }
+    return undefined;
+  }, timeoutMs, 300);
+}
+
+export async function userTables(server: ServerInfo, db: string) {
+  return withAdmin(server, db, async (c) => {
+    const { rows } = await c.query<{ schema: string; table: string; columns: string[] }>(`
+      SELECT n.nspname AS schema, c.relname AS table,
+             array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS columns
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+       GROUP BY 1, 2 ORDER BY 1, 2`);
+    return rows;
+  });
+}
+
+/** Every table's row count and checksum match, and nothing of pgferry's is left on either side. */
+export async function expectTargetEqualsSource(source: ServerInfo, target: ServerInfo, db: string): Promise<void> {
+  const tables = await userTables(source, db);
+  const cmp = await withAdmin(source, db, (s) => withAdmin(target, db, (t) => compareDatabases(s, t, tables)));
+  expect(cmp.filter((c) => !c.match)).toEqual([]);
+  expect(cmp.length).toBe(tables.length);
+  const seqSql = `SELECT n.nspname || '.' || c.relname AS seq, s.last_value::text AS v
+    FROM pg_sequences s JOIN pg_class c ON c.relname = s.sequencename JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname ORDER BY 1`;
+  expect((await sql(target, db, seqSql)).rows).toEqual((await sql(source, db, seqSql)).rows);
+  const leftovers = await sql(target, db, `SELECT nspname FROM pg_namespace WHERE nspname IN ('pgferry_meta', 'pgferry_cdc')`);
+  expect(leftovers.rows).toEqual([]);
+}
+
+export async function slotsOn(source: ServerInfo, db: string): Promise<string[]> {
+  const { rows } = await sql(source, 'postgres', `SELECT slot_name FROM pg_replication_slots WHERE database = $1`, [db]);
+  const pubs = await sql(source, db, `SELECT pubname FROM pg_publication`).catch(() => ({ rows: [] }));
+  return [...rows.map((r: { slot_name: string }) => r.slot_name), ...pubs.rows.map((r: { pubname: string }) => `publication:${r.pubname}`)];
+}
+
+export async function databaseExists(server: ServerInfo, db: string): Promise<boolean> {
+  const { rows } = await sql(server, 'postgres', 'SELECT 1 FROM pg_database WHERE datname = $1', [db]);
+  return rows.length > 0;
+}
+
+/** A small but varied database: keys, identity, enum, jsonb, arrays, a FULL-identity table, partitions, FKs. */
+export const FIXTURE_SQL = `
+  CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+  CREATE TABLE accounts (id bigserial PRIMARY KEY, name text NOT NULL, balance numeric(20,4), mood mood, tags text[], doc jsonb,
+                         created timestamptz DEFAULT now());
+  CREATE INDEX accounts_name ON accounts (name);
+  CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint REFERENCES accounts, payload text);
+  CREATE TABLE audit (at timestamptz, msg text); ALTER TABLE audit REPLICA IDENTITY FULL;
+  CREATE TABLE metrics (id int, bucket int, v float8, PRIMARY KEY (id, bucket)) PARTITION BY RANGE (bucket);
+  CREATE TABLE metrics_a PARTITION OF metrics FOR VALUES FROM (0) TO (50);
+  CREATE TABLE metrics_b PARTITION OF metrics FOR VALUES FROM (50) TO (100);
+  INSERT INTO accounts (name, balance, mood, tags, doc)
+    SELECT 'acct ' || g, g * 1.5, (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, ARRAY['t' || g], jsonb_build_object('g', g)
+      FROM generate_series(1, 5000) g;
+  INSERT INTO events (account_id, payload) SELECT 1 + g % 5000, repeat('x', g % 200) FROM generate_series(1, 20000) g;
+  INSERT INTO audit SELECT now(), 'boot ' || g FROM generate_series(1, 100) g;
+  INSERT INTO metrics SELECT g, g % 100, g / 7.0 FROM generate_series(1, 3000) g;`;
+
+/** One round of source writes touching every table kind of FIXTURE_SQL. */
+export const WRITES_SQL = `
+  INSERT INTO accounts (name, balance, mood) VALUES ('new ' || random(), 1, 'ok');
+  UPDATE accounts SET balance = balance + 1 WHERE id = 1 + floor(random() * 5000)::int;
+  DELETE FROM events WHERE id = (SELECT min(id) FROM events);
+  INSERT INTO events (account_id, payload) VALUES (1, 'live');
+  INSERT INTO audit VALUES (now(), 'live');
+  UPDATE metrics SET v = v + 1 WHERE id = 1 + floor(random() * 3000)::int;`;
+
+/** Writes WRITES_SQL in a loop until stop() resolves; returns how many rounds ran. */
+export function startWriter(source: ServerInfo, db: string): { stop(): Promise<number> } {
+  let writing = true;
+  let rounds = 0;
+  const loop = (async () => {
+    while (writing) {
+      await sql(source, db, WRITES_SQL);
+      rounds++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      writing = false;
+      await loop;
+      return rounds;
+    },
+  };
+}
