@@ -71,7 +71,7 @@ async function createSampleDatabase(source: ServerInfo): Promise<void> {
                 ARRAY['t' || (g % 7), 't' || (g % 11)], timestamptz '2025-01-01' + (g % 600) * interval '1 day'
            FROM generate_series(1, ${n(300_000)}) g`],
       ['orders', `INSERT INTO orders (customer_id, status, amount, placed, note)
-         SELECT 1 + (g * 7919) % ${n(300_000)}, (ARRAY['new','paid','shipped','cancelled'])[1 + g % 4]::order_status,
+         SELECT 1 + (g::bigint * 7919) % ${n(300_000)}, (ARRAY['new','paid','shipped','cancelled'])[1 + g % 4]::order_status,
                 round((g % 100000) / 100.0, 2), timestamptz '2025-01-01' + (g % 700) * interval '1 day' + (g % 86400) * interval '1 second',
                 CASE WHEN g % 10 = 0 THEN repeat('note ', 20) END
            FROM generate_series(1, ${n(1_500_000)}) g`],
