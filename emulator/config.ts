@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
+import { resolveKeySettings, type AuthMode, type KeySettings } from './http/auth';
 import type { LogLevel } from './log';
 
 export interface HostOptions {
@@ -25,6 +26,8 @@ export interface HostOptions {
   logLevel?: LogLevel;
   /** How long stop() lets running activities finish, in ms (default 5000). */
   drainMs?: number;
+  /** Function keys: `on`, `off` or `auto` (default PGFERRY_AUTH, else auto: enforced when a key is set). */
+  auth?: AuthMode;
 }
 
 export interface HostConfig {
@@ -39,6 +42,8 @@ export interface HostConfig {
   maxConcurrentOrchestratorFunctions: number;
   logLevel: LogLevel;
   drainMs: number;
+  /** Function and system keys (PGFERRY_FUNCTION_KEY, PGFERRY_SYSTEM_KEY) and whether they are enforced. */
+  keys: KeySettings;
 }
 
 const positiveInt = z.number().int().positive();
@@ -126,11 +131,12 @@ export function resolveConfig(options: HostOptions, env: NodeJS.ProcessEnv, loca
   const port = options.port ?? localPort ?? 7071;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be 0–65535, got ${port}`);
 
+  const host = options.host ?? '127.0.0.1';
   return {
     appDir,
     entry,
     port,
-    host: options.host ?? '127.0.0.1',
+    host,
     storage: options.storage ?? env.AzureWebJobsStorage ?? 'UseDevelopmentStorage=true',
     hubName,
     routePrefix: (hostJson?.extensions?.http?.routePrefix ?? 'api').replace(/^\/+|\/+$/g, ''),
@@ -138,5 +144,6 @@ export function resolveConfig(options: HostOptions, env: NodeJS.ProcessEnv, loca
     maxConcurrentOrchestratorFunctions: durable?.maxConcurrentOrchestratorFunctions ?? defaultLimit,
     logLevel: options.logLevel ?? 'info',
     drainMs: options.drainMs ?? 5000,
+    keys: resolveKeySettings(options.auth, env, host),
   };
 }

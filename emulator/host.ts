@@ -16,8 +16,10 @@ import { ClientApi } from './durable/client-api';
 import { clientBindingValue } from './durable/client-binding';
 import { Engine } from './durable/engine';
 import { DurableStore } from './durable/store';
+import { KeyGate, authLevelOf } from './http/auth';
+import { createDispatch } from './http/dispatch';
 import { HttpFunctions } from './http/functions';
-import { HttpHost, text, type Router } from './http/server';
+import { HttpHost } from './http/server';
 import { Invoker } from './invoker';
 import { Logger } from './log';
 import { classify, type Registry } from './registry';
@@ -49,7 +51,7 @@ function describeFunctions(registry: Registry, origin: string, prefix: string): 
   return registry.all.map((f) => {
     if (f.kind === 'http') {
       const methods = f.methods.length > 0 ? f.methods.join(',') : 'ALL';
-      return `  ${f.name}: [${methods}] ${origin}/${prefix === '' ? '' : `${prefix}/`}${f.route.replace(/^\/+/, '')}`;
+      return `  ${f.name}: [${methods}] ${origin}/${prefix === '' ? '' : `${prefix}/`}${f.route.replace(/^\/+/, '')} (${authLevelOf(f)})`;
     }
     if (f.kind === 'other') return `  ${f.name}: ${f.triggerType} (not run by the offline host)`;
     if (f.kind === 'entity') return `  ${f.name}: entityTrigger (not run by the offline host)`;
@@ -96,16 +98,15 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const activities = new ActivityPool(config.maxConcurrentActivityFunctions, registry, invoker, log);
     const engine = new Engine({ store, registry, invoker, activities, log, maxConcurrentOrchestratorFunctions: config.maxConcurrentOrchestratorFunctions });
     const clientApi = new ClientApi({ engine, store, hubName: config.hubName });
-    const functions = new HttpFunctions(registry.http, config.routePrefix, invoker, log, () => clientBindingValue(origin, config.hubName));
-    const router: Router = async (req) => {
-      if (ClientApi.owns(req.rawPath)) return clientApi.handle(req);
-      const match = functions.match(req);
-      return match ? functions.invoke(match, req) : text(404, 'Not Found');
-    };
+    const gate = new KeyGate(config.keys);
+    const functions = new HttpFunctions(registry.http, config.routePrefix, invoker, log, () => gate.secureBinding(clientBindingValue(origin, config.hubName), origin));
+    const { router, admit } = createDispatch(functions, { owns: (p) => ClientApi.owns(p), handle: (r) => clientApi.handle(r) }, gate);
 
     const resumed = await engine.start();
-    http.serve(router);
+    http.serve(router, admit);
     log.info(`Functions:\n${describeFunctions(registry, origin, config.routePrefix).join('\n')}`);
+    if (config.keys.enforce) log.info(config.keys.summary);
+    else log.warn(config.keys.summary);
     log.info(`task hub ${config.hubName} in table ${store.tableName}; ${resumed} unfinished orchestration(s) resumed; activities ≤ ${config.maxConcurrentActivityFunctions}, orchestrators ≤ ${config.maxConcurrentOrchestratorFunctions} at a time`);
 
     let stopping: Promise<void> | undefined;

@@ -1,11 +1,13 @@
 /**
  * `node dist/emulator/main.js [--port 7071] [--host 127.0.0.1] [--app <dir>] [--storage <conn>]
- * [--hub <name>] [--entry <glob>]… [--log-level debug|info|warn|error] [--drain-ms 5000]`
+ * [--hub <name>] [--entry <glob>]… [--log-level debug|info|warn|error] [--drain-ms 5000]
+ * [--auth on|off|auto]`
  *
  * Runs a function app offline, as `func start` would: HTTP triggers, orchestrations and
  * activities, the Durable HTTP API, state in Table Storage (Azurite by default). Prints
  * "pgferry host listening on <url>" when it serves; SIGINT/SIGTERM stop it gracefully.
  */
+import { parseAuthMode } from './http/auth';
 import { startHost, type HostOptions } from './host';
 import { describeError } from './log';
 
@@ -17,7 +19,9 @@ const USAGE = `usage: node dist/emulator/main.js [options]
   --storage <conn>    Table Storage connection string (default: AzureWebJobsStorage, then Azurite)
   --hub <name>        task hub name (default: host.json extensions.durableTask.hubName)
   --log-level <lvl>   debug | info | warn | error (default info)
-  --drain-ms <n>      on stop, how long running activities may finish (default 5000)`;
+  --drain-ms <n>      on stop, how long running activities may finish (default 5000)
+  --auth <mode>       function keys: on | off | auto (default PGFERRY_AUTH, else auto: enforced
+                      when PGFERRY_FUNCTION_KEY is set; without a key only a loopback --host is allowed)`;
 
 export function parseArgs(argv: string[]): HostOptions {
   const o: HostOptions = {};
@@ -42,6 +46,7 @@ export function parseArgs(argv: string[]): HostOptions {
       case '--storage': o.storage = value(); break;
       case '--hub': o.hub = value(); break;
       case '--drain-ms': o.drainMs = int(); break;
+      case '--auth': o.auth = parseAuthMode(value(), '--auth') ?? 'auto'; break;
       case '--log-level': {
         const v = value();
         if (v !== 'debug' && v !== 'info' && v !== 'warn' && v !== 'error') throw new Error(`--log-level must be debug, info, warn or error`);

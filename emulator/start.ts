@@ -1,12 +1,19 @@
 /**
  * `npm start`: pgferry on this machine, no Azure needed. Starts Azurite with its data under
- * .azurite/ (unless AzureWebJobsStorage points elsewhere), makes a local secret key under .pgferry/
- * on first start (unless PGFERRY_SECRET_KEY is set), then runs the app in the offline host and
- * prints the API URL. Ctrl-C stops both; a later start resumes every running migration.
+ * .azurite/ (unless AzureWebJobsStorage points elsewhere), makes a local secret key and a function
+ * key under .pgferry/ on first start (unless PGFERRY_SECRET_KEY / PGFERRY_FUNCTION_KEY are set, in
+ * the environment or local.settings.json), then runs the app in the offline host with function
+ * keys enforced and prints the API URL. Ctrl-C stops both; a later start resumes every running
+ * migration.
+ *
+ * Options: --port <n> (7071), --host <addr> (127.0.0.1: nothing is exposed beyond this machine),
+ * --azurite-port <n> (10002), --auth on|off (default on; PGFERRY_AUTH=off also turns keys off).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { applyLocalSettings } from './config';
+import { KEY_HEADER, newKey, parseAuthMode } from './http/auth';
 import { startAzurite, type Azurite } from './local/azurite';
 import { projectRoot } from './local/root';
 import { startHost } from './host';
@@ -16,21 +23,45 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** A key kept beside the data it protects, for local use only; Azure uses a Key Vault reference. */
-function localSecretKey(root: string): string {
+/**
+ * A key file under `<root>/.pgferry/` (directory 0700, file 0600), created with `make()` when
+ * missing; `created` says whether this call made it.
+ */
+export function localKeyFile(root: string, name: string, make: () => string): { key: string; file: string; created: boolean } {
   const dir = join(root, '.pgferry');
-  const file = join(dir, 'secret.key');
+  const file = join(dir, name);
+  let created = false;
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    console.log(`created a local secret key in ${file} (keep it: stored passwords need it)`);
+    writeFileSync(file, `${make()}\n`, { mode: 0o600, flag: 'wx' });
+    created = true;
   }
-  return readFileSync(file, 'utf8').trim();
+  // Whatever made the file, only its owner may read it.
+  chmodSync(dir, 0o700);
+  chmodSync(file, 0o600);
+  return { key: readFileSync(file, 'utf8').trim(), file, created };
+}
+
+/** A key kept beside the data it protects, for local use only; Azure uses a Key Vault reference. */
+function localSecretKey(root: string): string {
+  const k = localKeyFile(root, 'secret.key', () => randomBytes(32).toString('base64'));
+  if (k.created) console.log(`created a local secret key in ${k.file} (keep it: stored passwords need it)`);
+  return k.key;
+}
+
+/** The local function key: callers send it as the x-functions-key header or ?code=. */
+function localFunctionKey(root: string): string {
+  const k = localKeyFile(root, 'function.key', newKey);
+  if (k.created) console.log(`created a function key in ${k.file}:\n  ${k.key}`);
+  console.log(`function key in ${k.file}: send it as -H "${KEY_HEADER}: $(cat ${k.file})" or ?code=<key>`);
+  return k.key;
 }
 
 async function main(): Promise<void> {
   const root = projectRoot();
+  // local.settings.json may hold the keys; the host would load it too, but the defaults below need it first.
+  applyLocalSettings(root, process.env);
+  const auth = parseAuthMode(flag('auth'), '--auth') ?? parseAuthMode(process.env.PGFERRY_AUTH, 'PGFERRY_AUTH') ?? 'on';
   let azurite: Azurite | undefined;
   if (!process.env.AzureWebJobsStorage) {
     const location = join(root, '.azurite');
@@ -40,7 +71,8 @@ async function main(): Promise<void> {
     console.log(`Azurite (Table service) on ${azurite.info.tableEndpoint}, data in ${location}`);
   }
   process.env.PGFERRY_SECRET_KEY ??= localSecretKey(root);
-  const host = await startHost({ appDir: root, port: Number(flag('port') ?? 7071), host: flag('host') ?? '127.0.0.1' });
+  if (auth !== 'off' && !process.env.PGFERRY_FUNCTION_KEY?.trim()) process.env.PGFERRY_FUNCTION_KEY = localFunctionKey(root);
+  const host = await startHost({ appDir: root, port: Number(flag('port') ?? 7071), host: flag('host') ?? '127.0.0.1', auth });
   console.log(`pgferry API: ${host.url}/api/flexibleServers/{server}/migrations  (docs/api.md)`);
   const stop = async () => {
     await host.stop();
@@ -51,7 +83,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

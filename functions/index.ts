@@ -4,7 +4,9 @@
  */
 import './health';
 import './migrations';
+import './parameters';
 import './wizard';
+import './web';
 import './activities';
 import '../orchestrators/migration';
 import '../orchestrators/database';

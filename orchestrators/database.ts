@@ -37,6 +37,8 @@ export const databaseOrchestrator: OrchestrationHandler = function* (context: Or
     for (const [activity, payload] of steps) {
       const r = (yield call(activity, payload)) as Result<unknown>;
       if (!r.ok) return yield* stop('Failed', r.failure.message);
+      // The database's owner, privileges and role settings land before its schema (no-op without migrateRoles).
+      if (activity === ACTIVITIES.prepareTargetDatabase) yield call(ACTIVITIES.applyDatabaseRoles, { server: key.server, name: key.name, databases: [key.db] });
     }
 
     // 4. Copy with a sliding window

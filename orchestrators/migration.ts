@@ -3,16 +3,19 @@
  *
  *   1. InProgress / PerformingPreRequisiteSteps   both servers reachable with the stored credentials
  *   2. InProgress / ValidationInProgress          pre-migration checks (Validate, ValidateAndMigrate)
- *   3. InProgress / MigratingData                 one sub-orchestration per database
+ *   3. InProgress / WaitingForDataMigrationWindow a durable timer until migrationWindowStartTimeInUtc
+ *      (a cancel ends the wait); past migrationWindowEndTimeInUtc no copy starts
+ *   4. InProgress / MigratingData                 roles once (migrateRoles), then one
+ *      sub-orchestration per database, then each database's owner, privileges and role settings
  *      (WaitingForUserAction / WaitingForCutoverTrigger and CompletingMigration are set by the
  *       activities as databases catch up and cut over: they are data, not orchestration state)
- *   4. Succeeded | Failed | Canceled | ValidationFailed, substate Completed
+ *   5. Succeeded | Failed | Canceled | ValidationFailed, substate Completed
  *
  * Deterministic: time, waits and races come only from context.df; inputs are keys, never secrets.
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { DatabaseInput, DatabaseOutcome, MigrationInput, Result, ValidationSummary } from '../shared/flow/contracts';
+import type { DatabaseInput, DatabaseOutcome, MigrationInput, Result, RolesSummary, ValidationSummary } from '../shared/flow/contracts';
 import type { MigrationState, MigrationSubState } from '../shared/model/states';
 import { ACTIVITIES, EVENTS, ORCHESTRATORS, databaseInstanceId } from '../shared/flow/names';
 import { transientRetry } from './retry';
@@ -49,10 +52,29 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
       if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
     }
 
-    // 3. MigratingData: every database in its own sub-orchestration; cutover and cancel requests that
-    // arrive as events on this instance (e.g. `az rest … raiseEvent/cutover`) are recorded as data
-    // the databases read, then the wait resumes.
+    // 3. WaitingForDataMigrationWindow: validation ran first, so problems surface before the wait.
+    const start = input.migrationWindowStartTimeInUtc ? new Date(input.migrationWindowStartTimeInUtc) : undefined;
+    if (start && start.getTime() > context.df.currentUtcDateTime.getTime()) {
+      yield setState('InProgress', 'WaitingForDataMigrationWindow');
+      const timer = context.df.createTimer(start);
+      const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+      if ((yield context.df.Task.any([timer, cancel])) === cancel) {
+        timer.cancel();
+        yield call(ACTIVITIES.recordControl, { ...key, control: 'cancel', request: cancel.result ?? null });
+        return yield* finish({ state: 'Canceled' });
+      }
+    }
+    const closed = windowClosed(input, context.df.currentUtcDateTime);
+    if (closed) return yield* finish({ state: 'Failed', error: closed });
+
+    // 4. MigratingData: roles first (cluster-wide, once, before any schema), then every database in
+    // its own sub-orchestration; cutover and cancel requests that arrive as events on this instance
+    // (e.g. `az rest … raiseEvent/cutover`) are recorded as data the databases read, then the wait resumes.
     yield setState('InProgress', 'MigratingData');
+    const roles = (yield call(ACTIVITIES.migrateRoles, key)) as Result<RolesSummary>;
+    if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
+    const late = windowClosed(input, context.df.currentUtcDateTime);
+    if (late) return yield* finish({ state: 'Failed', error: late });
     const children = input.databases.map((db, index) => {
       const child: DatabaseInput = { ...key, db, mode: input.mode, index };
       return context.df.callSubOrchestrator(ORCHESTRATORS.database, child, databaseInstanceId(context.df.instanceId, index));
@@ -67,14 +89,25 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
       yield call(ACTIVITIES.recordControl, { ...key, control, request: (winner as Task).result ?? null });
     }
 
-    // 4. Final state from the databases' outcomes.
+    // Each created database gets its owner, privileges and role settings (a no-op without migrateRoles).
     const outcomes = all.result as DatabaseOutcome[];
+    const migrated = outcomes.filter((o) => o.state === 'Succeeded').map((o) => o.db);
+    if (!roles.value.skipped && migrated.length > 0) yield call(ACTIVITIES.applyDatabaseRoles, { ...key, databases: migrated });
+
+    // 5. Final state from the databases' outcomes.
     return yield* finish(finalState(outcomes));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return yield* finish({ state: 'Failed', error: message });
   }
 };
+
+/** Why no copy may start at `now`: the window's end has passed (null when it has not, or there is none). */
+export function windowClosed(input: Pick<MigrationInput, 'migrationWindowEndTimeInUtc'>, now: Date): string | null {
+  const end = input.migrationWindowEndTimeInUtc;
+  if (!end || new Date(end).getTime() > now.getTime()) return null;
+  return `The migration window ended at ${end} (now ${now.toISOString()}), so no data was copied. Create a new migration with migrationWindowEndTimeInUtc in the future, or without a window`;
+}
 
 /** Any failure fails the migration; otherwise one database done makes it Succeeded; else Canceled. */
 export function finalState(outcomes: readonly DatabaseOutcome[]): MigrationResult {

@@ -29,7 +29,7 @@ export class HttpFunctions {
     }
   }
 
-  match(req: HostRequest): RouteMatch<HttpFunction> | undefined {
+  match(req: Pick<HostRequest, 'method' | 'rawPath'>): RouteMatch<HttpFunction> | undefined {
     return this.table.match(req.method, req.rawPath);
   }
 

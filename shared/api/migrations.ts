@@ -88,7 +88,11 @@ export async function createMigrationResource(ctx: ServiceContext, serverParam: 
   }
   await Promise.all(rec.dbsToMigrate.map((db) => upsertDatabase(ctx.store, { server, name }, newDatabaseRecord(db))));
   try {
-    await ctx.orchestration.startMigration(instanceId, { server, name, mode: rec.migrationMode, option: rec.migrationOption, databases: rec.dbsToMigrate });
+    await ctx.orchestration.startMigration(instanceId, {
+      server, name, mode: rec.migrationMode, option: rec.migrationOption, databases: rec.dbsToMigrate,
+      ...(rec.migrationWindowStartTimeInUtc ? { migrationWindowStartTimeInUtc: rec.migrationWindowStartTimeInUtc } : {}),
+      ...(rec.migrationWindowEndTimeInUtc ? { migrationWindowEndTimeInUtc: rec.migrationWindowEndTimeInUtc } : {}),
+    });
   } catch (err) {
     const message = `could not start the orchestration: ${err instanceof Error ? err.message : String(err)}`;
     await updateMigration(ctx.store, server, name, (r) => ({ ...r, state: 'Failed', subState: 'Completed', error: message, endedOn: ctx.now().toISOString() }));

@@ -15,12 +15,19 @@ export interface ColumnValue {
   type: string;
   /** Text representation as the server would output it; null for SQL NULL. */
   value: string | null;
+  /** pg_type OID on the source, when the decoder knows it (both do); resolves `type`. */
+  typeOid?: number;
 }
 
 export interface InsertChange {
   kind: 'insert';
   relation: RelationRef;
   newRow: ColumnValue[];
+  /**
+   * Columns whose value the decoder could not know and left out of newRow: wal2json prints
+   * NaN/±Infinity of float4/float8/numeric as JSON null. The applier reads them from the source.
+   */
+  unresolved?: string[];
 }
 
 export interface UpdateChange {
@@ -31,6 +38,8 @@ export interface UpdateChange {
   /** New row; columns whose TOAST value did not change are absent and named in unchangedToast. */
   newRow: ColumnValue[];
   unchangedToast: string[];
+  /** As InsertChange.unresolved: absent from newRow, value to be read from the source. */
+  unresolved?: string[];
 }
 
 export interface DeleteChange {
@@ -52,7 +61,10 @@ export type Change = InsertChange | UpdateChange | DeleteChange | TruncateChange
 export interface SourceTransaction {
   /** Top-level transaction id (32-bit, as decoding reports it), as a decimal string. */
   xid: string;
-  /** LSN of the commit record, "X/Y". */
+  /**
+   * LSN just past the commit record ("X/Y"; the txn's end_lsn), the position the slot's
+   * confirmed_flush_lsn, pg_replication_slot_advance() and the target's replication origin count in.
+   */
   commitLsn: string;
   /** Source commit time, ISO-8601 with offset. */
   commitTime: string;

@@ -20,6 +20,10 @@ export interface MigrationInput extends MigrationKey {
   mode: MigrationMode;
   option: MigrationOption;
   databases: string[];
+  /** ARM migrationWindowStartTimeInUtc (ISO, UTC): the data migration starts no earlier. */
+  migrationWindowStartTimeInUtc?: string;
+  /** ARM migrationWindowEndTimeInUtc (ISO, UTC): no copy starts after it. */
+  migrationWindowEndTimeInUtc?: string;
 }
 
 export interface DatabaseInput extends DatabaseKey {
@@ -47,6 +51,16 @@ export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure }
 
 export interface ValidationSummary {
   status: ValidationState;
+}
+
+/** Role migration in counts (the per-role report is in Table Storage, never in history). */
+export interface RolesSummary {
+  /** migrateRoles was False: nothing was done. */
+  skipped: boolean;
+  created: number;
+  existing: number;
+  reserved: number;
+  warnings: number;
 }
 
 /** What the user asked for through PATCH or the cutover/cancel events, read from Table Storage. */

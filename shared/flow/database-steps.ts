@@ -234,9 +234,14 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
   if (!planned) return fail(`copy chunk ${i.chunk} is not in the plan of ${i.db} (${plan.length} chunks)`);
   const id = { schema: planned.record.schema, table: planned.record.table, chunkNo: planned.record.chunkNo };
   try {
-    await markChunk(rt.store, ref(i), i.db, id, { state: 'loading' });
-    const result = await copyChunkAt(onDatabase(e.source, i.db), onDatabase(e.target, i.db), planned.chunk);
-    await markChunk(rt.store, ref(i), i.db, id, { state: 'done', rows: result.rows, bytes: result.bytes, endLsn: result.endLsn });
+    // A retried activity (the host died after the chunk was recorded done) goes straight to the
+    // table-completion check below: the rows and the done-mark committed together already.
+    const current = await getChunk(rt.store, ref(i), i.db, id);
+    if (current?.record.state !== 'done') {
+      await markChunk(rt.store, ref(i), i.db, id, { state: 'loading' });
+      const result = await copyChunkAt(onDatabase(e.source, i.db), onDatabase(e.target, i.db), planned.chunk);
+      await markChunk(rt.store, ref(i), i.db, id, { state: 'done', rows: result.rows, bytes: result.bytes, endLsn: result.endLsn });
+    }
   } catch (err) {
     if (isRetryable(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
@@ -402,10 +407,13 @@ async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Prom
   });
 }
 
-/** Failed or canceled: stop, drop the slot (the source must not keep WAL for us), keep the target's data. */
+/**
+ * Failed or canceled: drop the slot and publication (the source must not keep WAL for us) and
+ * leave the target as it is — including pgferry's bookkeeping there, which other activities still
+ * in flight may be writing and which says what was copied.
+ */
 export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }): Promise<null> {
-  const e = await endpointsOf(rt, i);
-  await cleanUp(rt, e, i);
+  await dropAllSlots(rt, i, [i.db]);
   await setDb(rt, i, (r) => ({
     ...r,
     migrationState: i.state,
@@ -417,14 +425,17 @@ export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Faile
   return null;
 }
 
-/** Drops the slot and publication of every database of a migration (idempotent). */
-export async function dropAllSlots(rt: Runtime, k: MigrationKey): Promise<void> {
+/** Drops the slot and publication of every (or the given) database of a migration (idempotent). */
+export async function dropAllSlots(rt: Runtime, k: MigrationKey, only?: string[]): Promise<void> {
   const e = await endpointsOf(rt, k);
-  for (const db of e.record.dbsToMigrate) {
+  for (const db of only ?? e.record.dbsToMigrate) {
     const slot = slotOf({ ...k, db });
     await withClient(onDatabase(e.source, db), rt.settings.connectTimeoutMs, async (c) => {
       if (await readSlot(c, slot)) await dropSlot(c, slot);
       else await c.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(slot)}`);
-    }).catch(() => undefined);
+    }).catch((err: unknown) => {
+      // A database that does not exist has no slot; anything transient is retried by Durable.
+      if (isRetryable(err)) throw err;
+    });
   }
 }

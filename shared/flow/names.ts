@@ -13,6 +13,8 @@ export const ACTIVITIES = {
   setMigrationState: 'setMigrationState',
   checkPrerequisites: 'checkPrerequisites',
   validate: 'validateMigration',
+  migrateRoles: 'migrateRoles',
+  applyDatabaseRoles: 'applyDatabaseRoles',
   recordControl: 'recordControl',
   finishMigration: 'finishMigration',
   prepareTargetDatabase: 'prepareTargetDatabase',

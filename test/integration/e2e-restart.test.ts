@@ -3,7 +3,7 @@
  * hub and tables: every migration resumes from Table Storage and the target still equals the
  * source — nothing lost, nothing duplicated.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, describe, expect, it, inject } from 'vitest';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost } from '../support/pgferry';
 import { FIXTURE_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
@@ -12,16 +12,11 @@ const source = inject('source');
 const target = inject('target');
 const azurite = inject('azurite');
 const dbs: string[] = [];
-let first: PgferryHost;
 
 async function restart(host: PgferryHost): Promise<PgferryHost> {
   await host.kill('SIGKILL');
   return spawnPgferry({ storage: azurite.connectionString, hub: host.hub, prefix: host.prefix, secretKey: host.secretKey });
 }
-
-beforeAll(async () => {
-  first = await spawnPgferry({ storage: azurite.connectionString });
-});
 
 afterAll(async () => {
   await killAllPgferry();
@@ -35,6 +30,7 @@ describe('host killed and restarted', () => {
   it('mid-copy: the copy resumes, CDC catches up, cutover succeeds and the target equals the source', async () => {
     const tables = Array.from({ length: 30 }, (_, i) =>
       `CREATE TABLE big${i} (id int PRIMARY KEY, v text); INSERT INTO big${i} SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 25000) g;`).join('\n');
+    const first = await spawnPgferry({ storage: azurite.connectionString });
     const db = await createTestDatabase(source, 'e2ekillcopy');
     dbs.push(db);
     await sql(source, db, `${FIXTURE_SQL}\n${tables}`);
@@ -55,10 +51,10 @@ describe('host killed and restarted', () => {
     await waitForState(second, 'restart', 'copy', 'Succeeded', 'Completed');
     await expectTargetEqualsSource(source, target, db);
     expect(await slotsOn(source, db)).toEqual([]);
-    first = second;
   }, 400_000);
 
   it('mid-CDC: replay resumes from the target-recorded position while the source keeps writing', async () => {
+    const first = await spawnPgferry({ storage: azurite.connectionString });
     const db = await createTestDatabase(source, 'e2ekillcdc');
     dbs.push(db);
     await sql(source, db, FIXTURE_SQL);

@@ -52,6 +52,10 @@ export interface PgferryHost {
   hub: string;
   prefix: string;
   secretKey: string;
+  /** Set when the host enforces function keys; http() sends it to this host by itself. */
+  functionKey?: string;
+  /** The key for /runtime/webhooks/durabletask (the function key unless a separate one was given). */
+  systemKey?: string;
   child: ChildProcess;
   logs(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -65,6 +69,12 @@ export interface SpawnOptions {
   secretKey?: string;
   port?: number;
   env?: Record<string, string>;
+  /** Enforce function keys with this key (PGFERRY_FUNCTION_KEY); default: no key, not enforced. */
+  functionKey?: string;
+  /** A separate system key for the Durable webhooks (PGFERRY_SYSTEM_KEY). */
+  systemKey?: string;
+  /** Extra command-line options for emulator/main.js, e.g. ['--auth', 'off']. */
+  args?: string[];
 }
 
 const live = new Set<PgferryHost>();
@@ -76,10 +86,18 @@ export async function spawnPgferry(o: SpawnOptions): Promise<PgferryHost> {
   const hub = o.hub ?? `pgf${tag}`;
   const prefix = o.prefix ?? `T${tag}`;
   const secretKey = o.secretKey ?? randomBytes(32).toString('base64');
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'emulator', 'main.js'), '--app', ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub], {
+  const keyEnv: Record<string, string> = {
+    ...(o.functionKey ? { PGFERRY_FUNCTION_KEY: o.functionKey } : {}),
+    ...(o.systemKey ? { PGFERRY_SYSTEM_KEY: o.systemKey } : {}),
+  };
+  const env: NodeJS.ProcessEnv = { ...process.env, AzureWebJobsStorage: o.storage, PGFERRY_SECRET_KEY: secretKey, PGFERRY_TABLE_PREFIX: prefix, ...keyEnv, ...o.env };
+  // Keys only when asked for: an inherited PGFERRY_FUNCTION_KEY would make every other test send 401s.
+  if (!o.functionKey && !o.env?.PGFERRY_FUNCTION_KEY) delete env.PGFERRY_FUNCTION_KEY;
+  if (!o.systemKey && !o.env?.PGFERRY_SYSTEM_KEY) delete env.PGFERRY_SYSTEM_KEY;
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'emulator', 'main.js'), '--app', ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub, ...(o.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AzureWebJobsStorage: o.storage, PGFERRY_SECRET_KEY: secretKey, PGFERRY_TABLE_PREFIX: prefix, ...o.env },
+    env,
   });
   let out = '';
   let exitCode: number | null | undefined;
@@ -90,6 +108,7 @@ export async function spawnPgferry(o: SpawnOptions): Promise<PgferryHost> {
     url: `http://127.0.0.1:${port}`,
     api: `http://127.0.0.1:${port}/api`,
     hub, prefix, secretKey, child,
+    ...(o.functionKey ? { functionKey: o.functionKey, systemKey: o.systemKey ?? o.functionKey } : {}),
     logs: () => out,
     kill: async (signal = 'SIGKILL') => {
       if (exitCode === undefined) child.kill(signal);
@@ -121,9 +140,33 @@ export interface Reply {
   json<T = unknown>(): T;
 }
 
-export async function http(url: string, init: { method?: string; body?: unknown } = {}): Promise<Reply> {
+export interface HttpInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /**
+   * The key to send as x-functions-key. Default: the key of the live host the URL points at (its
+   * system key for /runtime/webhooks/…), so helpers work unchanged on hosts that enforce keys;
+   * null sends none.
+   */
+  key?: string | null;
+}
+
+function keyFor(url: string): string | undefined {
+  const u = new URL(url);
+  const host = [...live].find((h) => new URL(h.url).origin === u.origin);
+  return u.pathname.startsWith('/runtime/webhooks/') ? host?.systemKey : host?.functionKey;
+}
+
+export async function http(url: string, init: HttpInit = {}): Promise<Reply> {
   const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), body, headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+  const key = init.key === null ? undefined : (init.key ?? keyFor(url));
+  const headers: Record<string, string> = {
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(key === undefined ? {} : { 'x-functions-key': key }),
+    ...init.headers,
+  };
+  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), body, headers });
   const text = await res.text();
   return { status: res.status, text, json: <T>() => JSON.parse(text) as T };
 }

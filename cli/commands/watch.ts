@@ -1,0 +1,119 @@
+/**
+ * `pgferry watch --server S --name N [--until-cutover-ready] [--interval seconds]`: live progress
+ * per database. On a terminal the block is redrawn in place; otherwise (a pipe, a CI log) a line
+ * is printed only when something changed; with --output json, one JSON object per change.
+ *
+ * Exit: 0 when the migration Succeeded (or, with --until-cutover-ready, waits for cutover), 1 when
+ * it ended Failed / ValidationFailed / Canceled. A service that stops answering for a while (a
+ * host restart) is waited for; a 4xx ends the watch at once.
+ */
+import type { Command } from '../args';
+import { ApiFailure } from '../client';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { databaseLine, statusLine } from '../format';
+import type { MigrationResource } from '../../shared/model/migration-resource';
+import type { CommandContext } from './context';
+
+type WatchCommand = Extract<Command, { name: 'watch' }>;
+
+/** How long watch keeps retrying a service that stopped answering before it gives up. */
+export const OUTAGE_TOLERANCE_MS = 60_000;
+
+const FAILED = new Set(['Failed', 'ValidationFailed', 'Canceled']);
+
+/** The exit code once the watch is over, or undefined while it goes on. */
+export function outcome(m: MigrationResource, untilCutoverReady: boolean): ExitCode | undefined {
+  const s = m.properties.currentStatus;
+  if (s.state === 'Succeeded') return EXIT.ok;
+  if (FAILED.has(s.state)) return EXIT.migrationFailed;
+  if (untilCutoverReady && s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger') return EXIT.ok;
+  return undefined;
+}
+
+function databases(m: MigrationResource) {
+  const details = m.properties.currentStatus.currentSubStateDetails.dbDetails;
+  return m.properties.dbsToMigrate.flatMap((name) => {
+    const d = details[name];
+    return d ? [d] : [];
+  });
+}
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<ExitCode> {
+  const { io } = ctx;
+  const live = io.isTTY && ctx.output === 'table';
+  let drawn = 0;
+  let lastStatus = '';
+  let lastJson = '';
+  const lastDb = new Map<string, string>();
+  let seen = false;
+  let outageSince: number | undefined;
+
+  const cut = (line: string) => (io.columns > 10 && line.length >= io.columns ? `${line.slice(0, io.columns - 2)}…` : line);
+
+  function render(m: MigrationResource): void {
+    const s = m.properties.currentStatus;
+    if (ctx.output === 'json') {
+      const snapshot = { name: m.name, state: s.state, subState: s.currentSubStateDetails.currentSubState, ...(s.error ? { error: s.error } : {}), databases: databases(m) };
+      const text = JSON.stringify(snapshot);
+      if (text !== lastJson) io.out(JSON.stringify({ time: new Date(ctx.now()).toISOString(), ...snapshot }));
+      lastJson = text;
+      return;
+    }
+    if (live) {
+      const lines = [
+        `${statusLine(m)}   (updated ${clock(ctx.now())} UTC)`,
+        ...databases(m).map((d) => `  ${databaseLine(d)}`),
+        ...(s.error ? [`  error: ${s.error}`] : []),
+        'Ctrl-C stops watching; the migration keeps running.',
+      ].map(cut);
+      io.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}\n`);
+      drawn = lines.length;
+      return;
+    }
+    const status = statusLine(m);
+    if (status !== lastStatus) io.out(`${clock(ctx.now())} ${status}${s.error ? ` — ${s.error}` : ''}`);
+    lastStatus = status;
+    for (const d of databases(m)) {
+      const line = databaseLine(d);
+      if (lastDb.get(d.databaseName) !== line) io.out(`${clock(ctx.now())}   ${line}`);
+      lastDb.set(d.databaseName, line);
+    }
+  }
+
+  for (;;) {
+    let m: MigrationResource;
+    try {
+      m = await ctx.client.get(cmd.server, cmd.migration);
+      if (outageSince !== undefined) io.err(`pgferry answers again; watching ${cmd.migration}`);
+      outageSince = undefined;
+    } catch (e) {
+      const transient = !(e instanceof ApiFailure) || e.status >= 500;
+      if (!seen || !transient) throw e;
+      const now = ctx.now();
+      if (outageSince === undefined) {
+        outageSince = now;
+        io.err(`pgferry did not answer (${e instanceof Error ? e.message : String(e)}); retrying for up to ${OUTAGE_TOLERANCE_MS / 1000} s`);
+        drawn = 0;
+      } else if (now - outageSince > OUTAGE_TOLERANCE_MS) {
+        throw e;
+      }
+      await ctx.sleep(cmd.intervalMs);
+      continue;
+    }
+    seen = true;
+    render(m);
+    const done = outcome(m, cmd.untilCutoverReady);
+    if (done !== undefined) {
+      const s = m.properties.currentStatus;
+      if (ctx.output === 'table') {
+        if (done === EXIT.ok && s.state === 'Succeeded') io.out(`${m.name} Succeeded.`);
+        else if (done === EXIT.ok) io.out(`${m.name} is ready for cutover: stop writes to the source, wait until latency is near 0, then run pgferry cutover --server ${cmd.server} --name ${m.name}`);
+      }
+      if (done === EXIT.migrationFailed) io.err(`${m.name} ended ${s.state}${s.error ? `: ${s.error}` : ''}`);
+      return done;
+    }
+    await ctx.sleep(cmd.intervalMs);
+  }
+}

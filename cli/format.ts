@@ -1,0 +1,183 @@
+/**
+ * How the CLI prints: aligned tables, the grid's columns, one line per database for watch, and
+ * API errors with their field and fix. Latency is shown in minutes, as the portal shows it.
+ */
+import type { DbMigrationStatus, MigrationResource, ValidationSummaryItem } from '../shared/model/migration-resource';
+import type { ApiFailure } from './client';
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function duration(startIso?: string, endIso?: string, now = Date.now()): string {
+  if (!startIso) return '';
+  const start = Date.parse(startIso);
+  const end = endIso ? Date.parse(endIso) : now;
+  if (Number.isNaN(start) || Number.isNaN(end)) return '';
+  let s = Math.max(0, Math.round((end - start) / 1000));
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return h > 0 ? `${h}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+/** Seconds → minutes as the portal's "Latency (minutes)" shows them (20 s → 0.33333). */
+export function latencyMinutes(seconds: number | undefined): string {
+  return seconds === undefined ? '-' : String(Number((seconds / 60).toFixed(5)));
+}
+
+export function bytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function count(n: number | undefined): string {
+  return n === undefined ? '-' : n.toLocaleString('en-US');
+}
+
+/** `host:port@user` → `host:port`; an Azure resource id → its last segment. */
+export function sourceServer(p: MigrationResource['properties']): string {
+  if (p.sourceDbServerFullyQualifiedDomainName) return p.sourceDbServerFullyQualifiedDomainName;
+  const id = p.sourceDbServerResourceId ?? '';
+  if (id.startsWith('/')) return id.split('/').filter(Boolean).pop() ?? id;
+  const at = id.indexOf('@');
+  return at < 0 ? id : id.slice(0, at);
+}
+
+export function listTable(list: readonly MigrationResource[], now = Date.now()): string {
+  if (list.length === 0) return 'No migrations.';
+  return table(
+    ['NAME', 'STATUS', 'SUBSTATE', 'MODE', 'TYPE', 'SOURCE SERVER', 'SOURCE TYPE', 'DATABASES', 'DURATION', 'START TIME'],
+    list.map((m) => {
+      const p = m.properties;
+      return [
+        m.name,
+        p.currentStatus.state,
+        p.currentStatus.currentSubStateDetails.currentSubState,
+        p.migrationMode,
+        p.migrationOption,
+        sourceServer(p),
+        p.sourceType,
+        p.dbsToMigrate.join(','),
+        duration(p.startedOn, p.endedOn, now),
+        p.startedOn ?? '',
+      ];
+    }),
+  );
+}
+
+function tables(d: DbMigrationStatus): string {
+  const total = d.fullLoadTotalTables ?? (d.fullLoadQueuedTables ?? 0) + (d.fullLoadLoadingTables ?? 0) + (d.fullLoadCompletedTables ?? 0) + (d.fullLoadErroredTables ?? 0);
+  return `${d.fullLoadCompletedTables ?? 0}/${total}${d.fullLoadErroredTables ? ` (${d.fullLoadErroredTables} errored)` : ''}`;
+}
+
+export function databaseTable(m: MigrationResource): string {
+  const details = m.properties.currentStatus.currentSubStateDetails.dbDetails;
+  const rows = m.properties.dbsToMigrate.map((name) => details[name]).filter((d): d is DbMigrationStatus => d !== undefined);
+  if (rows.length === 0) return 'No database has started yet.';
+  return table(
+    ['DATABASE', 'STATE', 'OPERATION', 'TABLES', 'ROWS', 'LATENCY (MIN)', 'INSERTS', 'UPDATES', 'DELETES', 'RETAINED WAL', 'PLUGIN'],
+    rows.map((d) => [
+      d.databaseName,
+      d.migrationState,
+      d.migrationOperation ?? '',
+      tables(d),
+      count(d.fullLoadRowsCopied),
+      latencyMinutes(d.latency),
+      count(d.cdcInsertCounter),
+      count(d.cdcUpdateCounter),
+      count(d.cdcDeleteCounter),
+      bytes(d.retainedWalBytes),
+      d.decodingPlugin ?? '',
+    ]),
+  );
+}
+
+/** One line per database, for `watch` without a terminal: compare lines to print only changes. */
+export function databaseLine(d: DbMigrationStatus): string {
+  return [
+    `${d.databaseName}: ${d.migrationState}`,
+    d.migrationOperation ? `(${d.migrationOperation})` : '',
+    `tables ${tables(d)}`,
+    `rows ${count(d.fullLoadRowsCopied)}`,
+    `latency ${latencyMinutes(d.latency)} min`,
+    `cdc +${count(d.cdcInsertCounter)} ~${count(d.cdcUpdateCounter)} -${count(d.cdcDeleteCounter)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+export function statusLine(m: MigrationResource): string {
+  const s = m.properties.currentStatus;
+  return `${m.name}: ${s.state} / ${s.currentSubStateDetails.currentSubState}`;
+}
+
+function checkLines(items: readonly ValidationSummaryItem[], indent: string): string[] {
+  const out: string[] = [];
+  for (const item of items) {
+    out.push(`${indent}${item.state.padEnd(9)} ${item.type}`);
+    for (const msg of item.messages) {
+      if (msg.state === 'Succeeded') continue;
+      out.push(`${indent}  ${msg.state}${msg.code ? ` ${msg.code}` : ''}: ${msg.message}`);
+      if (msg.fix) out.push(`${indent}    fix: ${msg.fix}`);
+    }
+  }
+  return out;
+}
+
+/** `show` as text: the resource's facts, its databases, and validation results with fixes. */
+export function showText(m: MigrationResource, now = Date.now()): string {
+  const p = m.properties;
+  const s = p.currentStatus;
+  const facts: [string, string][] = [
+    ['Name', m.name],
+    ['Status', `${s.state} / ${s.currentSubStateDetails.currentSubState}`],
+    ['Migration mode', p.migrationMode],
+    ['Migration type', p.migrationOption],
+    ['Source server', sourceServer(p)],
+    ['Source server type', p.sourceType],
+    ['Target', p.targetDbServerFullyQualifiedDomainName],
+    ['Databases', p.dbsToMigrate.join(', ')],
+    ['Start time', p.startedOn ?? ''],
+    ['End time', p.endedOn ?? ''],
+    ['Duration', duration(p.startedOn, p.endedOn, now)],
+  ];
+  if (s.error) facts.push(['Error', s.error]);
+  const width = Math.max(...facts.map(([k]) => k.length));
+  const lines = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  lines.push('', databaseTable(m));
+  const v = s.currentSubStateDetails.validationDetails;
+  if (v) {
+    lines.push('', `Validation: ${v.status}`);
+    lines.push(...checkLines(v.serverLevelValidationDetails, '  '));
+    for (const d of v.dbLevelValidationDetails) {
+      lines.push(`  Database ${d.databaseName}`);
+      lines.push(...checkLines(d.summary, '    '));
+    }
+  }
+  if (s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger') {
+    lines.push('', 'Ready for cutover: stop writes to the source, wait until latency is near 0, then run `pgferry cutover`.');
+  }
+  return lines.join('\n');
+}
+
+/** An API error for stderr: status and message, then each field with its fix. */
+export function apiErrorText(e: ApiFailure): string {
+  const lines = [`error: ${e.status} ${e.code}: ${e.message}`];
+  for (const d of e.details) {
+    lines.push(`  ${d.field}: ${d.message.startsWith(d.field) ? d.message.slice(d.field.length).trim() : d.message}`);
+    if (d.fix) lines.push(`    fix: ${d.fix}`);
+  }
+  return lines.join('\n');
+}

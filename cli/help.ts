@@ -1,0 +1,57 @@
+/** The text of `pgferry help [command]` and of usage errors. */
+import { DEFAULT_URL } from './args';
+
+const GLOBAL = `Global options:
+  --url <url>            pgferry's address (default: $PGFERRY_URL, else ${DEFAULT_URL})
+  --key <key>            function key, sent as x-functions-key (default: $PGFERRY_KEY)
+  -o, --output <format>  table (default) or json
+  -h, --help             help for a command`;
+
+const EXITS = `Exit codes:
+  0  success (watch: Succeeded, or ready for cutover with --until-cutover-ready)
+  1  watch: the migration ended Failed, ValidationFailed or Canceled; check-name: name not available
+  2  bad usage (unknown option, missing --server, unreadable properties file)
+  3  the service answered with an error (4xx/5xx); field and fix are printed to stderr
+  4  the service could not be reached`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  create: `pgferry create --server <target> --name <migration> --properties <file.json> [--mode online|offline] [--option Validate|Migrate|ValidateAndMigrate]
+  Creates a migration from an az CLI properties file, unchanged: top-level "properties", keys in
+  any case, "true"/"false" strings or booleans. --mode and --option replace the file's values.
+  Aliases: -s/--server-name, -n/--migration-name, -b/--properties, --migration-mode, --migration-option.`,
+  list: `pgferry list --server <target> [--filter Active|All]
+  Lists the target's migrations, newest start first. Default filter: Active (as the az CLI and
+  the API); --filter All includes finished ones.`,
+  show: `pgferry show --server <target> --name <migration>
+  Shows one migration: status, databases (tables, rows, latency in minutes, CDC counters) and
+  validation results with their codes and fixes.`,
+  watch: `pgferry watch --server <target> --name <migration> [--until-cutover-ready] [--interval <seconds>]
+  Follows a migration until it ends (or, with --until-cutover-ready, until it waits for cutover).
+  On a terminal the progress is redrawn in place; otherwise one line per change.`,
+  cutover: `pgferry cutover --server <target> --name <migration> [--dbs db1,db2]
+  Triggers cutover once the migration is WaitingForCutoverTrigger. Stop writes to the source and
+  wait until latency is near 0 first.`,
+  cancel: `pgferry cancel --server <target> --name <migration> [--dbs db1,db2]
+  Cancels a migration that is InProgress or WaitingForUserAction. The target is not rolled back.`,
+  'check-name': `pgferry check-name --server <target> --name <migration>
+  Exits 0 when the name is free on that target server, 1 when it is taken or not valid.`,
+};
+
+export function helpText(topic?: string): string {
+  const one = topic === undefined ? undefined : COMMAND_HELP[topic];
+  if (one !== undefined) return `${one}\n\n${GLOBAL}\n\n${EXITS}`;
+  return [
+    'pgferry — online PostgreSQL migration to Azure Database for PostgreSQL flexible server',
+    '',
+    'Usage: pgferry <command> [options]',
+    '',
+    'Commands:',
+    ...Object.values(COMMAND_HELP).map((h) => `  ${h.split('\n')[0]}`),
+    '',
+    GLOBAL,
+    '',
+    EXITS,
+    '',
+    'pgferry help <command> shows a command’s details.',
+  ].join('\n');
+}

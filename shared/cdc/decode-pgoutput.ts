@@ -1,0 +1,302 @@
+/**
+ * pgoutput (protocol version 1) → SourceTransaction. Each peek row is one binary message:
+ * Begin 'B', Commit 'C', Origin 'O', Relation 'R', Type 'Y', Insert 'I', Update 'U',
+ * Delete 'D', Truncate 'T', Message 'M'. Values arrive in text form, so nothing is lost.
+ *
+ * Relation messages describe a table (columns, type OIDs, which columns form the replica
+ * identity) and are sent once per decoding session before the table's first change: each peek is
+ * a new session, so they are re-sent; a decoder instance must live for one read session (a
+ * streaming reader would keep it for the connection's life).
+ *
+ * Old rows: 'K' carries the replica identity columns only (the others are sent as nulls and are
+ * dropped here), 'O' the whole old row (REPLICA IDENTITY FULL). An update without an old row did
+ * not change its key: the key is taken from the new row. A new-row column marked 'u' is an
+ * unchanged TOAST value; when the old row is whole ('O') its value is known and filled in.
+ */
+import type { Change, ColumnValue, RelationRef, SourceTransaction } from './change';
+import { formatLsn } from './lsn';
+import type { PeekRow, TypeNames } from './peek-row';
+
+export interface RelationColumn {
+  name: string;
+  /** Part of the replica identity (flags bit 1). */
+  key: boolean;
+  typeOid: number;
+  typmod: number;
+}
+
+export interface RelationInfo {
+  oid: number;
+  schema: string;
+  table: string;
+  /** relreplident: 'd' default, 'n' nothing, 'f' full, 'i' index. */
+  replicaIdentity: string;
+  columns: RelationColumn[];
+}
+
+/** The marker of an unchanged TOAST value ('u') in a decoded tuple. */
+const UNCHANGED: unique symbol = Symbol('unchanged TOAST');
+/** A tuple column as sent: null ('n'), unchanged TOAST ('u'), or its text ('t'). */
+type TupleValue = string | null | typeof UNCHANGED;
+
+/** Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch. */
+const PG_EPOCH_US = 946_684_800_000_000n;
+
+class MessageReader {
+  private pos = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Points the reader at the next message (one reader serves every message). */
+  reset(buf: Buffer): this {
+    this.buf = buf;
+    this.pos = 0;
+    return this;
+  }
+  byte(): number {
+    return this.buf.readUInt8(this.pos++);
+  }
+  int16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  int32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  uint32(): number {
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  int64(): bigint {
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  uint64(): bigint {
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  cstring(): string {
+    const end = this.buf.indexOf(0, this.pos);
+    if (end < 0) throw new Error('pgoutput: unterminated string');
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+  text(len: number): string {
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+}
+
+/** Microseconds since 2000-01-01 UTC → ISO-8601 with microseconds, e.g. 2026-11-27T11:29:03.881537Z. */
+export function pgTimestampToIso(us: bigint): string {
+  // Exact as a double for ±285 years around 2000.
+  const unixUs = Number(us + PG_EPOCH_US);
+  const ms = Math.floor(unixUs / 1000);
+  const micro = unixUs - Math.floor(unixUs / 1_000_000) * 1_000_000;
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 19)}.${String(micro).padStart(6, '0')}+00:00`;
+}
+
+export class PgoutputDecoder {
+  readonly relations = new Map<number, RelationInfo>();
+  /** Type OIDs met that `types` could not name (values got type ''); the reader resolves them. */
+  readonly missingTypeOids = new Set<number>();
+  private open: SourceTransaction | undefined;
+
+  constructor(private readonly types: TypeNames = new Map()) {}
+
+  get pendingChanges(): number {
+    return this.open?.changes.length ?? 0;
+  }
+
+  /** The transaction whose commit has not been seen yet. */
+  get openTransaction(): SourceTransaction | undefined {
+    return this.open;
+  }
+
+  /** Takes the changes of the open transaction decoded so far (it stays open, and is returned at its commit). */
+  takeOpenChanges(): Change[] {
+    const t = this.open;
+    if (!t) return [];
+    const changes = t.changes;
+    t.changes = [];
+    return changes;
+  }
+
+  push(rows: readonly PeekRow[]): SourceTransaction[] {
+    const done: SourceTransaction[] = [];
+    for (const row of rows) {
+      const data = typeof row.data === 'string' ? Buffer.from(row.data.replace(/^\\x/, ''), 'hex') : row.data;
+      const txn = this.message(data);
+      if (txn) done.push(txn);
+    }
+    return done;
+  }
+
+  /** Handles one message; returns the transaction it committed, if any. */
+  private readonly reader = new MessageReader();
+
+  /** Decodes one message (the buffer may be reused afterwards); returns the transaction it committed. */
+  decodeMessage(data: Buffer): SourceTransaction | undefined {
+    return this.message(data);
+  }
+
+  private message(data: Buffer): SourceTransaction | undefined {
+    const r = this.reader.reset(data);
+    const tag = String.fromCharCode(r.byte());
+    switch (tag) {
+      case 'B': {
+        r.uint64(); // final_lsn (start of the commit record); the Commit message has the end
+        const ts = r.int64();
+        const xid = r.uint32();
+        this.open = { xid: String(xid), commitLsn: '', commitTime: pgTimestampToIso(ts), changes: [] };
+        return undefined;
+      }
+      case 'C': {
+        r.byte(); // flags
+        r.uint64(); // commit_lsn
+        const end = r.uint64();
+        const ts = r.int64();
+        const txn = this.requireOpen(tag);
+        txn.commitLsn = formatLsn(end);
+        txn.commitTime = pgTimestampToIso(ts);
+        this.open = undefined;
+        return txn;
+      }
+      case 'R':
+        this.relation(r);
+        return undefined;
+      case 'I': {
+        const rel = this.rel(r.uint32());
+        r.byte(); // 'N'
+        const row = this.tuple(r, rel);
+        this.add({ kind: 'insert', relation: ref(rel), newRow: this.columns(rel, row, () => true) });
+        return undefined;
+      }
+      case 'U': {
+        const rel = this.rel(r.uint32());
+        let marker = String.fromCharCode(r.byte());
+        let old: TupleValue[] | undefined;
+        if (marker === 'K' || marker === 'O') {
+          old = this.tuple(r, rel);
+          marker = String.fromCharCode(r.byte());
+        }
+        if (marker !== 'N') throw new Error(`pgoutput: update of ${rel.schema}.${rel.table} without a new tuple`);
+        const row = this.tuple(r, rel);
+        const whole = old !== undefined && rel.replicaIdentity === 'f';
+        const unchangedToast: string[] = [];
+        const newRow: ColumnValue[] = [];
+        rel.columns.forEach((col, i) => {
+          const v = row[i] as TupleValue;
+          if (v === UNCHANGED) {
+            const o = whole ? old?.[i] : UNCHANGED;
+            if (o !== undefined && o !== UNCHANGED) newRow.push(this.value(col, o));
+            else unchangedToast.push(col.name);
+          } else newRow.push(this.value(col, v));
+        });
+        const oldKey = old
+          ? this.columns(rel, old, (c) => whole || c.key)
+          : this.columns(rel, row, (c) => c.key);
+        this.add({ kind: 'update', relation: ref(rel), oldKey, newRow, unchangedToast });
+        return undefined;
+      }
+      case 'D': {
+        const rel = this.rel(r.uint32());
+        const marker = String.fromCharCode(r.byte());
+        const old = this.tuple(r, rel);
+        const whole = marker === 'O';
+        this.add({ kind: 'delete', relation: ref(rel), oldKey: this.columns(rel, old, (c) => whole || c.key) });
+        return undefined;
+      }
+      case 'T': {
+        const n = r.int32();
+        const options = r.byte();
+        const relations: RelationRef[] = [];
+        for (let i = 0; i < n; i++) relations.push(ref(this.rel(r.uint32())));
+        this.add({ kind: 'truncate', relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 });
+        return undefined;
+      }
+      default:
+        // 'Y' (type), 'O' (origin), 'M' (message): nothing to apply; types resolve by OID.
+        return undefined;
+    }
+  }
+
+  private relation(r: MessageReader): void {
+    const oid = r.uint32();
+    const schema = r.cstring() || 'pg_catalog';
+    const table = r.cstring();
+    const replicaIdentity = String.fromCharCode(r.byte());
+    const n = r.int16();
+    const columns: RelationColumn[] = [];
+    for (let i = 0; i < n; i++) {
+      const flags = r.byte();
+      const name = r.cstring();
+      const typeOid = r.uint32();
+      const typmod = r.int32();
+      columns.push({ name, key: (flags & 1) !== 0, typeOid, typmod });
+    }
+    this.relations.set(oid, { oid, schema, table, replicaIdentity, columns });
+  }
+
+  private rel(oid: number): RelationInfo {
+    const rel = this.relations.get(oid);
+    if (!rel) throw new Error(`pgoutput: change for relation ${oid} before its Relation message`);
+    return rel;
+  }
+
+  private tuple(r: MessageReader, rel: RelationInfo): TupleValue[] {
+    const n = r.int16();
+    if (n !== rel.columns.length) throw new Error(`pgoutput: ${rel.schema}.${rel.table} tuple has ${n} columns, relation ${rel.columns.length}`);
+    const values = new Array<TupleValue>(n);
+    for (let i = 0; i < n; i++) {
+      const kind = r.byte();
+      if (kind === 0x74 /* t */) values[i] = r.text(r.int32());
+      else if (kind === 0x6e /* n */) values[i] = null;
+      else if (kind === 0x75 /* u */) values[i] = UNCHANGED;
+      else throw new Error(`pgoutput: column kind '${String.fromCharCode(kind)}' (binary mode is not requested)`);
+    }
+    return values;
+  }
+
+  private columns(rel: RelationInfo, row: TupleValue[], take: (c: RelationColumn) => boolean): ColumnValue[] {
+    const out: ColumnValue[] = [];
+    rel.columns.forEach((col, i) => {
+      const v = row[i] as TupleValue;
+      if (v !== UNCHANGED && take(col)) out.push(this.value(col, v));
+    });
+    return out;
+  }
+
+  private value(col: RelationColumn, v: string | null): ColumnValue {
+    let type = this.types.get(col.typeOid);
+    if (type === undefined) {
+      this.missingTypeOids.add(col.typeOid);
+      type = '';
+    }
+    return { name: col.name, type, value: v, typeOid: col.typeOid };
+  }
+
+  private add(change: Change): void {
+    this.requireOpen(change.kind).changes.push(change);
+  }
+
+  private requireOpen(what: string): SourceTransaction {
+    if (!this.open) throw new Error(`pgoutput: ${what} message outside a transaction`);
+    return this.open;
+  }
+}
+
+function ref(rel: RelationInfo): RelationRef {
+  return { schema: rel.schema, table: rel.table };
+}
+
+export function decodePgoutput(rows: readonly PeekRow[], types?: TypeNames): SourceTransaction[] {
+  return new PgoutputDecoder(types).push(rows);
+}

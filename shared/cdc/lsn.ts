@@ -1,0 +1,34 @@
+/**
+ * LSNs ("X/Y", two 32-bit hex halves) as bigint: 64 bits do not fit a JS number, and string
+ * comparison of "X/Y" is wrong ("0/9" > "0/10").
+ */
+
+const LSN_PATTERN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
+
+export const ZERO_LSN = '0/0';
+
+export function parseLsn(text: string): bigint {
+  const m = LSN_PATTERN.exec(text);
+  if (!m) throw new RangeError(`not an LSN (X/Y): ${JSON.stringify(text)}`);
+  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
+}
+
+export function formatLsn(value: bigint): string {
+  if (value < 0n || value > 0xffffffffffffffffn) throw new RangeError(`LSN out of range: ${value}`);
+  return `${(value >> 32n).toString(16).toUpperCase()}/${(value & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+/** Negative, zero or positive, like a sort comparator. */
+export function compareLsn(a: string, b: string): number {
+  const d = parseLsn(a) - parseLsn(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}
+
+export function maxLsn(a: string, b: string): string {
+  return compareLsn(a, b) >= 0 ? a : b;
+}
+
+/** The canonical spelling (upper-case, no leading zeros), so equal LSNs compare equal as text. */
+export function normalizeLsn(text: string): string {
+  return formatLsn(parseLsn(text));
+}

@@ -1,0 +1,26 @@
+/**
+ * Session settings of pgferry's own connections, so text values mean the same on both sides:
+ * the source prints values in these styles (output functions run in the decoding backend) and
+ * the target parses them back. lc_monetary matters for money; extra_float_digits = 3 makes float
+ * output exact before PostgreSQL 12 (later versions print the shortest exact form anyway).
+ */
+import type { ClientBase } from 'pg';
+
+const TEXT_FORMAT_SETTINGS = [
+  `SET DateStyle = 'ISO, MDY'`,
+  `SET IntervalStyle = 'postgres'`,
+  `SET TimeZone = 'UTC'`,
+  `SET extra_float_digits = 3`,
+  `SET bytea_output = 'hex'`,
+  `SET lc_monetary = 'C'`,
+];
+
+/** The session that reads the slot: value formats, and no statement timeout on long decodes. */
+export async function prepareSourceSession(client: ClientBase): Promise<void> {
+  await client.query([...TEXT_FORMAT_SETTINGS, `SET statement_timeout = 0`, `SET idle_in_transaction_session_timeout = 0`].join('; '));
+}
+
+/** The same value formats on the apply session (the applier adds its own settings). */
+export async function prepareTargetFormats(client: ClientBase): Promise<void> {
+  await client.query([...TEXT_FORMAT_SETTINGS, `SET statement_timeout = 0`].join('; '));
+}

@@ -1,0 +1,115 @@
+/**
+ * What the applier must know about each target table it writes: its columns (generated ones are
+ * never written, identity ALWAYS ones need OVERRIDING SYSTEM VALUE and stay out of SET), its
+ * primary key (the key of key-based statements and of ON CONFLICT), whether other unique or
+ * exclusion indexes exist (they forbid multi-row UPDATEs, see apply-run.ts), and whether it is a
+ * partitioned parent (TRUNCATE without ONLY). Loaded once per apply call for the tables seen.
+ */
+import type { ClientBase } from 'pg';
+import type { RelationRef } from './change';
+/** Cache key: NUL cannot occur in names, so "a.b"."c" and "a"."b.c" stay apart. */
+export const relKey = (schema: string, table: string): string => `${schema}\u0000${table}`;
+
+export interface TargetColumn {
+  name: string;
+  notNull: boolean;
+  generated: boolean;
+  identityAlways: boolean;
+  /** format_type(atttypid, -1) on the target, qualified (the apply session pins search_path). */
+  type: string;
+  /** The type has an `=` operator of its own; otherwise rows are matched on text. */
+  hasEquality: boolean;
+}
+
+export interface TargetTable {
+  schema: string;
+  table: string;
+  /** pg_class.relkind: 'r' table, 'p' partitioned table. */
+  relkind: string;
+  columns: Map<string, TargetColumn>;
+  /** Primary key columns in key order; empty when the table has none. */
+  key: string[];
+  /** Unique or exclusion indexes other than the primary key. */
+  otherUnique: boolean;
+}
+
+export class MissingTargetTableError extends Error {
+  constructor(readonly relation: RelationRef) {
+    super(`table ${JSON.stringify(relation.schema)}.${JSON.stringify(relation.table)} does not exist on the target`);
+    this.name = 'MissingTargetTableError';
+  }
+}
+
+export class TargetTables {
+  private readonly cache = new Map<string, TargetTable>();
+
+  get(rel: RelationRef): TargetTable {
+    const t = this.cache.get(relKey(rel.schema, rel.table));
+    if (!t) throw new MissingTargetTableError(rel);
+    return t;
+  }
+
+  /** Loads the tables not cached yet; throws MissingTargetTableError for one that does not exist. */
+  async load(client: ClientBase, relations: Iterable<RelationRef>): Promise<void> {
+    const wanted = new Map<string, RelationRef>();
+    for (const r of relations) {
+      const k = relKey(r.schema, r.table);
+      if (!this.cache.has(k)) wanted.set(k, r);
+    }
+    if (wanted.size === 0) return;
+    const list = [...wanted.values()];
+    const { rows } = await client.query<{
+      schema: string;
+      table: string;
+      relkind: string;
+      columns: Array<{ name: string; not_null: boolean; generated: string; identity: string; type: string; eq: boolean }>;
+      key: string[] | null;
+      other_unique: boolean;
+    }>(
+      `SELECT n.nspname AS schema, c.relname AS table, c.relkind::text AS relkind,
+              (SELECT json_agg(json_build_object(
+                        'name', a.attname, 'not_null', a.attnotnull,
+                        'generated', coalesce(to_jsonb(a) ->> 'attgenerated', ''),
+                        'identity', a.attidentity::text,
+                        'type', pg_catalog.format_type(a.atttypid, -1),
+                        'eq', EXISTS (SELECT 1 FROM pg_catalog.pg_operator o
+                                       WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid))
+                      ORDER BY a.attnum)
+                 FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+              (SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+                 FROM pg_catalog.pg_index i
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+                WHERE i.indrelid = c.oid AND i.indisprimary) AS key,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                       WHERE i.indrelid = c.oid AND NOT i.indisprimary
+                         AND (i.indisunique OR i.indisexclusion)) AS other_unique
+         FROM unnest($1::text[], $2::text[]) AS w(nsp, rel)
+         JOIN pg_catalog.pg_namespace n ON n.nspname = w.nsp
+         JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p')`,
+      [list.map((r) => r.schema), list.map((r) => r.table)],
+    );
+    for (const r of rows) {
+      const columns = new Map<string, TargetColumn>();
+      for (const c of r.columns ?? []) {
+        columns.set(c.name, {
+          name: c.name,
+          notNull: c.not_null,
+          generated: c.generated !== '',
+          identityAlways: c.identity === 'a',
+          type: c.type,
+          hasEquality: c.eq,
+        });
+      }
+      this.cache.set(relKey(r.schema, r.table), {
+        schema: r.schema,
+        table: r.table,
+        relkind: r.relkind,
+        columns,
+        key: r.key ?? [],
+        otherUnique: r.other_unique,
+      });
+    }
+    for (const [k, rel] of wanted) if (!this.cache.has(k)) throw new MissingTargetTableError(rel);
+  }
+}

@@ -1,0 +1,212 @@
+/* global setTimeout, clearTimeout, document */
+/**
+ * One migration: its status, a Validation tab and a Migration tab (per database progress), and
+ * the two actions the portal offers — Cutover (only while every database waits for it) and
+ * Cancel (only while the migration may still be canceled), each behind a confirmation.
+ */
+import { api, ApiError } from './api.js';
+import { confirmDialog } from './dialog.js';
+import { announce, fill, h, keepFocus } from './dom.js';
+import { CANCELABLE_STATES, MIGRATION_OPTIONS, SOURCE_TYPES, TERMINAL_STATES, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
+import { stateBadge } from './grid.js';
+import { createTabs } from './tabs.js';
+import { migrationTable, validationView } from './details-tabs.js';
+
+export const DETAILS_REFRESH_MS = 3000;
+
+export const CUTOVER_ADVICE =
+  'Before cutover, stop writes to the source and wait until Latency (minutes) is 0 or close to 0. Cutover applies every change made on the source up to that moment, then completes the migration; with a higher latency it just takes longer.';
+
+/** Cutover is offered once every database waits for it (state WaitingForUserAction / WaitingForCutoverTrigger). */
+/** What the user should know or do next, in the seed's words where it has them. */
+function adviceFor(p, state, ready, requested) {
+  switch (state) {
+    case 'Succeeded':
+      return 'The migration is complete. Verify the data on the target, then point your applications’ connection strings at the target server.';
+    case 'Canceled':
+      return 'Canceling does not drop or roll back anything on the target server: drop the databases of this migration on the target yourself.';
+    case 'Failed':
+    case 'ValidationFailed':
+      return 'A failed migration cannot be retried: fix what the error and the Validation tab name, then create a new migration with a new name.';
+    default:
+      break;
+  }
+  if (p.migrationMode !== 'Online') return 'An Offline migration completes on its own after the copy; there is no cutover.';
+  if (requested) return 'Cutover was requested: pgferry applies the remaining changes and completes the migration.';
+  if (ready) return h('span', {}, h('strong', {}, 'Ready for cutover. '), CUTOVER_ADVICE);
+  return `Cutover becomes available when the migration reaches WaitingForCutoverTrigger. ${CUTOVER_ADVICE}`;
+}
+
+export function canCutover(m) {
+  const s = m.properties.currentStatus;
+  return m.properties.migrationMode === 'Online' && s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger';
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {{ server: string, name: string, gridHref: string }} ctx
+ * @returns {{ dispose: () => void }}
+ */
+export function renderDetails(root, ctx) {
+  let timer;
+  let disposed = false;
+  let current;
+  let lastError = '';
+  const status = h('div', { id: 'det-status', class: 'status-line' });
+  const failure = h('div', { id: 'det-error', class: 'result bad', role: 'alert', hidden: true });
+  const facts = h('dl', { id: 'det-facts', class: 'facts' });
+  const updated = h('span', { id: 'det-updated', class: 'hint' });
+  const refreshButton = h('button', { type: 'button', id: 'det-refresh', class: 'secondary', onclick: () => void refresh(true) }, 'Refresh');
+  const cutoverButton = h('button', { type: 'button', id: 'det-cutover', class: 'primary', disabled: true, 'aria-describedby': 'det-cutover-advice', onclick: () => void cutover() }, 'Cutover');
+  const cancelButton = h('button', { type: 'button', id: 'det-cancel', class: 'danger', hidden: true, onclick: () => void cancel() }, 'Cancel migration');
+  const advice = h('p', { id: 'det-cutover-advice', class: 'advice' });
+  const validationPanel = h('div', { id: 'det-validation' });
+  const migrationPanel = h('div', { id: 'det-migration' });
+  const tabs = createTabs({
+    idPrefix: 'det',
+    label: 'Migration details',
+    items: [
+      { key: 'validation', title: 'Validation', panel: validationPanel },
+      { key: 'migration', title: 'Migration', panel: migrationPanel },
+    ],
+    selected: 'migration',
+  });
+  let tabChosen = false;
+  tabs.element.addEventListener('click', () => { tabChosen = true; });
+  tabs.element.addEventListener('keydown', () => { tabChosen = true; });
+
+  document.title = `${ctx.name} · pgferry`;
+  fill(
+    root,
+    h('p', { class: 'crumbs' }, h('a', { href: ctx.gridHref, id: 'det-back' }, `← Migrations on ${ctx.server}`)),
+    h('h2', { id: 'view-title', tabindex: '-1' }, ctx.name),
+    status,
+    failure,
+    facts,
+    h('div', { class: 'toolbar' }, refreshButton, cutoverButton, cancelButton, updated),
+    advice,
+    tabs.element,
+  );
+
+  function render(m) {
+    current = m;
+    const p = m.properties;
+    const s = p.currentStatus;
+    const sub = s.currentSubStateDetails;
+    fill(status, h('span', { class: 'label' }, 'Status '), stateBadge(s.state, sub.currentSubState));
+    if ((s.error ?? '') !== lastError) {
+      lastError = s.error ?? '';
+      fill(failure, h('p', {}, h('strong', {}, 'Error: '), lastError));
+      failure.hidden = lastError === '';
+    }
+    const fact = (label, value) => [h('dt', {}, label), h('dd', {}, value || '—')];
+    fill(
+      facts,
+      fact('Migration mode', p.migrationMode),
+      fact('Migration type', labelOf(MIGRATION_OPTIONS, p.migrationOption)),
+      fact('Source server', sourceServerOf(p)),
+      fact('Source server type', labelOf(SOURCE_TYPES, p.sourceType)),
+      fact('Target server', `${ctx.server} (${p.targetDbServerFullyQualifiedDomainName})`),
+      fact('Databases', p.dbsToMigrate.join(', ')),
+      fact('Start time', formatDateTime(p.startedOn)),
+      fact('End time', formatDateTime(p.endedOn)),
+      fact('Duration', formatDuration(p.startedOn, p.endedOn)),
+    );
+
+    const requested = p.triggerCutover === 'True';
+    const ready = canCutover(m);
+    const finished = TERMINAL_STATES.has(s.state);
+    cutoverButton.disabled = !ready || requested;
+    cutoverButton.textContent = requested && !finished ? 'Cutover requested' : 'Cutover';
+    cutoverButton.hidden = p.migrationMode !== 'Online' || finished;
+    fill(advice, adviceFor(p, s.state, ready, requested));
+    advice.dataset.tone = finished ? toneOf(s.state) : ready && !requested ? 'ready' : 'wait';
+    const cancelable = CANCELABLE_STATES.has(s.state);
+    cancelButton.hidden = !cancelable;
+    cancelButton.disabled = p.cancel === 'True';
+    cancelButton.textContent = p.cancel === 'True' ? 'Cancel requested' : 'Cancel migration';
+
+    if (!tabChosen) {
+      const validating = p.migrationOption === 'Validate' || sub.currentSubState === 'ValidationInProgress' || s.state === 'ValidationFailed';
+      tabs.select(validating ? 'validation' : 'migration', false);
+    }
+    keepFocus(() => {
+      fill(validationPanel, validationView(p, sub.validationDetails));
+      fill(migrationPanel, migrationTable(p, sub.dbDetails));
+    });
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  }
+
+  async function refresh(byUser = false) {
+    clearTimeout(timer);
+    try {
+      const m = await api.getMigration(ctx.server, ctx.name);
+      if (disposed) return;
+      render(m);
+      if (byUser) announce(`${ctx.name} is ${m.properties.currentStatus.state}.`, 'ok');
+    } catch (e) {
+      if (disposed) return;
+      const message = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+      fill(failure, h('p', {}, message));
+      failure.hidden = false;
+      lastError = message;
+      if (byUser) announce('Could not read the migration.', 'bad');
+    }
+    if (!disposed && !(current && TERMINAL_STATES.has(current.properties.currentStatus.state))) {
+      timer = setTimeout(() => void refresh(), DETAILS_REFRESH_MS);
+    }
+  }
+
+  async function cutover() {
+    if (!current || !canCutover(current)) return;
+    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails);
+    const ok = await confirmDialog({
+      title: `Cutover ${ctx.name}?`,
+      body: [
+        h('p', {}, CUTOVER_ADVICE),
+        h('ul', { class: 'plain' }, dbs.map((d) => h('li', {}, `${d.databaseName}: Latency (minutes) ${d.latency === undefined ? '—' : String(Number((d.latency / 60).toFixed(5)))}`))),
+        h('p', {}, 'After cutover, point your applications at the target server.'),
+      ],
+      confirmLabel: 'Cutover',
+      cancelLabel: 'Not now',
+    });
+    if (!ok) return;
+    try {
+      await api.patchMigration(ctx.server, ctx.name, { triggerCutover: 'True' });
+      announce(`Cutover requested for ${ctx.name}.`, 'ok');
+    } catch (e) {
+      announce(`Cutover was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
+    }
+    await refresh();
+  }
+
+  async function cancel() {
+    if (!current || !CANCELABLE_STATES.has(current.properties.currentStatus.state)) return;
+    const ok = await confirmDialog({
+      title: `Cancel ${ctx.name}?`,
+      body: [
+        h('p', {}, 'Canceling stops the migration and drops its replication slots on the source.'),
+        h('p', {}, 'It does not drop or roll back anything on the target server: drop the target databases of this migration yourself.'),
+      ],
+      confirmLabel: 'Cancel migration',
+      cancelLabel: 'Keep running',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api.patchMigration(ctx.server, ctx.name, { cancel: 'True' });
+      announce(`Cancel requested for ${ctx.name}.`, 'ok');
+    } catch (e) {
+      announce(`Cancel was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
+    }
+    await refresh();
+  }
+
+  void refresh();
+  return {
+    dispose: () => {
+      disposed = true;
+      clearTimeout(timer);
+    },
+  };
+}
