@@ -107,6 +107,10 @@ function giveToServerUser(path: string): void {
 
 /** Every started cluster, so a crashed test run still stops them at exit. */
 const live = new Set<{ pgCtl: string; dataDir: string; dir: string; major: Major }>();
+// Ctrl-C or a kill must not leave servers behind: turn the signal into an orderly exit.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]));
+}
 process.once('exit', () => {
   for (const c of live) {
     try {
