@@ -35,6 +35,8 @@ export interface DbCheckContext {
   target: TargetFacts;
   targetUser: string;
   targetCanCreateDb: boolean;
+  /** Roles will be created by the migration (migrateRoles), so missing ones are not a loss. */
+  migrateRoles: boolean;
   /** Superuser-owned objects keep their owner only where the target login is a superuser too. */
   targetIsSuperuser: boolean;
   /** Source libraries preloaded (to tell whether pg_partman's worker or pg_prewarm's autoprewarm are in use); null if unreadable. */
@@ -187,7 +189,7 @@ export function schemaFindings(ctx: DbCheckContext, s: SchemaInputs): Finding[] 
     }
   }
   const missingRoles = s.roles.filter((r) => !ctx.target.roles.has(r));
-  if (missingRoles.length > 0) out.push(finding('603920', { db: ctx.db, count: missingRoles.length, names: nameList(missingRoles) }));
+  if (missingRoles.length > 0) out.push(finding(ctx.migrateRoles ? '603928' : '603920', { db: ctx.db, count: missingRoles.length, names: nameList(missingRoles) }));
   if (s.superuserOwned.count > 0 && !ctx.targetIsSuperuser) {
     out.push(finding('603921', { db: ctx.db, count: s.superuserOwned.count, owners: s.superuserOwned.owners.join(', '), objects: nameList(s.superuserOwned.objects) }));
   }

@@ -30,6 +30,8 @@ export interface ValidationRequest {
   databases: readonly string[];
   mode: MigrationMode;
   overwriteDbsInTarget: boolean;
+  /** The migration creates missing roles first (migrateRoles). */
+  migrateRoles?: boolean;
   /** Bound on each connection attempt. */
   timeoutMs?: number;
   /** How long the plugin probe may wait for running transactions before it reports them. */
@@ -95,7 +97,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
       const dbStarted = now().toISOString();
       const ctx: DbCheckContext = {
         db, mode: req.mode, overwrite: req.overwriteDbsInTarget, sourceVersionNum: sp.versionNum, targetVersionNum: tp.versionNum,
-        target, targetUser: tp.currentUser, targetCanCreateDb: tp.canCreateDb, targetIsSuperuser: tp.isSuperuser,
+        target, migrateRoles: req.migrateRoles ?? false, targetUser: tp.currentUser, targetCanCreateDb: tp.canCreateDb, targetIsSuperuser: tp.isSuperuser,
         sourcePreload: sp.sharedPreloadLibraries,
         onTargetDb: (fn) => (target.databases.has(db) ? withClient({ ...req.target, database: db }, timeoutMs, fn) : Promise.resolve(undefined)),
       };

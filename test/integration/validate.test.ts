@@ -249,6 +249,10 @@ describe('schema', () => {
     expect(byCode(out, '603409')[0]?.state).toBe('Warning');
     expect(byCode(out, '603922')[0]?.message).toContain('1 large object(s)');
     expect(byCode(out, '603920')[0]?.message).toContain(ghost);
+    const withRoles = await validateMigration(request({ databases: [db], migrateRoles: true }));
+    expect(byCode(withRoles, '603920')).toEqual([]);
+    expect(byCode(withRoles, '603928')[0]).toMatchObject({ state: 'Succeeded' });
+    expect(byCode(withRoles, '603928')[0]?.message).toContain(ghost);
   });
 });
 
