@@ -36,6 +36,8 @@ let userDataDir: string;
 const dbs: string[] = [];
 const requests: string[] = [];
 const pageErrors: string[] = [];
+/** Console errors other than the browser's own note on a 4xx answer (the 401 before the key is entered). */
+const consoleErrors: string[] = [];
 let mainDb = '';
 let cancelDb = '';
 const extraDbs: string[] = [];
@@ -44,6 +46,9 @@ async function openPage(): Promise<Page> {
   const page = await context.newPage();
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+  });
   await page.goto(`${host.url}/api/portal/`);
   return page;
 }
@@ -327,7 +332,7 @@ describe('portal page', () => {
     await page.close();
   }, 240_000);
 
-  it('made no request beyond 127.0.0.1 and raised no script error', () => {
+  it('made no request beyond 127.0.0.1 and raised no script error or CSP violation', () => {
     expect(requests.length).toBeGreaterThan(10);
     const outside = requests.filter((u) => {
       const url = new URL(u);
@@ -335,5 +340,6 @@ describe('portal page', () => {
     });
     expect(outside).toEqual([]);
     expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
   });
 });

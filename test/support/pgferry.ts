@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { freePort } from './ports';
 
 export const ROOT = resolve(__dirname, '..', '..');
-const BUILT_DIRS = ['functions', 'orchestrators', 'shared', 'emulator'];
+const BUILT_DIRS = ['functions', 'orchestrators', 'shared', 'emulator', 'cli'];
 
 function sources(dir: string): string[] {
   if (!existsSync(dir)) return [];
