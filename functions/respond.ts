@@ -18,8 +18,16 @@ export function contextSink(context: InvocationContext): LogSink {
   };
 }
 
+/** A migration request is a few KB; anything past this is a mistake or an attack. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 export async function readJson(req: HttpRequest): Promise<unknown> {
-  const parsed = parseJsonBody(await req.text());
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  const text = declared > MAX_BODY_BYTES ? '' : await req.text();
+  if (declared > MAX_BODY_BYTES || Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new ApiError(413, 'RequestTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes; a migration request is a small JSON object`);
+  }
+  const parsed = parseJsonBody(text);
   if (!parsed.ok) throw new RequestValidationError(parsed.error);
   return parsed.value;
 }

@@ -9,6 +9,7 @@ import { fromSafeParse, unwrap } from '../model/errors';
 import { testConnection, type TestConnectionResult } from '../pg/test-connection';
 import { listDatabases, type DatabaseInfo } from '../pg/list-databases';
 import type { ServerEndpoint } from '../pg/endpoint';
+import { addKnownSecret } from '../log/redact';
 
 const connectionSchema = z
   .object({
@@ -23,6 +24,7 @@ const connectionSchema = z
 
 export function parseConnectionBody(body: unknown): ServerEndpoint {
   const v = unwrap(fromSafeParse(connectionSchema.safeParse(body)));
+  addKnownSecret(v.password);
   return { host: v.host, port: v.port, user: v.user, password: v.password, sslMode: v.sslMode, ...(v.database ? { database: v.database } : {}) };
 }
 

@@ -8,6 +8,7 @@ import { NotFoundError } from '../store/errors';
 import { getSecrets } from '../secrets/store';
 import type { MigrationKey } from './contracts';
 import type { Runtime } from './runtime';
+import { addKnownSecret } from '../log/redact';
 
 export interface MigrationEndpoints {
   record: MigrationRecord;
@@ -24,6 +25,9 @@ export async function loadMigration(rt: Runtime, key: MigrationKey): Promise<Mig
 export async function endpointsOf(rt: Runtime, key: MigrationKey): Promise<MigrationEndpoints> {
   const record = await loadMigration(rt, key);
   const secrets = await getSecrets(rt.store, key.server, key.name, rt.keys);
+  // Whatever text reaches a log line from here on (a driver error, say) is scrubbed of both.
+  addKnownSecret(secrets.sourcePassword);
+  addKnownSecret(secrets.targetPassword);
   return {
     record,
     source: { host: record.source.host, port: record.source.port, user: record.source.user, password: secrets.sourcePassword, sslMode: record.sslMode },

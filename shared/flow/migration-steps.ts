@@ -166,6 +166,18 @@ export async function finishMigration(rt: Runtime, i: MigrationKey & { state: Mi
     const next = { ...m, state: i.state, subState: 'Completed' as const, endedOn: nowIso() };
     return i.error ? { ...next, error: i.error } : next;
   });
+  // Databases that never got to finish (the migration failed or was canceled before or around
+  // them) take the migration's end, so dbDetails never shows InProgress on a finished migration.
+  // (A Validate-only migration that Succeeded leaves its databases Succeeded: validated, nothing to copy.)
+  const dbState = i.state === 'Succeeded' ? 'Succeeded' as const : i.state === 'Canceled' ? 'Canceled' as const : 'Failed' as const;
+  {
+    const dbs = await listDatabases(rt.store, i);
+    await Promise.all(dbs.filter((d) => d.migrationState === 'InProgress' || d.migrationState === 'WaitingForCutoverTrigger' || d.migrationState === 'Canceling')
+      .map((d) => updateDatabase(rt.store, i, d.databaseName, (r) => ({
+        ...r, migrationState: dbState, endedOn: r.endedOn ?? nowIso(), migrationOperation: i.state === 'Succeeded' ? 'Validated' : i.state,
+        ...(i.error && !r.message ? { message: i.error } : {}),
+      }))));
+  }
   // Safety net: whatever path ended the migration, the source keeps no slot or publication of ours.
   await dropAllSlots(rt, i).catch(() => undefined);
   await deleteSecrets(rt.store, i.server, i.name);

@@ -29,10 +29,9 @@ export function runtime(): Promise<Runtime> {
     const p = prefix();
     const store = createStoreContext(settings.storage.connectionString, p ? { prefix: p } : {});
     await ensureTables(store);
-    const previous = process.env.PGFERRY_SECRET_KEY_PREVIOUS?.trim();
     const keys: SecretKeys = {
       current: settings.secretKey ?? Buffer.alloc(0),
-      ...(previous ? { previous: Buffer.from(previous, 'base64') } : {}),
+      ...previousKey(process.env.PGFERRY_SECRET_KEY_PREVIOUS),
     };
     return { settings, store, keys };
   })().catch((err: unknown) => {
@@ -40,4 +39,14 @@ export function runtime(): Promise<Runtime> {
     throw err;
   });
   return cached;
+}
+
+/** The key before a rotation: validated like PGFERRY_SECRET_KEY, so a typo fails at start, not at the first open. */
+function previousKey(raw: string | undefined): { previous?: Buffer } {
+  const text = raw?.trim() ?? '';
+  if (text === '') return {};
+  if (/^@Microsoft\.KeyVault\(/i.test(text)) throw new Error('PGFERRY_SECRET_KEY_PREVIOUS is an unresolved Key Vault reference: grant the app identity "Key Vault Secrets User" and check the reference');
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  if (key?.length !== 32) throw new Error('PGFERRY_SECRET_KEY_PREVIOUS is not the base64 encoding of 32 bytes');
+  return { previous: key };
 }

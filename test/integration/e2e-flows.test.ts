@@ -48,6 +48,7 @@ describe('validation options', () => {
     const v = m.properties.currentStatus.currentSubStateDetails.validationDetails;
     expect(v?.serverLevelValidationDetails.map((i) => i.type)).toEqual(['AuthenticationAndConnectivityValidation', 'SourceVersionValidation', 'ServerParametersValidation']);
     expect(v?.dbLevelValidationDetails[0]?.databaseName).toBe(d);
+    expect(m.properties.currentStatus.currentSubStateDetails.dbDetails[d]).toMatchObject({ migrationState: 'Succeeded', migrationOperation: 'Validated' });
     expect(await databaseExists(target, d)).toBe(false);
     expect(await slotsOn(source, d)).toEqual([]);
   }, 120_000);
@@ -61,6 +62,8 @@ describe('validation options', () => {
     const msg = schema?.messages.find((x) => x.code === '603916');
     expect(msg?.message).toContain('"public"."no_key"');
     expect(msg?.fix).toContain('ALTER TABLE "public"."no_key" REPLICA IDENTITY FULL;');
+    // No database is left looking busy on a finished migration.
+    expect(m.properties.currentStatus.currentSubStateDetails.dbDetails[d]?.migrationState).toBe('Failed');
     expect(await databaseExists(target, d)).toBe(false);
     expect(await slotsOn(source, d)).toEqual([]);
   }, 120_000);
