@@ -163,13 +163,16 @@ export async function applyHuge(ctx: WriterContext, progress: Progress, planner:
 }
 
 export function relationsOf(txns: SourceTransaction[]): RelationRef[] {
-  const out = new Map<string, RelationRef>();
+  // Decoders mostly share one RelationRef per relation: dedupe by identity, then by name.
+  const seen = new Set<RelationRef>();
   for (const t of txns) {
     for (const c of t.changes) {
-      const rels = c.kind === 'truncate' ? c.relations : [c.relation];
-      for (const r of rels) out.set(relKey(r.schema, r.table), r);
+      if (c.kind === 'truncate') for (const r of c.relations) seen.add(r);
+      else seen.add(c.relation);
     }
   }
+  const out = new Map<string, RelationRef>();
+  for (const r of seen) out.set(relKey(r.schema, r.table), r);
   return [...out.values()];
 }
 

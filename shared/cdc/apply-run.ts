@@ -25,7 +25,7 @@ import type { ClientBase } from 'pg';
 import type { ColumnValue, DeleteChange, InsertChange, TruncateChange, UpdateChange } from './change';
 import { deleteOneRow, deleteRowsByKey, insertRows, rowExists, selectByKey, truncate, updateOneRow, updateRowsByKey, type Col, type Statement } from './apply-sql';
 import { CdcApplyError, DivergenceError, classifyApplyError, describeChange, describeRelation } from './errors';
-import { relKey, type TargetTable, type TargetTables } from './target-tables';
+import type { TargetTable, TargetTables } from './target-tables';
 import { sqlstateOf } from '../pg/retryable';
 import { serially } from './serial';
 
@@ -99,8 +99,8 @@ interface Entry {
 const keyText = (key: Array<string | null>): string => (key.length === 1 ? (key[0] === null ? '\u0000' : `=${key[0]}`) : JSON.stringify(key));
 
 export class TxnWriter {
-  private readonly queues = new Map<string, { table: TargetTable; ops: PlannedOp[] }>();
-  private lastTable: string | undefined;
+  private readonly queues = new Map<TargetTable, PlannedOp[]>();
+  private lastTable: TargetTable | undefined;
   /** Whether anything was written in this transaction. */
   wrote = false;
   /**
@@ -114,12 +114,11 @@ export class TxnWriter {
 
   async add(op: PlannedOp): Promise<void> {
     const t = this.ctx.tables.get(op.change.relation);
-    const k = relKey(t.schema, t.table);
-    if ((!this.ctx.reorder || this.ctx.diagnose) && this.lastTable !== undefined && this.lastTable !== k) await this.flush();
-    this.lastTable = k;
-    let q = this.queues.get(k);
-    if (!q) this.queues.set(k, (q = { table: t, ops: [] }));
-    q.ops.push(op);
+    if ((!this.ctx.reorder || this.ctx.diagnose) && this.lastTable !== undefined && this.lastTable !== t) await this.flush();
+    this.lastTable = t;
+    let q = this.queues.get(t);
+    if (!q) this.queues.set(t, (q = []));
+    q.push(op);
   }
 
   async truncate(change: TruncateChange, info: { xid: string; commitLsn: string }): Promise<void> {
@@ -131,10 +130,10 @@ export class TxnWriter {
   }
 
   async flush(): Promise<void> {
-    const queues = [...this.queues.values()];
+    const queues = [...this.queues.entries()];
     this.queues.clear();
     this.lastTable = undefined;
-    for (const q of queues) await this.writeTable(q.table, q.ops);
+    for (const [table, ops] of queues) await this.writeTable(table, ops);
     await this.settle();
   }
 
@@ -206,10 +205,8 @@ export class TxnWriter {
     if (lane === 'single') return { lane, sig: '', entry: { op, row: [], key: [] } };
     if (c.kind === 'delete') return { lane, sig: `${lane}|${op.mode}`, entry: { op, row: [], key: keyValues(t, c.oldKey) } };
     const row = writable(t, c.newRow);
-    let names = '';
-    for (const v of row) names += `${v.name}\u0000`;
     const key = lane === 'insert' ? [] : keyValues(t, c.kind === 'update' && c.oldKey.length > 0 ? c.oldKey : c.newRow);
-    return { lane, sig: `${lane}|${op.mode}|${names}`, entry: { op, row, key } };
+    return { lane, sig: `${lane}|${op.mode}|${shapeOf(t, row)}`, entry: { op, row, key } };
   }
 
   private count(kind: RowChange['kind']): void {
@@ -359,6 +356,7 @@ export class TxnWriter {
    * gets NULL (or NaN where the column is NOT NULL, so the value must have been a special one).
    */
   private async resolveUnresolved(t: TargetTable, ops: PlannedOp[]): Promise<void> {
+    if (!ops.some((o) => o.change.kind !== 'delete' && o.change.unresolved !== undefined)) return;
     const pending = ops.filter((o) => o.change.kind !== 'delete' && (o.change.unresolved?.length ?? 0) > 0);
     if (pending.length === 0) return;
     const canRead = t.key.length > 0;
@@ -444,6 +442,23 @@ export class TxnWriter {
       throw classifyApplyError(err, { change, xid: op.xid, commitLsn: op.commitLsn, ...(table ? { table } : {}) });
     }
   }
+}
+
+/** Column lists seen per table, so a run's signature is a small number, not the names. */
+const shapes = new WeakMap<TargetTable, string[][]>();
+
+/** The id of this row's column list (same names, same order) within its table. */
+function shapeOf(t: TargetTable, row: ColumnValue[]): number {
+  let list = shapes.get(t);
+  if (!list) shapes.set(t, (list = []));
+  outer: for (let i = 0; i < list.length; i++) {
+    const names = list[i] as string[];
+    if (names.length !== row.length) continue;
+    for (let j = 0; j < names.length; j++) if (names[j] !== (row[j] as ColumnValue).name) continue outer;
+    return i;
+  }
+  list.push(row.map((v) => v.name));
+  return list.length - 1;
 }
 
 /** Columns of a row that are written: those the target has, minus generated ones. */

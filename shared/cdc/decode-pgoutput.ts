@@ -32,6 +32,8 @@ export interface RelationInfo {
   /** relreplident: 'd' default, 'n' nothing, 'f' full, 'i' index. */
   replicaIdentity: string;
   columns: RelationColumn[];
+  /** Shared by every change of this relation (cheap identity lookups downstream). */
+  ref: RelationRef;
 }
 
 /** The marker of an unchanged TOAST value ('u') in a decoded tuple. */
@@ -94,13 +96,20 @@ class MessageReader {
 }
 
 /** Microseconds since 2000-01-01 UTC → ISO-8601 with microseconds, e.g. 2026-11-27T11:29:03.881537Z. */
+let lastSecond = NaN;
+let lastPrefix = '';
+
 export function pgTimestampToIso(us: bigint): string {
   // Exact as a double for ±285 years around 2000.
   const unixUs = Number(us + PG_EPOCH_US);
-  const ms = Math.floor(unixUs / 1000);
-  const micro = unixUs - Math.floor(unixUs / 1_000_000) * 1_000_000;
-  const iso = new Date(ms).toISOString();
-  return `${iso.slice(0, 19)}.${String(micro).padStart(6, '0')}+00:00`;
+  const second = Math.floor(unixUs / 1_000_000);
+  const micro = unixUs - second * 1_000_000;
+  // Commits come many per second: format the date part once per second.
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastPrefix}.${String(micro).padStart(6, '0')}+00:00`;
 }
 
 export class PgoutputDecoder {
@@ -242,7 +251,7 @@ export class PgoutputDecoder {
       const typmod = r.int32();
       columns.push({ name, key: (flags & 1) !== 0, typeOid, typmod });
     }
-    this.relations.set(oid, { oid, schema, table, replicaIdentity, columns });
+    this.relations.set(oid, { oid, schema, table, replicaIdentity, columns, ref: { schema, table } });
   }
 
   private rel(oid: number): RelationInfo {
@@ -294,7 +303,7 @@ export class PgoutputDecoder {
 }
 
 function ref(rel: RelationInfo): RelationRef {
-  return { schema: rel.schema, table: rel.table };
+  return rel.ref;
 }
 
 export function decodePgoutput(rows: readonly PeekRow[], types?: TypeNames): SourceTransaction[] {

@@ -123,7 +123,7 @@ export class Wal2jsonDecoder {
   }
 
   private addChange(txn: SourceTransaction, rec: W2jRecord): void {
-    const relation: RelationRef = { schema: rec.schema ?? 'public', table: rec.table ?? '' };
+    const relation = this.relationRef(rec.schema ?? 'public', rec.table ?? '');
     if (rec.action === 'T') {
       // wal2json prints one record per relation of a TRUNCATE; keep them one statement.
       const last = txn.changes[txn.changes.length - 1];
@@ -151,6 +151,17 @@ export class Wal2jsonDecoder {
     }
     if (unresolved.length > 0 && change.kind !== 'delete') change.unresolved = unresolved;
     txn.changes.push(change);
+  }
+
+  private readonly refs = new Map<string, Map<string, RelationRef>>();
+
+  /** One RelationRef per relation, shared by its changes (cheap identity lookups downstream). */
+  private relationRef(schema: string, table: string): RelationRef {
+    let bySchema = this.refs.get(schema);
+    if (!bySchema) this.refs.set(schema, (bySchema = new Map()));
+    let ref = bySchema.get(table);
+    if (!ref) bySchema.set(table, (ref = { schema, table }));
+    return ref;
   }
 
   /** One column, or none when its value is unknowable (then named in `unresolved`). */

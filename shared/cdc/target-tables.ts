@@ -42,10 +42,15 @@ export class MissingTargetTableError extends Error {
 
 export class TargetTables {
   private readonly cache = new Map<string, TargetTable>();
+  /** Decoders share one RelationRef per relation: look those up without building a key. */
+  private readonly byRef = new WeakMap<RelationRef, TargetTable>();
 
   get(rel: RelationRef): TargetTable {
+    const hit = this.byRef.get(rel);
+    if (hit) return hit;
     const t = this.cache.get(relKey(rel.schema, rel.table));
     if (!t) throw new MissingTargetTableError(rel);
+    this.byRef.set(rel, t);
     return t;
   }
 

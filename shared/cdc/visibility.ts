@@ -84,6 +84,7 @@ export class ReplayPlanner {
   }
 
   modeFor(schema: string, table: string, xid: string, commitLsn: string): ReplayMode {
+    if (this.tables.size === 0) return 'exact';
     const t = this.tables.get(tableKey(schema, table));
     if (!t) return 'exact';
     const visibleIn = t.snaps.filter((s) => isVisible(s, xid)).length;

@@ -279,6 +279,27 @@ describe('databases on both sides', () => {
     expect(byCode(over, '603101')).toEqual([]);
   });
 
+  it('a target login without CREATEDB fails with 603911 when the database must be created', async () => {
+    const db = await cleanDatabase('vnocreatedb');
+    const role = `vnocreate_${suffix}`;
+    await sql(target, 'postgres', `CREATE ROLE ${role} LOGIN PASSWORD 'nocreate-pw'`);
+    cleanups.push(() => sql(target, 'postgres', `DROP ROLE IF EXISTS ${role}`));
+    const out = await validateMigration(request({ databases: [db], target: endpointOf(target, { user: role, password: 'nocreate-pw', sslMode: 'Require' }) }));
+    const [m] = byCode(out, '603911');
+    expect(m?.state).toBe('Failed');
+    expect(m?.fix).toBe(`ALTER ROLE "${role}" CREATEDB; or create the database on the target first, owned by "${role}"`);
+  });
+
+  it('an existing target database with another encoding fails with 603914', async () => {
+    const db = await cleanDatabase('venc');
+    await sql(target, 'postgres', `CREATE DATABASE "${db}" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    cleanups.push(() => dropTestDatabase(target, db));
+    const out = await validateMigration(request({ databases: [db] }));
+    const [m] = byCode(out, '603914');
+    expect(m?.state).toBe('Failed');
+    expect(m?.message).toBe(`Target database ${db} exists with encoding LATIN1, the source uses UTF8`);
+  });
+
   it('an existing but empty target database is accepted', async () => {
     const db = await cleanDatabase('vempty');
     await createTestDatabase(target, 'unused', db);
