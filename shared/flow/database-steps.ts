@@ -18,7 +18,7 @@ import { copyLargeObjects } from '../copy/large-objects';
 import { dropBookkeeping, listMarks } from '../copy/bookkeeping';
 import { copyProgress } from '../copy/progress';
 import { compareDatabases } from '../verify/compare';
-import { applyBatch as applyCdcBatch } from '../cdc/apply';
+import { applyBatch as applyCdcBatch, type ApplyBatchOptions, type BatchResult } from '../cdc/apply';
 import { ensureSlot, dropSlot, readSlot, slotNameFor, type Plugin } from '../cdc/slot';
 import { readLag } from '../cdc/metrics';
 import { dropProgress } from '../cdc/progress';
@@ -128,8 +128,14 @@ export async function createSlot(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
   const e = await endpointsOf(rt, k);
   try {
     const current = await getDatabase(rt.store, ref(k), k.db);
-    const wanted = current?.record.plugin === 'wal2json' || current?.record.plugin === 'pgoutput' ? current.record.plugin : 'auto';
-    const slot = await withClient(onDatabase(e.source, k.db), rt.settings.connectTimeoutMs, (c) => ensureSlot(c, slotOf(k), { plugin: wanted }));
+    // The plugin validation chose (or, for Migrate without validation, the configured preference,
+    // falling back to the other one when the source lacks it).
+    const chosen = current?.record.plugin === 'wal2json' || current?.record.plugin === 'pgoutput' ? current.record.plugin : undefined;
+    const slot = await withClient(onDatabase(e.source, k.db), rt.settings.connectTimeoutMs, async (c) => {
+      if (chosen) return ensureSlot(c, slotOf(k), { plugin: chosen });
+      const versionNum = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+      return ensureSlot(c, slotOf(k), { plugin: versionNum >= 100000 && rt.decoder === 'pgoutput' ? 'pgoutput' : 'auto' });
+    });
     await setDb(rt, k, (r) => ({ ...r, slotName: slot.slotName, plugin: slot.plugin, startLsn: r.startLsn ?? slot.startLsn, migrationOperation: 'Replication slot created' }));
     return { ok: true, value: { plugin: slot.plugin, startLsn: slot.startLsn } };
   } catch (err) {
@@ -287,6 +293,17 @@ export async function finishCopy(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
 
 // 5. CDC ----------------------------------------------------------------------------------------
 
+/** Longest a streamed batch reads before it commits and reports progress. */
+const STREAM_BATCH_MS = 15_000;
+/** Sources that refused a replication connection: read them through the SQL functions. */
+const streamRefused = new Set<string>();
+
+function refusesReplication(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code ?? '';
+  return /replication connection|pg_hba\.conf .*replication|must be superuser or replication role/i.test(text) || code === '28000';
+}
+
 /** What each copied table's chunks saw, from the plan (chunk counts) and the target's done-marks (snapshots). */
 async function copySnapshots(rt: Runtime, k: DatabaseKey, target: Client): Promise<CopySnapshotMap> {
   const plan = await copyPlanFor(rt, k);
@@ -318,12 +335,28 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       const consistent = db.appliedLsn !== undefined && db.consistencyLsn !== undefined && compareLsn(db.appliedLsn, db.consistencyLsn) >= 0;
       const copy = consistent ? undefined : await copySnapshots(rt, i, t);
       const flushed = i.endLsn ? normalizeLsn((await s.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l')).rows[0]?.l ?? '0/0') : undefined;
-      const batch = await applyCdcBatch(s, t, {
+      const options: ApplyBatchOptions = {
         slot, plugin, types: await typeCacheFor(i),
         ...(copy ? { copy } : {}),
         ...(db.consistencyLsn ? { consistencyLsn: db.consistencyLsn } : {}),
         ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),
-      });
+      };
+      const sourceKey = `${e.source.host}:${e.source.port}`;
+      let batch: BatchResult;
+      if (streamRefused.has(sourceKey)) {
+        batch = await applyCdcBatch(s, t, options);
+      } else {
+        try {
+          // The streaming protocol reads and decodes while the target writes (measured fastest).
+          batch = await applyCdcBatch(s, t, { ...options, maxMs: STREAM_BATCH_MS,
+            openReplication: () => connect(onDatabase(e.source, i.db), { timeoutMs: rt.settings.connectTimeoutMs, replication: true }) });
+        } catch (err) {
+          // A source whose pg_hba has no replication line still serves the SQL slot functions.
+          if (!refusesReplication(err)) throw err;
+          streamRefused.add(sourceKey);
+          batch = await applyCdcBatch(s, t, options);
+        }
+      }
       const lag = await readLag(s, slot, { plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
       return { batch, lag, flushed };
     }, rt.settings.connectTimeoutMs);

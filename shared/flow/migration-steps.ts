@@ -47,7 +47,7 @@ export async function runValidation(rt: Runtime, key: MigrationKey): Promise<Res
   const { record, source, target } = await endpointsOf(rt, key);
   const out = await validateMigration({
     source, target, databases: record.dbsToMigrate, mode: record.migrationMode,
-    overwriteDbsInTarget: record.overwriteDbsInTarget, migrateRoles: record.migrateRoles, timeoutMs: rt.settings.connectTimeoutMs,
+    overwriteDbsInTarget: record.overwriteDbsInTarget, migrateRoles: record.migrateRoles, decoder: rt.decoder, timeoutMs: rt.settings.connectTimeoutMs,
   });
   const d = out.details;
   const itemsState = (items: Array<{ state: 'Succeeded' | 'Warning' | 'Failed' }>) =>

@@ -10,6 +10,8 @@ export interface Runtime {
   settings: Settings;
   store: StoreContext;
   keys: SecretKeys;
+  /** Decoding plugin to prefer (PGFERRY_DECODER=wal2json|pgoutput; default pgoutput). */
+  decoder: 'wal2json' | 'pgoutput';
 }
 
 let cached: Promise<Runtime> | undefined;
@@ -33,7 +35,7 @@ export function runtime(): Promise<Runtime> {
       current: settings.secretKey ?? Buffer.alloc(0),
       ...previousKey(process.env.PGFERRY_SECRET_KEY_PREVIOUS),
     };
-    return { settings, store, keys };
+    return { settings, store, keys, decoder: decoderSetting(process.env.PGFERRY_DECODER) };
   })().catch((err: unknown) => {
     cached = undefined;
     throw err;
@@ -49,4 +51,11 @@ function previousKey(raw: string | undefined): { previous?: Buffer } {
   const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
   if (key?.length !== 32) throw new Error('PGFERRY_SECRET_KEY_PREVIOUS is not the base64 encoding of 32 bytes');
   return { previous: key };
+}
+
+function decoderSetting(raw: string | undefined): 'wal2json' | 'pgoutput' {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto' || v === 'pgoutput') return 'pgoutput';
+  if (v === 'wal2json') return 'wal2json';
+  throw new Error(`PGFERRY_DECODER is "${raw}"; use pgoutput (default) or wal2json`);
 }

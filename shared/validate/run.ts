@@ -30,6 +30,8 @@ export interface ValidationRequest {
   databases: readonly string[];
   mode: MigrationMode;
   overwriteDbsInTarget: boolean;
+  /** Decoding plugin to prefer (PGFERRY_DECODER): pgoutput unless wal2json is asked for. */
+  decoder?: 'wal2json' | 'pgoutput';
   /** The migration creates missing roles first (migrateRoles). */
   migrateRoles?: boolean;
   /** Bound on each connection attempt. */
@@ -83,7 +85,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
     let plugin: PluginProbe | undefined;
     const probeWaitMs = req.probeWaitMs ?? 5000;
     if (req.mode === 'Online' && probeDb !== undefined && canProbePlugin(sp)) {
-      plugin = await withClient({ ...req.source, database: probeDb }, timeoutMs, (c) => probeDecodingPlugin(c, sp.versionNum, probeWaitMs))
+      plugin = await withClient({ ...req.source, database: probeDb }, timeoutMs, (c) => probeDecodingPlugin(c, sp.versionNum, probeWaitMs, req.decoder ?? 'pgoutput'))
         .catch((err: unknown) => ({ ok: false as const, reason: errorText(err) }));
     }
     const sizeMb = await databasesSizeMb(src.client, req.databases);

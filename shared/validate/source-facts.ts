@@ -96,11 +96,10 @@ export type PluginProbe =
 
 /**
  * Chooses the decoding plugin by creating a temporary logical slot with it (the only reliable way
- * to know a plugin is installed without superuser file access). wal2json is preferred when present
- * (the seed's choice); pgoutput is built into PostgreSQL 10+. The probe slot is temporary, so it
+ * to know a plugin is installed without superuser file access). The probe slot is temporary, so it
  * disappears with the session even if this process dies.
  */
-export async function probeDecodingPlugin(client: pg.Client, versionNum: number, waitMs = 5000): Promise<PluginProbe> {
+export async function probeDecodingPlugin(client: pg.Client, versionNum: number, waitMs = 5000, preferred: 'wal2json' | 'pgoutput' = 'pgoutput'): Promise<PluginProbe> {
   const tryPlugin = async (plugin: string): Promise<{ ok: true } | { ok: false; code?: string; message: string }> => {
     const name = `pgferry_probe_${randomBytes(6).toString('hex')}`;
     try {
@@ -120,14 +119,23 @@ export async function probeDecodingPlugin(client: pg.Client, versionNum: number,
       await client.query('RESET statement_timeout').catch(() => undefined);
     }
   };
-  const w = await tryPlugin('wal2json');
-  if (w.ok) return { ok: true, plugin: 'wal2json', why: 'installed on the source; format-version 2' };
-  if (w.code === '57014') return blocked(client, w.message);
-  if (versionNum < 100000) return { ok: false, reason: `wal2json: ${w.message}` };
-  const p = await tryPlugin('pgoutput');
-  if (p.ok) return { ok: true, plugin: 'pgoutput', why: 'wal2json is not installed on the source; pgoutput is built in' };
-  if (p.code === '57014') return blocked(client, p.message);
-  return { ok: false, reason: `wal2json: ${w.message}; pgoutput: ${p.message}` };
+  // pgoutput first on PostgreSQL 10+: built in everywhere, exact for every value (Debian's wal2json
+  // 2.5 prints NaN and ±Infinity as null) and the faster of the two; wal2json where asked for, and
+  // on 9.5/9.6 where pgoutput does not exist.
+  const order: Array<'wal2json' | 'pgoutput'> = versionNum < 100000 ? ['wal2json'] : preferred === 'wal2json' ? ['wal2json', 'pgoutput'] : ['pgoutput', 'wal2json'];
+  const errors: string[] = [];
+  for (const plugin of order) {
+    const r = await tryPlugin(plugin);
+    if (r.ok) {
+      const why = plugin === 'pgoutput'
+        ? (preferred === 'wal2json' ? 'wal2json was asked for but is not installed on the source; pgoutput is built in' : 'built into PostgreSQL 10+, exact for every value')
+        : (versionNum < 100000 ? 'pgoutput needs PostgreSQL 10+; format-version 2' : 'as configured (PGFERRY_DECODER); format-version 2');
+      return { ok: true, plugin, why };
+    }
+    if (r.code === '57014') return blocked(client, r.message);
+    errors.push(`${plugin}: ${r.message}`);
+  }
+  return { ok: false, reason: errors.join('; ') };
 }
 
 async function blocked(client: pg.Client, message: string): Promise<PluginProbe> {

@@ -46,7 +46,7 @@ describe('Online migration over HTTP', () => {
     const details = waiting.properties.currentStatus.currentSubStateDetails.dbDetails[db];
     expect(details?.migrationState).toBe('WaitingForCutoverTrigger');
     expect(details?.fullLoadCompletedTables).toBe(5);
-    expect(details?.decodingPlugin).toBe('wal2json');
+    expect(details?.decodingPlugin).toBe('pgoutput');
 
     expect(await writer.stop()).toBeGreaterThan(0);
     const patch = await http(migrationUrl(host, 'tgt', 'online1'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
@@ -75,6 +75,20 @@ describe('Online migration over HTTP', () => {
     await expectTargetEqualsSource(source, target, db);
     const late = await sql(target, db, `SELECT count(*)::int AS n FROM accounts WHERE name LIKE 'late %'`);
     expect(late.rows[0]).toEqual({ n: 20 });
+    expect(await slotsOn(source, db)).toEqual([]);
+  }, 300_000);
+
+  it('with PGFERRY_DECODER=wal2json the slot uses wal2json (format-version 2) and the result is the same', async () => {
+    const wal2jsonHost = await spawnPgferry({ storage: azurite.connectionString, env: { PGFERRY_DECODER: 'wal2json' } });
+    const db = await fixtureDb('e2ew2j');
+    expect((await http(migrationUrl(wal2jsonHost, 'tgt', 'w2j'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
+    const writer = startWriter(source, db);
+    const waiting = await waitForState(wal2jsonHost, 'tgt', 'w2j', 'WaitingForUserAction', 'WaitingForCutoverTrigger');
+    expect(waiting.properties.currentStatus.currentSubStateDetails.dbDetails[db]?.decodingPlugin).toBe('wal2json');
+    await writer.stop();
+    expect((await http(migrationUrl(wal2jsonHost, 'tgt', 'w2j'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } })).status).toBe(200);
+    await waitForState(wal2jsonHost, 'tgt', 'w2j', 'Succeeded', 'Completed');
+    await expectTargetEqualsSource(source, target, db);
     expect(await slotsOn(source, db)).toEqual([]);
   }, 300_000);
 });

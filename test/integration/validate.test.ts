@@ -68,19 +68,22 @@ afterAll(async () => {
 });
 
 describe('all green', () => {
-  it('a clean source and an empty target pass every check, and wal2json is chosen', async () => {
+  it('a clean source and an empty target pass every check, and pgoutput is chosen', async () => {
     const db = await cleanDatabase('vgreen');
     const out = await validateMigration(request({ databases: [db] }));
     const notOk = messages(out).filter((m) => m.state !== 'Succeeded');
     expect(notOk).toEqual([]);
     expect(out.details.status).toBe('Succeeded');
-    expect(out.plugin).toBe('wal2json');
+    expect(out.plugin).toBe('pgoutput');
     expect(allowsMigration(out.details)).toBe(true);
     expect(out.details.serverLevelValidationDetails.map((i) => i.type)).toEqual([
       'AuthenticationAndConnectivityValidation', 'SourceVersionValidation', 'ServerParametersValidation']);
     expect(out.details.dbLevelValidationDetails[0]?.summary.map((i) => i.type)).toEqual([
       'DatabaseValidation', 'SchemaValidation', 'ExtensionsValidation', 'CollationsValidation']);
-    expect(byCode(out, '603905')[0]?.message).toContain('wal2json');
+    expect(byCode(out, '603905')[0]?.message).toContain('pgoutput');
+    const w2j = await validateMigration(request({ databases: [db], decoder: 'wal2json' }));
+    expect(w2j.plugin).toBe('wal2json');
+    expect(byCode(w2j, '603905')[0]?.message).toContain('format-version 2');
     expect(Date.parse(out.details.validationEndTimeInUtc)).toBeGreaterThanOrEqual(Date.parse(out.details.validationStartTimeInUtc));
   });
 
