@@ -5,7 +5,7 @@
  * back as a failed Result naming the table, statement or server message.
  */
 import type { Client } from 'pg';
-import { connect, closeQuietly } from '../pg/connect';
+import { connect, closeQuietly, withClient } from '../pg/connect';
 import { quoteIdent } from '../pg/ident';
 import { isRetryable } from '../pg/retryable';
 import type { ServerEndpoint } from '../pg/endpoint';
@@ -57,14 +57,6 @@ async function withClients<T>(e: MigrationEndpoints, db: string, fn: (source: Cl
   }
 }
 
-async function withClient<T>(endpoint: ServerEndpoint, timeoutMs: number, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = await connect(endpoint, { timeoutMs });
-  try {
-    return await fn(c);
-  } finally {
-    await closeQuietly(c);
-  }
-}
 
 /** Permanent errors become a failed Result with context; retryable ones are rethrown for Durable. */
 function permanent(err: unknown, context: Record<string, string>): Result<never> {

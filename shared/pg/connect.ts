@@ -144,3 +144,13 @@ export async function closeQuietly(client: Client, graceMs = 1000): Promise<void
   await Promise.race([ended, gaveUp]);
   clearTimeout(timer);
 }
+
+/** Connects, runs fn, and always closes the client: the one short-lived-connection helper. */
+export async function withClient<T>(endpoint: ServerEndpoint, timeoutMs: number, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = await connect(endpoint, { timeoutMs });
+  try {
+    return await fn(c);
+  } finally {
+    await closeQuietly(c);
+  }
+}

@@ -11,7 +11,7 @@
  */
 import type { Client } from 'pg';
 import type { MigrationMode } from '../model/states';
-import { closeQuietly, connect } from '../pg/connect';
+import { closeQuietly, withClient } from '../pg/connect';
 import { PgConnectionError } from '../pg/classify';
 import { hostPort, type ServerEndpoint } from '../pg/endpoint';
 import { mapLimit } from '../util/map-limit';
@@ -151,14 +151,6 @@ async function sourceDatabases(client: Client, dbs: readonly string[]): Promise<
   return new Map(rows.map((r) => [r.name, Number(r.size ?? 0)]));
 }
 
-async function withClient<T>(endpoint: ServerEndpoint, timeoutMs: number, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = await connect(endpoint, { timeoutMs });
-  try {
-    return await fn(c);
-  } finally {
-    await closeQuietly(c);
-  }
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -5,10 +5,10 @@
  * cutover, watch to Succeeded, show as JSON; cancel and watch to exit 1; a 400, a 401, a 404, a
  * 409 and an unreachable URL. One in-process run checks the in-place redraw on a terminal.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
@@ -36,37 +36,8 @@ const FIXTURE = `
   INSERT INTO items (name, qty) SELECT 'item ' || g, g % 10 FROM generate_series(1, 3000) g;
   INSERT INTO notes SELECT g, repeat('n', g % 50) FROM generate_series(1, 500) g;`;
 
-function tsFiles(d: string): string[] {
-  if (!existsSync(d)) return [];
-  return readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : []));
-}
-
-/** dist/cli current with cli/ (test/support's build check does not look at cli/ yet); same lock as ensureBuilt. */
-async function ensureCliBuilt(): Promise<void> {
-  await ensureBuilt();
-  const stale = () =>
-    tsFiles(join(ROOT, 'cli')).some((ts) => {
-      const js = join(ROOT, 'dist', relative(ROOT, ts)).replace(/\.ts$/, '.js');
-      return !existsSync(js) || statSync(js).mtimeMs < statSync(ts).mtimeMs;
-    });
-  if (!stale()) return;
-  const lock = join(ROOT, 'dist', '.build-lock');
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`build lock ${lock} held for 5 minutes`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    if (stale()) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  } finally {
-    rmdirSync(lock);
-  }
-}
+/** dist/ is built (and rebuilt when cli/ or the app changed) by the shared e2e helper. */
+const ensureCliBuilt = ensureBuilt;
 
 interface Run {
   code: number | null;
