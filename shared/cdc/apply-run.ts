@@ -184,8 +184,8 @@ export class TxnWriter {
               break;
             }
             // Same key again in this run: the later row wins (upsert), or merges (update).
-            const prev = run[at] as Entry;
-            run[at] = { op: entry.op, key: entry.key, row: first.lane === 'update' ? mergeRows(prev.row, entry.row) : entry.row };
+            // Every row of a run has the same columns (same signature): the later row is the merge.
+            run[at] = entry;
             this.count(entry.op.change.kind);
             continue;
           }
@@ -203,10 +203,10 @@ export class TxnWriter {
     const lane = this.laneOf(t, op);
     const c = op.change;
     if (lane === 'single') return { lane, sig: '', entry: { op, row: [], key: [] } };
-    if (c.kind === 'delete') return { lane, sig: `${lane}|${op.mode}`, entry: { op, row: [], key: keyValues(t, c.oldKey) } };
+    if (c.kind === 'delete') return { lane, sig: sigOf(lane, op.mode, -1), entry: { op, row: [], key: keyValues(t, c.oldKey) } };
     const row = writable(t, c.newRow);
-    const key = lane === 'insert' ? [] : keyValues(t, c.kind === 'update' && c.oldKey.length > 0 ? c.oldKey : c.newRow);
-    return { lane, sig: `${lane}|${op.mode}|${shapeOf(t, row)}`, entry: { op, row, key } };
+    const key = lane === 'insert' ? NO_KEY : keyValues(t, c.kind === 'update' && c.oldKey.length > 0 ? c.oldKey : c.newRow);
+    return { lane, sig: sigOf(lane, op.mode, shapeOf(t, row)), entry: { op, row, key } };
   }
 
   private count(kind: RowChange['kind']): void {
@@ -245,9 +245,25 @@ export class TxnWriter {
     if (!first) return;
     const keyCols = t.key.map((k) => col(t, k, first.op.change.kind === 'delete' ? first.op.change.oldKey : first.row));
     let stmt: Statement;
-    let arrays: Array<Array<string | null>>;
+    let arrays: string[];
     // Every row of a run has the same columns in the same order (same signature): go by position.
-    const column = (j: number) => run.map((e) => e.row[j]?.value ?? null);
+    // Each column travels as one text[] literal built here (no per-value escaping pass in node-pg).
+    const column = (j: number) => {
+      let out = '{';
+      for (let i = 0; i < run.length; i++) {
+        if (i > 0) out += ',';
+        out += arrayElement((run[i] as Entry).row[j]?.value ?? null);
+      }
+      return `${out}}`;
+    };
+    const keyColumn = (j: number) => {
+      let out = '{';
+      for (let i = 0; i < run.length; i++) {
+        if (i > 0) out += ',';
+        out += arrayElement((run[i] as Entry).key[j] ?? null);
+      }
+      return `${out}}`;
+    };
     if (lane === 'insert' || lane === 'upsert') {
       const cols = first.row.map((v) => col(t, v.name, first.row));
       stmt = insertRows(t, cols, lane === 'upsert' ? t.key : undefined);
@@ -258,10 +274,10 @@ export class TxnWriter {
         if (!t.key.includes(v.name) && !t.columns.get(v.name)?.identityAlways) setIdx.push(j);
       });
       stmt = updateRowsByKey(t, keyCols, setIdx.map((j) => col(t, (first.row[j] as ColumnValue).name, first.row)));
-      arrays = [...keyCols.map((_, j) => run.map((e) => e.key[j] ?? null)), ...setIdx.map((j) => column(j))];
+      arrays = [...keyCols.map((_, j) => keyColumn(j)), ...setIdx.map((j) => column(j))];
     } else {
       stmt = deleteRowsByKey(t, keyCols);
-      arrays = keyCols.map((_, j) => run.map((e) => e.key[j] ?? null));
+      arrays = keyCols.map((_, j) => keyColumn(j));
     }
     const exact = first.op.mode === 'exact' && lane !== 'upsert';
     const result = this.exec(stmt, arrays, first.op, true);
@@ -494,7 +510,39 @@ function pick(row: ColumnValue[], names: string[]): ColumnValue[] {
 }
 
 function keyValues(t: TargetTable, row: ColumnValue[]): Array<string | null> {
-  return pick(row, t.key).map((v) => v.value);
+  const key = t.key;
+  const out = new Array<string | null>(key.length);
+  for (let k = 0; k < key.length; k++) {
+    const name = key[k];
+    let value: string | null = null;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i] as ColumnValue;
+      if (v.name === name) {
+        value = v.value;
+        break;
+      }
+    }
+    out[k] = value;
+  }
+  return out;
+}
+
+const NO_KEY: Array<string | null> = [];
+
+/** Run signatures, interned: lane × mode × shape id (no string built per change). */
+const sigs = new Map<string, string[]>();
+function sigOf(lane: Lane, mode: PlannedOp['mode'], shape: number): string {
+  const k = `${lane}|${mode}`;
+  let list = sigs.get(k);
+  if (!list) sigs.set(k, (list = []));
+  return (list[shape + 1] ??= `${k}|${shape}`);
+}
+
+/** One element of a text[] literal: NULL, or the value double-quoted with \ and " escaped. */
+function arrayElement(v: string | null): string {
+  if (v === null) return 'NULL';
+  if (v.indexOf('"') < 0 && v.indexOf('\\') < 0) return `"${v}"`;
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 function keyChanged(t: TargetTable, c: UpdateChange): boolean {
@@ -506,11 +554,6 @@ function keyChanged(t: TargetTable, c: UpdateChange): boolean {
   });
 }
 
-function mergeRows(earlier: ColumnValue[], later: ColumnValue[]): ColumnValue[] {
-  const byName = new Map(earlier.map((v) => [v.name, v]));
-  for (const v of later) byName.set(v.name, v);
-  return earlier.map((v) => byName.get(v.name) ?? v);
-}
 
 /** The cast type of a column: the target's own, else what the decoder reported. */
 function col(t: TargetTable, name: string, row: ColumnValue[]): Col {

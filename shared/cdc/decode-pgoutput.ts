@@ -32,6 +32,10 @@ export interface RelationInfo {
   /** relreplident: 'd' default, 'n' nothing, 'f' full, 'i' index. */
   replicaIdentity: string;
   columns: RelationColumn[];
+  /** Names of the replica identity columns. */
+  keyNames: ReadonlySet<string>;
+  /** Per column: its last value, reused when repeated. */
+  repeat: RepeatCache[];
   /** Shared by every change of this relation (cheap identity lookups downstream). */
   ref: RelationRef;
 }
@@ -93,6 +97,37 @@ class MessageReader {
     this.pos += len;
     return s;
   }
+  /**
+   * text(), reusing the column's previous string when the bytes are the same (blank-padded
+   * fillers, foreign keys, flags…): decoded changes are held until written, and every string
+   * that is not created is one the garbage collector does not copy.
+   */
+  cachedText(len: number, c: RepeatCache): string {
+    const start = this.pos;
+    const end = start + len;
+    this.pos = end;
+    const prev = c.bytes;
+    if (prev !== undefined && prev.length === len && this.buf.compare(prev, 0, len, start, end) === 0) {
+      c.hits++;
+      return c.str;
+    }
+    const s = this.buf.toString('utf8', start, end);
+    // Keep trying while the column repeats often enough to pay for the copies.
+    if (len <= 256 && (c.misses < 64 || c.hits > c.misses)) {
+      c.misses++;
+      c.bytes = Buffer.from(this.buf.subarray(start, end));
+      c.str = s;
+    }
+    return s;
+  }
+}
+
+/** The last value of one column (see MessageReader.cachedText). */
+interface RepeatCache {
+  bytes: Buffer | undefined;
+  str: string;
+  hits: number;
+  misses: number;
 }
 
 /** Microseconds since 2000-01-01 UTC → ISO-8601 with microseconds, e.g. 2026-11-27T11:29:03.881537Z. */
@@ -184,8 +219,7 @@ export class PgoutputDecoder {
       case 'I': {
         const rel = this.rel(r.uint32());
         r.byte(); // 'N'
-        const row = this.tuple(r, rel);
-        this.add({ kind: 'insert', relation: ref(rel), newRow: this.columns(rel, row, () => true) });
+        this.add({ kind: 'insert', relation: ref(rel), newRow: this.newTuple(r, rel, undefined, undefined) });
         return undefined;
       }
       case 'U': {
@@ -197,21 +231,22 @@ export class PgoutputDecoder {
           marker = String.fromCharCode(r.byte());
         }
         if (marker !== 'N') throw new Error(`pgoutput: update of ${rel.schema}.${rel.table} without a new tuple`);
-        const row = this.tuple(r, rel);
         const whole = old !== undefined && rel.replicaIdentity === 'f';
         const unchangedToast: string[] = [];
-        const newRow: ColumnValue[] = [];
-        rel.columns.forEach((col, i) => {
-          const v = row[i] as TupleValue;
-          if (v === UNCHANGED) {
-            const o = whole ? old?.[i] : UNCHANGED;
-            if (o !== undefined && o !== UNCHANGED) newRow.push(this.value(col, o));
-            else unchangedToast.push(col.name);
-          } else newRow.push(this.value(col, v));
-        });
-        const oldKey = old
-          ? this.columns(rel, old, (c) => whole || c.key)
-          : this.columns(rel, row, (c) => c.key);
+        const newRow = this.newTuple(r, rel, whole ? old : undefined, unchangedToast);
+        let oldKey: ColumnValue[];
+        if (old) oldKey = this.columns(rel, old, whole);
+        else {
+          // No old row: the key did not change; share the new row's key values.
+          oldKey = new Array<ColumnValue>(rel.keyNames.size);
+          let k = 0;
+          if (newRow.length === rel.columns.length) {
+            for (let i = 0; i < rel.columns.length; i++) if ((rel.columns[i] as RelationColumn).key) oldKey[k++] = newRow[i] as ColumnValue;
+          } else {
+            for (const v of newRow) if (rel.keyNames.has(v.name)) oldKey[k++] = v;
+          }
+          if (k < oldKey.length) oldKey.length = k;
+        }
         this.add({ kind: 'update', relation: ref(rel), oldKey, newRow, unchangedToast });
         return undefined;
       }
@@ -220,7 +255,7 @@ export class PgoutputDecoder {
         const marker = String.fromCharCode(r.byte());
         const old = this.tuple(r, rel);
         const whole = marker === 'O';
-        this.add({ kind: 'delete', relation: ref(rel), oldKey: this.columns(rel, old, (c) => whole || c.key) });
+        this.add({ kind: 'delete', relation: ref(rel), oldKey: this.columns(rel, old, whole) });
         return undefined;
       }
       case 'T': {
@@ -251,7 +286,9 @@ export class PgoutputDecoder {
       const typmod = r.int32();
       columns.push({ name, key: (flags & 1) !== 0, typeOid, typmod });
     }
-    this.relations.set(oid, { oid, schema, table, replicaIdentity, columns, ref: { schema, table } });
+    const keyNames = new Set(columns.filter((c) => c.key).map((c) => c.name));
+    const repeat = columns.map((): RepeatCache => ({ bytes: undefined, str: '', hits: 0, misses: 0 }));
+    this.relations.set(oid, { oid, schema, table, replicaIdentity, columns, keyNames, repeat, ref: { schema, table } });
   }
 
   private rel(oid: number): RelationInfo {
@@ -274,12 +311,41 @@ export class PgoutputDecoder {
     return values;
   }
 
-  private columns(rel: RelationInfo, row: TupleValue[], take: (c: RelationColumn) => boolean): ColumnValue[] {
+  /**
+   * Decodes a new tuple straight into column values (no intermediate array). An unchanged TOAST
+   * value ('u') is taken from `old` when the old row is whole, else named in `unchangedToast`.
+   */
+  private newTuple(r: MessageReader, rel: RelationInfo, old: TupleValue[] | undefined, unchangedToast: string[] | undefined): ColumnValue[] {
+    const n = r.int16();
+    const cols = rel.columns;
+    if (n !== cols.length) throw new Error(`pgoutput: ${rel.schema}.${rel.table} tuple has ${n} columns, relation ${cols.length}`);
+    // Sized up front: held until written, so no spare capacity.
+    const out = new Array<ColumnValue>(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const col = cols[i] as RelationColumn;
+      const kind = r.byte();
+      if (kind === 0x74 /* t */) out[k++] = this.value(col, r.cachedText(r.int32(), rel.repeat[i] as RepeatCache));
+      else if (kind === 0x6e /* n */) out[k++] = this.value(col, null);
+      else if (kind === 0x75 /* u */) {
+        const o = old?.[i];
+        if (o !== undefined && o !== UNCHANGED) out[k++] = this.value(col, o);
+        else if (unchangedToast) unchangedToast.push(col.name);
+      } else throw new Error(`pgoutput: column kind '${String.fromCharCode(kind)}' (binary mode is not requested)`);
+    }
+    if (k < n) out.length = k;
+    return out;
+  }
+
+  /** The values of an old tuple: every column when `whole`, else the replica identity. */
+  private columns(rel: RelationInfo, row: TupleValue[], whole: boolean): ColumnValue[] {
     const out: ColumnValue[] = [];
-    rel.columns.forEach((col, i) => {
+    const cols = rel.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const col = cols[i] as RelationColumn;
       const v = row[i] as TupleValue;
-      if (v !== UNCHANGED && take(col)) out.push(this.value(col, v));
-    });
+      if (v !== UNCHANGED && (whole || col.key)) out.push(this.value(col, v));
+    }
     return out;
   }
 

@@ -46,6 +46,8 @@ const PG_EPOCH_MS = 946_684_800_000;
 /** Decoded changes held before the socket is paused (back-pressure), and resumed below. */
 const HIGH_WATER = 200_000;
 const LOW_WATER = 50_000;
+/** Messages decoded in one go before the event loop gets a turn. */
+const SLICE_MESSAGES = 1000;
 
 /** The parts of node-pg's Connection the stream drives (not in its type definitions). */
 interface RawConnection {
@@ -99,6 +101,9 @@ export class SlotStream {
   private dataSinceNext = false;
   private wake: (() => void) | undefined;
   private paused = false;
+  /** Paused for one turn of the event loop (see onData). */
+  private yielding = false;
+  private sliceMessages = 0;
   private failed: Error | undefined;
   /** Highest WAL position the server said it has sent (XLogData walEnd, keepalive walEnd). */
   private sentLsn = 0n;
@@ -193,6 +198,18 @@ export class SlotStream {
         this.paused = true;
         this.raw.stream.pause();
       }
+      // A walsender catching up sends without pause, and node-pg hands every message of a read
+      // over in one go: after a slice of messages, let the event loop turn (the target's replies
+      // wait behind this socket otherwise, and the target would idle while we decode ahead).
+      if (++this.sliceMessages >= SLICE_MESSAGES && !this.yielding) {
+        this.yielding = true;
+        this.raw.stream.pause();
+        setImmediate(() => {
+          this.yielding = false;
+          this.sliceMessages = 0;
+          if (!this.paused) this.raw.stream.resume();
+        });
+      }
     } else if (tag === 0x6b /* k: keepalive */) {
       const walEnd = chunk.readBigUInt64BE(1);
       if (walEnd > this.sentLsn) this.sentLsn = walEnd;
@@ -209,7 +226,7 @@ export class SlotStream {
   private resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.raw.stream.resume();
+    if (!this.yielding) this.raw.stream.resume();
   }
 
   /** Last durable position reported to the server. */
