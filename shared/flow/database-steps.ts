@@ -8,7 +8,6 @@ import type { Client } from 'pg';
 import { connect, closeQuietly, withClient } from '../pg/connect';
 import { quoteIdent } from '../pg/ident';
 import { isRetryable } from '../pg/retryable';
-import type { ServerEndpoint } from '../pg/endpoint';
 import { applyObjects, applyPhase, describeFailures, type PhaseReport } from '../schema';
 import { takeInventory } from '../copy/tables';
 import { chunkPlanItems, planCopy as planChunks } from '../copy/plan';
@@ -128,6 +127,11 @@ export async function createSlot(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
       const versionNum = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
       return ensureSlot(c, slotOf(k), { plugin: versionNum >= 100000 && rt.decoder === 'pgoutput' ? 'pgoutput' : 'auto' });
     });
+    // Nothing of this migration is applied yet, so any replay progress recorded on the target under
+    // the slot's name is another run's: a Failed or Canceled migration of the same name keeps it (its
+    // replication origin is cluster-wide and outlives the target database), and every batch of this
+    // run would fail as diverged from it.
+    await withClient(onDatabase(e.target, k.db), rt.settings.connectTimeoutMs, (c) => dropProgress(c, slotOf(k)));
     await setDb(rt, k, (r) => ({ ...r, slotName: slot.slotName, plugin: slot.plugin, startLsn: r.startLsn ?? slot.startLsn, migrationOperation: 'Replication slot created' }));
     return { ok: true, value: { plugin: slot.plugin, startLsn: slot.startLsn } };
   } catch (err) {
@@ -439,6 +443,12 @@ async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Prom
  */
 export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }): Promise<null> {
   await dropAllSlots(rt, i, [i.db]);
+  // The replay position (a replication origin is cluster-wide on the target) goes with the slot;
+  // no batch runs any more when a database stops.
+  const e = await endpointsOf(rt, i);
+  await withClient(onDatabase(e.target, i.db), rt.settings.connectTimeoutMs, (c) => dropProgress(c, slotOf(i))).catch((err: unknown) => {
+    if (isRetryable(err)) throw err;
+  });
   await setDb(rt, i, (r) => ({
     ...r,
     migrationState: i.state,
