@@ -59,7 +59,8 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
     async stop() {
       process.off('exit', stopOnExit);
       if (child.exitCode !== null) return;
-      await new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); });
+      // Azurite saves its data folder only on SIGINT (SIGTERM would lose the last writes of `npm start`).
+      await new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGINT'); });
     },
   };
 }

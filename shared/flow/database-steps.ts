@@ -421,11 +421,14 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey & { drained: 
 async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Promise<void> {
   const timeoutMs = rt.settings.connectTimeoutMs;
   const slot = slotOf(k);
+  // A slot that cannot be dropped (still in use, server unreachable) fails the step, so Durable
+  // retries it and, if it persists, the database fails saying so: a Succeeded migration never
+  // leaves its slot behind silently. Only a source database that is gone has nothing to drop.
   await withClient(onDatabase(e.source, k.db), timeoutMs, async (c) => {
     if (await readSlot(c, slot)) await dropSlot(c, slot);
     else await c.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(slot)}`);
   }).catch((err: unknown) => {
-    if (isRetryable(err)) throw err;
+    if ((err as { code?: string }).code !== '3D000' && !/does not exist/.test(err instanceof Error ? err.message : '')) throw err;
   });
   await withClient(onDatabase(e.target, k.db), timeoutMs, async (c) => {
     await dropProgress(c, slot);

@@ -6,7 +6,7 @@ import type { MigrationState, MigrationSubState } from '../model/states';
 import { isTerminal } from '../model/states';
 import { testConnection } from '../pg/test-connection';
 import { hostPort, type ServerEndpoint } from '../pg/endpoint';
-import { updateMigration } from '../store/migrations';
+import { getMigration, updateMigration } from '../store/migrations';
 import { listDatabases, updateDatabase } from '../store/databases';
 import { saveValidation } from '../store/validation';
 import { deleteSecrets } from '../secrets/store';
@@ -17,7 +17,7 @@ import { isRetryable, sqlstateOf } from '../pg/retryable';
 import { applyDatabaseRoles as applyDatabaseRoleGrants, migrateRoles as migrateClusterRoles, ROLE_CODES, saveRolesItem, type RolesItem } from '../roles';
 import type { Control, DatabaseKey, MigrationKey, Result, RolesSummary, ValidationSummary } from './contracts';
 import { endpointsOf } from './endpoints';
-import { dropAllSlots } from './database-steps';
+import { dropAllSlots, slotOf } from './database-steps';
 import type { Runtime } from './runtime';
 
 const nowIso = () => new Date().toISOString();
@@ -179,7 +179,13 @@ export async function finishMigration(rt: Runtime, i: MigrationKey & { state: Mi
       }))));
   }
   // Safety net: whatever path ended the migration, the source keeps no slot or publication of ours.
-  await dropAllSlots(rt, i).catch(() => undefined);
+  // When the source cannot be reached even now, the error says which slots to drop by hand.
+  await dropAllSlots(rt, i).catch(async (err: unknown) => {
+    const record = await getMigration(rt.store, i.server, i.name);
+    const slots = (record?.record.dbsToMigrate ?? []).map((db) => `SELECT pg_drop_replication_slot('${slotOf({ ...i, db })}');`).join(' ');
+    const note = `Could not drop pgferry's replication slots on the source (${err instanceof Error ? err.message : String(err)}); they retain WAL until dropped: ${slots}`;
+    await updateMigration(rt.store, i.server, i.name, (m) => ({ ...m, error: m.error ? `${m.error}. ${note}` : note }));
+  });
   await deleteSecrets(rt.store, i.server, i.name);
   return null;
 }
