@@ -13,6 +13,7 @@
  * not change its key: the key is taken from the new row. A new-row column marked 'u' is an
  * unchanged TOAST value; when the old row is whole ('O') its value is known and filled in.
  */
+import { TransactionAssembler } from './assembler';
 import type { Change, ColumnValue, RelationRef, SourceTransaction } from './change';
 import { formatLsn } from './lsn';
 import type { PeekRow, TypeNames } from './peek-row';
@@ -147,30 +148,13 @@ export function pgTimestampToIso(us: bigint): string {
   return `${lastPrefix}.${String(micro).padStart(6, '0')}+00:00`;
 }
 
-export class PgoutputDecoder {
+export class PgoutputDecoder extends TransactionAssembler {
   readonly relations = new Map<number, RelationInfo>();
   /** Type OIDs met that `types` could not name (values got type ''); the reader resolves them. */
   readonly missingTypeOids = new Set<number>();
-  private open: SourceTransaction | undefined;
 
-  constructor(private readonly types: TypeNames = new Map()) {}
-
-  get pendingChanges(): number {
-    return this.open?.changes.length ?? 0;
-  }
-
-  /** The transaction whose commit has not been seen yet. */
-  get openTransaction(): SourceTransaction | undefined {
-    return this.open;
-  }
-
-  /** Takes the changes of the open transaction decoded so far (it stays open, and is returned at its commit). */
-  takeOpenChanges(): Change[] {
-    const t = this.open;
-    if (!t) return [];
-    const changes = t.changes;
-    t.changes = [];
-    return changes;
+  constructor(private readonly types: TypeNames = new Map()) {
+    super();
   }
 
   push(rows: readonly PeekRow[]): SourceTransaction[] {

@@ -17,6 +17,7 @@
  * Unchanged TOAST columns are simply absent from an update's "columns"; for REPLICA IDENTITY
  * FULL they are filled from the old row ("identity"), which has every value.
  */
+import { TransactionAssembler } from './assembler';
 import type { Change, ColumnValue, RelationRef, SourceTransaction, TruncateChange } from './change';
 import { normalizeLsn } from './lsn';
 import { OID, type PeekRow, type TypeNames } from './peek-row';
@@ -54,30 +55,12 @@ export function isoTimestamp(pg: string): string {
   return `${m[1]}T${m[2]}${m[3]}:${m[4] ?? '00'}`;
 }
 
-export class Wal2jsonDecoder {
-  private open: SourceTransaction | undefined;
+export class Wal2jsonDecoder extends TransactionAssembler {
   /** Type OIDs met that `types` could not name (values kept wal2json's own name, if any). */
   readonly missingTypeOids = new Set<number>();
 
-  constructor(private readonly types: TypeNames = new Map()) {}
-
-  /** Changes of the transaction still open at the end of the last push. */
-  get pendingChanges(): number {
-    return this.open?.changes.length ?? 0;
-  }
-
-  /** The transaction whose commit has not been seen yet. */
-  get openTransaction(): SourceTransaction | undefined {
-    return this.open;
-  }
-
-  /** Takes the changes of the open transaction decoded so far (it stays open, and is returned at its commit). */
-  takeOpenChanges(): Change[] {
-    const t = this.open;
-    if (!t) return [];
-    const changes = t.changes;
-    t.changes = [];
-    return changes;
+  constructor(private readonly types: TypeNames = new Map()) {
+    super();
   }
 
   /** Decodes rows in order; returns the transactions whose commit was among them. */
