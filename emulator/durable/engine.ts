@@ -285,12 +285,26 @@ export class Engine {
           });
           break;
         case 'subOrchestration':
-          startChild(this.children, instanceId, executionId, t).catch((e: unknown) => {
+          // Starting a child is idempotent (it recognises its own earlier start), so a storage blip is
+          // retried with back-off, as Azure's provider does, before the parent is told it failed.
+          retryStart(() => startChild(this.children, instanceId, executionId, t)).catch((e: unknown) => {
             this.d.log.error(`starting sub-orchestration ${t.instanceId} of ${instanceId} failed`, e);
             void this.deliver(instanceId, executionId, history.subOrchestrationFailed(new Date().toISOString(), t.seq, failureWith('Error', errorMessage(e))));
           });
           break;
       }
+    }
+  }
+}
+
+/** Up to 8 attempts over about a minute (0.25 s doubling to 16 s). */
+async function retryStart(start: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 7) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(16_000, 250 * 2 ** attempt)));
     }
   }
 }
