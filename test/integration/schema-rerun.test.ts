@@ -83,8 +83,10 @@ describe('schema phases re-run after a crash', () => {
         const crashed = await applyPhase(plan, phase, crash.connect, { concurrency: 3, retries: 0, previous: done });
         expect(crash.killed(), `${phase} killed at ${killAt}`).toBe(1);
         expect(crashed.counts.failed, `${phase} killed at ${killAt}`).toBeGreaterThan(0);
-        const failure = crashed.results.find((r) => r.status === 'failed');
-        expect(failure?.error?.message).toMatch(/terminat|Connection/i);
+        // The killed session's object failed with the kill (others running beside it may fail too,
+        // e.g. "tuple concurrently updated" with retries off: they are re-run below like the rest).
+        const messages = crashed.results.filter((r) => r.status === 'failed').map((r) => r.error?.message ?? '');
+        expect(messages.some((m) => /terminat|Connection/i.test(m)), messages.join(' | ')).toBe(true);
       }
       const rerun = await applyPhase(plan, phase, connector(target, dst), { concurrency: 3, previous: done });
       expectOk(rerun);
@@ -134,7 +136,8 @@ describe('schema phases re-run after a crash', () => {
     expect(invalid.rows).toEqual([{ indisvalid: false }]);
     await sql(target, dst, 'DELETE FROM app.events WHERE id = 2');
 
-    const post = await applyPhase(cicPlan, 'post-data', connector(target, dst), { previous: done });
+    // One statement at a time: this test is about repairing the invalid index, not about concurrency.
+    const post = await applyPhase(cicPlan, 'post-data', connector(target, dst), { previous: done, concurrency: 1 });
     expectOk(post);
     expect(post.results.find((r) => r.id === events?.id)?.status).toBe('repaired');
     expect(await schemaDump(target, dst)).toEqual(sourceDump);
