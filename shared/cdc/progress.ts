@@ -13,11 +13,12 @@
 import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
+import { PROGRESS_SCHEMA } from '../pg/user-schemas';
 import { normalizeLsn } from './lsn';
 
 export type ProgressMode = 'origin' | 'table';
 
-export const PROGRESS_SCHEMA = 'pgferry_cdc';
+export { PROGRESS_SCHEMA };
 const PROGRESS_TABLE = `${quoteIdent(PROGRESS_SCHEMA)}.applied_lsn`;
 
 /** Whether this login may use replication origins on the target. */

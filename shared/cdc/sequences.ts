@@ -6,6 +6,7 @@
  * so a differently named identity sequence on the target is still found.
  */
 import type { ClientBase } from 'pg';
+import { userSchema } from '../pg/user-schemas';
 import { quoteQualified } from '../pg/ident';
 
 export interface SequenceValue {
@@ -28,7 +29,7 @@ export async function readSequences(source: ClientBase): Promise<SequenceValue[]
        LEFT JOIN pg_catalog.pg_class tc ON tc.oid = d.refobjid
        LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-      WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+      WHERE c.relkind = 'S' AND ${userSchema('n')}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
       ORDER BY 1, 2`,
   );

@@ -1,6 +1,7 @@
 /** Row counts per table, for cutover's comparison of source and target. */
 import type { ClientBase } from 'pg';
 import { quoteQualified } from '../pg/ident';
+import { userSchema } from '../pg/user-schemas';
 import type { RelationRef } from './change';
 
 /** Exact counts (count(*)), keyed by "schema.table". */
@@ -18,8 +19,7 @@ export async function listUserTables(client: ClientBase): Promise<RelationRef[]>
   const { rows } = await client.query<RelationRef>(
     `SELECT n.nspname AS schema, c.relname AS table
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-        AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname <> 'pgferry_cdc'
+      WHERE c.relkind = 'r' AND ${userSchema('n')}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
       ORDER BY 1, 2`,
   );

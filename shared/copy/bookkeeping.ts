@@ -4,14 +4,17 @@
  * The schema lives in the migrated database until cutover or cleanup (dropBookkeeping).
  */
 import type { ClientBase } from 'pg';
+import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
+import { BOOKKEEPING_SCHEMA } from '../pg/user-schemas';
 import type { ChunkResult } from './types';
 
-export const BOOKKEEPING_SCHEMA = 'pgferry_meta';
+export { BOOKKEEPING_SCHEMA };
+const MARKS = `${quoteIdent(BOOKKEEPING_SCHEMA)}.copy_chunk`;
 
 const CREATE = `
-  CREATE SCHEMA IF NOT EXISTS pgferry_meta;
-  CREATE TABLE IF NOT EXISTS pgferry_meta.copy_chunk (
+  CREATE SCHEMA IF NOT EXISTS ${quoteIdent(BOOKKEEPING_SCHEMA)};
+  CREATE TABLE IF NOT EXISTS ${MARKS} (
     chunk_id text PRIMARY KEY,
     table_name text NOT NULL,
     rows bigint NOT NULL,
@@ -48,7 +51,7 @@ interface MarkRow {
   seconds: number | null;
 }
 
-const SELECT_MARK = `SELECT chunk_id, rows, bytes, snapshot, end_lsn::text AS end_lsn, seconds FROM pgferry_meta.copy_chunk`;
+const SELECT_MARK = `SELECT chunk_id, rows, bytes, snapshot, end_lsn::text AS end_lsn, seconds FROM ${MARKS}`;
 
 function toResult(r: MarkRow): ChunkResult {
   return {
@@ -77,7 +80,7 @@ export async function listMarks(client: ClientBase, prefix = ''): Promise<ChunkR
 /** Inserts the mark inside the caller's open load transaction. */
 export async function insertMark(client: ClientBase, tableName: string, r: ChunkResult): Promise<void> {
   await client.query(
-    `INSERT INTO pgferry_meta.copy_chunk (chunk_id, table_name, rows, bytes, snapshot, end_lsn, seconds)
+    `INSERT INTO ${MARKS} (chunk_id, table_name, rows, bytes, snapshot, end_lsn, seconds)
      VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::pg_lsn, $7::double precision)`,
     [r.chunkId, tableName, r.rows, r.bytes, r.snapshot, r.endLsn, r.seconds],
   );
@@ -85,5 +88,5 @@ export async function insertMark(client: ClientBase, tableName: string, r: Chunk
 
 /** Removes every mark (cutover / cleanup). */
 export async function dropBookkeeping(client: ClientBase): Promise<void> {
-  await client.query(`DROP SCHEMA IF EXISTS pgferry_meta CASCADE`);
+  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(BOOKKEEPING_SCHEMA)} CASCADE`);
 }

@@ -4,6 +4,7 @@
  * not carry sequence changes, so this runs at the end of the copy and again at cutover.
  */
 import type { ClientBase } from 'pg';
+import { userSchema } from '../pg/user-schemas';
 import { quoteQualified } from '../pg/ident';
 
 export interface SequenceValue {
@@ -14,8 +15,7 @@ export interface SequenceValue {
   isCalled: boolean;
 }
 
-const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry_meta')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const USER_NS = userSchema('n');
 
 /** Reads are batched: one UNION ALL statement per this many sequences. */
 const READ_BATCH = 200;

@@ -8,12 +8,12 @@
  * Four catalog reads, each a small function receiving its client; all work on PostgreSQL 9.5+.
  */
 import type { ClientBase } from 'pg';
+import { userSchema } from '../pg/user-schemas';
 import { readBaseSnapshot } from './snapshot';
 import type { ChunkKey, ColumnInfo, Inventory, SourceTable } from './types';
 
 /** Schemas never copied: the catalogs, TOAST, temp schemas and pgferry's own bookkeeping. */
-const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry_meta')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const USER_NS = userSchema('n');
 /** Extension members are recreated by CREATE EXTENSION on the target. */
 const NOT_EXT_MEMBER = `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;

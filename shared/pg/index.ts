@@ -9,3 +9,4 @@ export * from './connect';
 export * from './server-facts';
 export * from './test-connection';
 export * from './list-databases';
+export * from './user-schemas';

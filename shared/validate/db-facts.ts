@@ -4,8 +4,9 @@
  * because extensions recreate their own objects.
  */
 import type pg from 'pg';
+import { userSchema } from '../pg/user-schemas';
 
-const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const USER_NS = userSchema('n');
 const NOT_EXT_MEMBER = (cls: string, col: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${cls}'::regclass AND d.objid = ${col} AND d.deptype = 'e')`;
 
@@ -153,7 +154,7 @@ export async function usedCollations(client: pg.Client, versionNum: number): Pro
      WHERE co.oid <> 100 AND (
              EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                       WHERE a.attcollation = co.oid AND NOT a.attisdropped AND a.attnum > 0 AND ${USER_NS})
-          OR (cn.nspname NOT IN ('pg_catalog', 'information_schema')))
+          OR (${userSchema('cn')}))
      ORDER BY 1, 2`);
   return rows;
 }

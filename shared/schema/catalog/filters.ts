@@ -14,10 +14,8 @@ export interface CatalogContext {
 /** Objects created by initdb have OIDs below this (FirstNormalObjectId). */
 export const FIRST_USER_OID = 16384;
 
-/** A schema of user objects: not a system, toast or temp schema. */
-export function userSchema(nsp: string): string {
-  return `${nsp}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${nsp}.nspname !~ '^pg_(toast|temp_)' AND ${nsp}.nspname !~ '^pg_toast_temp_'`;
-}
+/** A schema of user objects (the one definition, in pg/user-schemas.ts). */
+export { userSchema } from '../../pg/user-schemas';
 
 /** Extensions recreate their own members, so readers leave them out. */
 export function notExtensionMember(catalog: string, oidExpr: string): string {
