@@ -1,15 +1,23 @@
 /**
- * Activity registrations: each adapts one shared/flow step to Durable Functions. Inputs are keys
+ * Activity registrations: each adapts one shared/steps step to Durable Functions, from one table
+ * typed by the contract (shared/steps/contracts.ts), so a step whose input or output drifts from
+ * what the orchestrators send and expect does not compile. Inputs are keys
  * (never secrets); steps read credentials from shared/secrets themselves. Names are the constants
  * the orchestrators call. Every invocation logs one structured line (shared/log): the migration,
  * database and phase, how long it took, and how it ended.
  */
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { ACTIVITIES } from '../shared/flow/names';
-import { runtime, type Runtime } from '../shared/flow/runtime';
-import * as migration from '../shared/flow/migration-steps';
-import * as database from '../shared/flow/database-steps';
+import { ACTIVITIES, type ActivityContracts, type ActivityInput, type ActivityKey, type ActivityOutput } from '../shared/steps/contracts';
+import { runtime, type Runtime } from '../shared/steps/runtime';
+import * as migration from '../shared/steps/migration';
+import { prepareTargetDatabase } from '../shared/steps/target-database';
+import { createSlot } from '../shared/steps/slot';
+import { applySchema, buildTableIndexes } from '../shared/steps/schema';
+import { copyChunk, finishCopy, planCopy } from '../shared/steps/copy';
+import { applyBatch } from '../shared/steps/cdc';
+import { beginCutover } from '../shared/steps/cutover';
+import { completeDatabase, stopDatabase } from '../shared/steps/complete';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
 
@@ -52,23 +60,33 @@ function activity<I, O>(name: string, step: (rt: Runtime, input: I) => Promise<O
   });
 }
 
-activity(ACTIVITIES.setMigrationState, migration.setMigrationState);
-activity(ACTIVITIES.checkPrerequisites, migration.checkPrerequisites);
-activity(ACTIVITIES.validate, migration.runValidation);
-activity(ACTIVITIES.migrateRoles, migration.migrateRoles);
-activity(ACTIVITIES.applyDatabaseRoles, migration.applyDatabaseRoles);
-activity(ACTIVITIES.recordControl, migration.recordControl);
-activity(ACTIVITIES.markCaughtUp, migration.markCaughtUp);
-activity(ACTIVITIES.finishMigration, migration.finishMigration);
+type Step<K extends ActivityKey> = (rt: Runtime, input: ActivityInput<K>) => Promise<ActivityOutput<K>>;
 
-activity(ACTIVITIES.prepareTargetDatabase, database.prepareTargetDatabase);
-activity(ACTIVITIES.createSlot, database.createSlot);
-activity(ACTIVITIES.applySchema, database.applySchema);
-activity(ACTIVITIES.planCopy, database.planCopy);
-activity(ACTIVITIES.copyChunk, database.copyChunk);
-activity(ACTIVITIES.buildTableIndexes, database.buildTableIndexes);
-activity(ACTIVITIES.finishCopy, database.finishCopy);
-activity(ACTIVITIES.applyBatch, database.applyBatch);
-activity(ACTIVITIES.beginCutover, database.beginCutover);
-activity(ACTIVITIES.completeDatabase, database.completeDatabase);
-activity(ACTIVITIES.stopDatabase, database.stopDatabase);
+/** Every activity's step, in the order the orchestrators call them. */
+const STEPS: { [K in ActivityKey]: Step<K> } = {
+  setMigrationState: migration.setMigrationState,
+  checkPrerequisites: migration.checkPrerequisites,
+  validate: migration.runValidation,
+  migrateRoles: migration.migrateRoles,
+  applyDatabaseRoles: migration.applyDatabaseRoles,
+  recordControl: migration.recordControl,
+  prepareTargetDatabase,
+  createSlot,
+  applySchema,
+  planCopy,
+  copyChunk,
+  buildTableIndexes,
+  finishCopy,
+  applyBatch,
+  markCaughtUp: migration.markCaughtUp,
+  beginCutover,
+  completeDatabase,
+  stopDatabase,
+  finishMigration: migration.finishMigration,
+};
+
+function register<K extends ActivityKey>(key: K): void {
+  activity(ACTIVITIES[key], STEPS[key]);
+}
+
+for (const key of Object.keys(STEPS) as Array<keyof ActivityContracts>) register(key);

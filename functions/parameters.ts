@@ -5,7 +5,7 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { migrationParameters } from '../shared/params';
-import { runtime } from '../shared/flow/runtime';
+import { runtime } from '../shared/steps/runtime';
 import { answer } from './respond';
 
 export async function migrationParametersRoute(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

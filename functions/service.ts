@@ -1,8 +1,8 @@
 /** Builds the service context for an HTTP invocation: the runtime plus the durable client as the orchestration port. */
 import type { DurableClient } from 'durable-functions';
 import type { ServiceContext } from '../shared/api/context';
-import { ORCHESTRATORS } from '../shared/flow/names';
-import { runtime } from '../shared/flow/runtime';
+import { ORCHESTRATORS } from '../shared/steps/names';
+import { runtime } from '../shared/steps/runtime';
 
 export async function serviceContext(client: DurableClient | undefined): Promise<ServiceContext> {
   const rt = await runtime();

@@ -6,6 +6,7 @@
  * The compiled module runs from dist/functions/, so web/ is found by walking up to the folder
  * that holds package.json (the app root, in dist/'s parent both locally and in a deployed zip).
  */
+import { appSettings } from '../shared/model/settings';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
@@ -47,7 +48,8 @@ export function findAppRoot(from: string = __dirname): string {
 
 let webRoot: string | undefined;
 function webDir(): string {
-  webRoot ??= process.env.PGFERRY_WEB_DIR ? resolve(process.env.PGFERRY_WEB_DIR) : join(findAppRoot(), 'web');
+  const configured = appSettings().webDir;
+  webRoot ??= configured ? resolve(configured) : join(findAppRoot(), 'web');
   return webRoot;
 }
 

@@ -5,7 +5,7 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { wizardListDatabases, wizardTestConnection } from '../shared/api/wizard';
-import { runtime } from '../shared/flow/runtime';
+import { runtime } from '../shared/steps/runtime';
 import { answer, readJson } from './respond';
 
 export async function testConnectionRoute(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -11,9 +11,8 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { ApplyOutcome, CdcState, DatabaseOutcome, Result } from '../shared/flow/contracts';
-import { ACTIVITIES, EVENTS, ORCHESTRATORS } from '../shared/flow/names';
-import { transientRetry } from './retry';
+import { EVENTS, ORCHESTRATORS, type CdcState, type DatabaseOutcome } from '../shared/steps/contracts';
+import { activityCaller, run } from './activity';
 
 export const CDC_ITERATIONS_PER_EXECUTION = 100;
 /** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
@@ -22,34 +21,33 @@ export const CDC_IDLE_MS = 1_000;
 export const cdcOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome | undefined, unknown> {
   const state = { ...context.df.getInput<CdcState>() };
   const key = { server: state.server, name: state.name, db: state.db };
-  const retry = transientRetry();
-  const call = (activity: string, payload: unknown) => context.df.callActivityWithRetry(activity, retry, payload);
+  const call = activityCaller(context);
   const stop = function* (s: 'Failed' | 'Canceled', error?: string): Generator<Task, DatabaseOutcome, unknown> {
-    yield call(ACTIVITIES.stopDatabase, { ...key, state: s, error: error ?? null });
+    yield call('stopDatabase', { ...key, state: s, error: error ?? null });
     return error === undefined ? { db: state.db, state: s } : { db: state.db, state: s, error };
   };
 
   try {
     for (let i = 0; i < CDC_ITERATIONS_PER_EXECUTION; i++) {
-      const r = (yield call(ACTIVITIES.applyBatch, { ...key, endLsn: state.endLsn ?? null })) as Result<ApplyOutcome>;
+      const r = yield* run(call('applyBatch', { ...key, endLsn: state.endLsn ?? null }));
       if (!r.ok) return yield* stop('Failed', r.failure.message);
       const o = r.value;
       if (o.control === 'cancel') return yield* stop('Canceled');
 
       if (!state.caughtUp && o.pastConsistencyPoint) {
-        const post = (yield call(ACTIVITIES.applySchema, { ...key, phase: 'post-data' })) as Result<unknown>;
+        const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
         if (!post.ok) return yield* stop('Failed', post.failure.message);
-        yield call(ACTIVITIES.markCaughtUp, key);
+        yield call('markCaughtUp', key);
         state.caughtUp = true;
       }
       if (state.caughtUp && o.control === 'cutover' && state.endLsn === undefined) {
-        const b = (yield call(ACTIVITIES.beginCutover, key)) as Result<{ endLsn: string }>;
+        const b = yield* run(call('beginCutover', key));
         if (!b.ok) return yield* stop('Failed', b.failure.message);
         state.endLsn = b.value.endLsn;
         continue;
       }
       if (state.endLsn !== undefined && o.reachedEnd) {
-        const done = (yield call(ACTIVITIES.completeDatabase, { ...key, drained: true })) as Result<unknown>;
+        const done = yield* run(call('completeDatabase', key));
         if (!done.ok) return yield* stop('Failed', done.failure.message);
         return { db: state.db, state: 'Succeeded' };
       }

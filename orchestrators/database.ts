@@ -11,9 +11,8 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { CdcState, ChunkOutcome, CopyPlanSummary, DatabaseInput, DatabaseOutcome, Result } from '../shared/flow/contracts';
-import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId } from '../shared/flow/names';
-import { transientRetry } from './retry';
+import { ORCHESTRATORS, cdcInstanceId, type CdcState, type ChunkOutcome, type DatabaseInput, type DatabaseOutcome, type Result } from '../shared/steps/contracts';
+import { activityCaller, outputOf, run, type ActivityTask } from './activity';
 
 /** Chunks copied at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
 export const COPY_WINDOW = 4;
@@ -21,60 +20,64 @@ export const COPY_WINDOW = 4;
 export const databaseOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome, unknown> {
   const input = context.df.getInput<DatabaseInput>();
   const key = { server: input.server, name: input.name, db: input.db };
-  const retry = transientRetry();
-  const call = (activity: string, payload: unknown) => context.df.callActivityWithRetry(activity, retry, payload);
+  const call = activityCaller(context);
   const parent = context.df.parentInstanceId ?? context.df.instanceId;
   const stop = function* (state: 'Failed' | 'Canceled', error?: string): Generator<Task, DatabaseOutcome, unknown> {
-    yield call(ACTIVITIES.stopDatabase, { ...key, state, error: error ?? null });
+    yield call('stopDatabase', { ...key, state, error: error ?? null });
     return error === undefined ? { db: input.db, state } : { db: input.db, state, error };
   };
 
   try {
-    // 1–3
-    const steps: Array<[string, unknown]> = [[ACTIVITIES.prepareTargetDatabase, key]];
-    if (input.mode === 'Online') steps.push([ACTIVITIES.createSlot, key]);
-    steps.push([ACTIVITIES.applySchema, { ...key, phase: 'pre-data' }]);
-    for (const [activity, payload] of steps) {
-      const r = (yield call(activity, payload)) as Result<unknown>;
-      if (!r.ok) return yield* stop('Failed', r.failure.message);
-      // The database's owner, privileges and role settings land before its schema (no-op without migrateRoles).
-      if (activity === ACTIVITIES.prepareTargetDatabase) yield call(ACTIVITIES.applyDatabaseRoles, { server: key.server, name: key.name, databases: [key.db] });
+    // 1. The target database, then its owner, privileges and role settings before its schema
+    // (a no-op without migrateRoles).
+    const prepared = yield* run(call('prepareTargetDatabase', key));
+    if (!prepared.ok) return yield* stop('Failed', prepared.failure.message);
+    yield call('applyDatabaseRoles', { server: key.server, name: key.name, databases: [key.db] });
+    // 2. Online: the slot, before any row is copied.
+    if (input.mode === 'Online') {
+      const slot = yield* run(call('createSlot', key));
+      if (!slot.ok) return yield* stop('Failed', slot.failure.message);
     }
+    // 3.
+    const pre = yield* run(call('applySchema', { ...key, phase: 'pre-data' }));
+    if (!pre.ok) return yield* stop('Failed', pre.failure.message);
 
     // 4. Copy with a sliding window
-    const plan = (yield call(ACTIVITIES.planCopy, key)) as Result<CopyPlanSummary>;
+    const plan = yield* run(call('planCopy', key));
     if (!plan.ok) return yield* stop('Failed', plan.failure.message);
-    const running: Task[] = [];
-    const indexBuilds: Task[] = [];
+    const running: Array<ActivityTask<Result<ChunkOutcome>>> = [];
+    const indexBuilds: Array<ActivityTask<Result<null>>> = [];
     let next = 0;
     while (next < plan.value.chunks || running.length > 0) {
       while (running.length < COPY_WINDOW && next < plan.value.chunks) {
-        running.push(call(ACTIVITIES.copyChunk, { ...key, chunk: next++ }));
+        running.push(call('copyChunk', { ...key, chunk: next++ }));
       }
-      const done = (yield context.df.Task.any(running)) as Task;
-      running.splice(running.indexOf(done), 1);
-      const r = done.result as Result<ChunkOutcome>;
+      const done = yield context.df.Task.any(running);
+      const index = running.findIndex((t) => t === done);
+      const [finished] = running.splice(index, 1);
+      if (!finished) throw new Error('Task.any returned a task that is not running');
+      const r = outputOf(finished);
       if (!r.ok) return yield* stop('Failed', r.failure.message);
       if (r.value.canceled) return yield* stop('Canceled');
-      if (r.value.tableLoaded) indexBuilds.push(call(ACTIVITIES.buildTableIndexes, { ...key, table: r.value.tableLoaded }));
+      if (r.value.tableLoaded) indexBuilds.push(call('buildTableIndexes', { ...key, table: r.value.tableLoaded }));
     }
     if (indexBuilds.length > 0) {
-      const built = (yield context.df.Task.all(indexBuilds)) as Array<Result<unknown>>;
-      const bad = built.find((b) => !b.ok);
+      yield context.df.Task.all(indexBuilds);
+      const bad = indexBuilds.map(outputOf).find((b) => !b.ok);
       if (bad && !bad.ok) return yield* stop('Failed', bad.failure.message);
     }
 
     // 5. Keys for the rest, sequences, large objects; records the consistency point
-    for (const [activity, payload] of [[ACTIVITIES.applySchema, { ...key, phase: 'keys' }], [ACTIVITIES.finishCopy, key]] as const) {
-      const r = (yield call(activity, payload)) as Result<unknown>;
-      if (!r.ok) return yield* stop('Failed', r.failure.message);
-    }
+    const keys = yield* run(call('applySchema', { ...key, phase: 'keys' }));
+    if (!keys.ok) return yield* stop('Failed', keys.failure.message);
+    const finished = yield* run(call('finishCopy', key));
+    if (!finished.ok) return yield* stop('Failed', finished.failure.message);
 
     // 6.
     if (input.mode === 'Offline') {
-      const post = (yield call(ACTIVITIES.applySchema, { ...key, phase: 'post-data' })) as Result<unknown>;
+      const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
       if (!post.ok) return yield* stop('Failed', post.failure.message);
-      const done = (yield call(ACTIVITIES.completeDatabase, { ...key, drained: true })) as Result<unknown>;
+      const done = yield* run(call('completeDatabase', key));
       if (!done.ok) return yield* stop('Failed', done.failure.message);
       return { db: input.db, state: 'Succeeded' };
     }

@@ -15,10 +15,11 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { DatabaseInput, DatabaseOutcome, MigrationInput, Result, RolesSummary, ValidationSummary } from '../shared/flow/contracts';
-import type { MigrationState, MigrationSubState } from '../shared/model/states';
-import { ACTIVITIES, EVENTS, ORCHESTRATORS, databaseInstanceId } from '../shared/flow/names';
-import { transientRetry } from './retry';
+import {
+  EVENTS, ORCHESTRATORS, databaseInstanceId,
+  type DatabaseInput, type DatabaseOutcome, type MigrationInput, type MigrationState, type MigrationSubState,
+} from '../shared/steps/contracts';
+import { activityCaller, run } from './activity';
 
 export interface MigrationResult {
   state: MigrationState;
@@ -29,24 +30,23 @@ export interface MigrationResult {
 export const migrationOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, MigrationResult, unknown> {
   const input = context.df.getInput<MigrationInput>();
   const key = { server: input.server, name: input.name };
-  const retry = transientRetry();
-  const call = (activity: string, payload: unknown) => context.df.callActivityWithRetry(activity, retry, payload);
-  const setState = (state: MigrationState, subState: MigrationSubState) => call(ACTIVITIES.setMigrationState, { ...key, state, subState });
+  const call = activityCaller(context);
+  const setState = (state: MigrationState, subState: MigrationSubState) => call('setMigrationState', { ...key, state, subState });
   const finish = function* (result: MigrationResult): Generator<Task, MigrationResult, unknown> {
-    yield call(ACTIVITIES.finishMigration, { ...key, state: result.state, error: result.error });
+    yield call('finishMigration', { ...key, state: result.state, ...(result.error === undefined ? {} : { error: result.error }) });
     return result;
   };
 
   try {
     // 1. PerformingPreRequisiteSteps
     yield setState('InProgress', 'PerformingPreRequisiteSteps');
-    const pre = (yield call(ACTIVITIES.checkPrerequisites, key)) as Result<null>;
+    const pre = yield* run(call('checkPrerequisites', key));
     if (!pre.ok) return yield* finish({ state: 'Failed', error: pre.failure.message });
 
     // 2. ValidationInProgress
     if (input.option !== 'Migrate') {
       yield setState('InProgress', 'ValidationInProgress');
-      const v = (yield call(ACTIVITIES.validate, key)) as Result<ValidationSummary>;
+      const v = yield* run(call('validate', key));
       if (!v.ok) return yield* finish({ state: 'Failed', error: v.failure.message });
       if (v.value.status === 'Failed') return yield* finish({ state: 'ValidationFailed', error: 'Validation failed: see validationDetails' });
       if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
@@ -60,7 +60,7 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
       const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
       if ((yield context.df.Task.any([timer, cancel])) === cancel) {
         timer.cancel();
-        yield call(ACTIVITIES.recordControl, { ...key, control: 'cancel', request: cancel.result ?? null });
+        yield call('recordControl', { ...key, control: 'cancel', request: cancel.result ?? null });
         return yield* finish({ state: 'Canceled' });
       }
     }
@@ -71,7 +71,7 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
     // its own sub-orchestration; cutover and cancel requests that arrive as events on this instance
     // (e.g. `az rest … raiseEvent/cutover`) are recorded as data the databases read, then the wait resumes.
     yield setState('InProgress', 'MigratingData');
-    const roles = (yield call(ACTIVITIES.migrateRoles, key)) as Result<RolesSummary>;
+    const roles = yield* run(call('migrateRoles', key));
     if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
     const late = windowClosed(input, context.df.currentUtcDateTime);
     if (late) return yield* finish({ state: 'Failed', error: late });
@@ -86,13 +86,13 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
       const winner = yield context.df.Task.any([all, cutover, cancel]);
       if (winner === all) break;
       const control = winner === cutover ? 'cutover' : 'cancel';
-      yield call(ACTIVITIES.recordControl, { ...key, control, request: (winner as Task).result ?? null });
+      yield call('recordControl', { ...key, control, request: (winner as Task).result ?? null });
     }
 
     // Each created database gets its owner, privileges and role settings (a no-op without migrateRoles).
     const outcomes = all.result as DatabaseOutcome[];
     const migrated = outcomes.filter((o) => o.state === 'Succeeded').map((o) => o.db);
-    if (!roles.value.skipped && migrated.length > 0) yield call(ACTIVITIES.applyDatabaseRoles, { ...key, databases: migrated });
+    if (!roles.value.skipped && migrated.length > 0) yield call('applyDatabaseRoles', { ...key, databases: migrated });
 
     // 5. Final state from the databases' outcomes.
     return yield* finish(finalState(outcomes));

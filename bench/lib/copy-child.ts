@@ -12,7 +12,7 @@ import type { ServerEndpoint } from '../../shared/pg/endpoint';
 import {
   copyLargeObjects,
   copySequences,
-  planCopy,
+  planTables,
   runCopy,
   takeInventory,
   qualifiedName,
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (!plan) {
     const client = await connect(config.source);
     try {
-      plan = await planCopy(client, await takeInventory(client), config.planSettings ?? { planId: 'bench' });
+      plan = await planTables(client, await takeInventory(client), config.planSettings ?? { planId: 'bench' });
     } finally {
       await closeQuietly(client);
     }

@@ -6,7 +6,7 @@
 import type { Settings } from '../model/settings';
 import type { SecretKeys } from '../secrets/store';
 import type { StoreContext } from '../store/tables';
-import type { MigrationInput } from '../flow/contracts';
+import type { MigrationInput } from '../steps/contracts';
 
 export interface OrchestrationPort {
   /** Starts the migration orchestrator under a fixed instance id (input: keys and choices only). */

@@ -17,7 +17,7 @@ import { loadValidation } from '../store/validation';
 import { deleteMigration } from '../store/purge';
 import { AlreadyExistsError } from '../store/errors';
 import { deleteSecrets, getSecrets, putSecrets } from '../secrets/store';
-import { cdcInstanceId, EVENTS, migrationInstanceId } from '../flow/names';
+import { cdcInstanceId, EVENTS, migrationInstanceId } from '../steps/names';
 import type { ServiceContext } from './context';
 import { ApiError, conflict, notFound } from './errors';
 import { toResource } from './resource';

@@ -40,7 +40,7 @@ export const DEFAULT_SPLIT_BYTES = 1024 ** 3;
 export const DEFAULT_SPLIT_ROWS = 10_000_000;
 export const DEFAULT_MAX_CHUNKS = 64;
 
-/** What the planner needs to know about a table it wants to split (read by planCopy). */
+/** What the planner needs to know about a table it wants to split (read by planTables). */
 export interface SplitFacts {
   /** min/max of the chunk key (decimal strings), null on an empty table. */
   min: string | null;
@@ -50,7 +50,7 @@ export interface SplitFacts {
 }
 
 /** Reads the facts for the split candidates, then plans. */
-export async function planCopy(client: ClientBase, inventory: Inventory, settings: PlanSettings): Promise<CopyPlan> {
+export async function planTables(client: ClientBase, inventory: Inventory, settings: PlanSettings): Promise<CopyPlan> {
   const facts = new Map<number, SplitFacts>();
   for (const t of inventory.tables) {
     if (wantedParts(t, settings) > 1 && t.hasKey) facts.set(t.oid, await splitFacts(client, t));

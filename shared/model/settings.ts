@@ -22,7 +22,18 @@ export interface Settings {
   secretKey?: Buffer;
   /** Connect timeout for every PostgreSQL connection (PGFERRY_CONNECT_TIMEOUT_MS). */
   connectTimeoutMs: number;
+  /** The key before a rotation, still accepted for opening stored secrets (PGFERRY_SECRET_KEY_PREVIOUS). */
+  previousSecretKey?: Buffer;
+  /** Prefix of the Table Storage tables (PGFERRY_TABLE_PREFIX; tests isolate runs with it). */
+  tablePrefix?: string;
+  /** Logical decoding plugin to prefer (PGFERRY_DECODER: pgoutput, the default, or wal2json). */
+  decoder: Decoder;
+  /** Folder of the portal's static files (PGFERRY_WEB_DIR; default: web/ beside the app). */
+  webDir?: string;
 }
+
+export const DECODERS = ['pgoutput', 'wal2json'] as const;
+export type Decoder = (typeof DECODERS)[number];
 
 export interface SettingProblem {
   variable: string;
@@ -60,23 +71,52 @@ function wholeNumber(variable: string, min: number, max: number, fallback: numbe
     });
 }
 
-const secretKey = z
+/** A base64 AES-256 key (PGFERRY_SECRET_KEY and the previous key of a rotation): one parser for both. */
+function secretKey(variable: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): Buffer | undefined => {
+      const text = raw?.trim() ?? '';
+      if (text === '') return undefined;
+      if (KEY_VAULT_REFERENCE.test(text)) return problem(ctx, variable, 'is an unresolved Key Vault reference', KEY_VAULT_FIX);
+      const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+      if (key?.length === 32) return key;
+      return problem(ctx, variable, 'is not the base64 encoding of 32 bytes', 'Generate a key with `openssl rand -base64 32` and store it (in Azure, as a Key Vault reference).');
+    });
+}
+
+const decoder = z
   .string()
   .optional()
-  .transform((raw, ctx): Buffer | undefined => {
+  .transform((raw, ctx): Decoder => {
+    const text = (raw ?? '').trim().toLowerCase();
+    if (text === '' || text === 'auto' || text === 'pgoutput') return 'pgoutput';
+    if (text === 'wal2json') return 'wal2json';
+    return problem(ctx, 'PGFERRY_DECODER', `is "${raw}"`, 'Use pgoutput (the default; PostgreSQL 10+) or wal2json (format-version 2).');
+  });
+
+const tablePrefix = z
+  .string()
+  .optional()
+  .transform((raw, ctx): string | undefined => {
     const text = raw?.trim() ?? '';
     if (text === '') return undefined;
-    if (KEY_VAULT_REFERENCE.test(text)) return problem(ctx, 'PGFERRY_SECRET_KEY', 'is an unresolved Key Vault reference', KEY_VAULT_FIX);
-    const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
-    if (key?.length === 32) return key;
-    return problem(ctx, 'PGFERRY_SECRET_KEY', 'is not the base64 encoding of 32 bytes', 'Generate a key with `openssl rand -base64 32` and store it (in Azure, as a Key Vault reference).');
+    if (/^[A-Za-z][A-Za-z0-9]{0,52}$/.test(text)) return text;
+    return problem(ctx, 'PGFERRY_TABLE_PREFIX', 'is not a table name prefix', 'Use 1–53 letters and digits, starting with a letter (Table Storage names are alphanumeric).');
   });
+
+const optionalText = z.string().optional().transform((raw) => (raw?.trim() ? raw.trim() : undefined));
 
 const envSchema = z
   .object({
     PGFERRY_MAX_DATABASES: wholeNumber('PGFERRY_MAX_DATABASES', 1, MAX_DATABASES_LIMIT, DEFAULT_MAX_DATABASES),
     PGFERRY_CONNECT_TIMEOUT_MS: wholeNumber('PGFERRY_CONNECT_TIMEOUT_MS', 100, 600_000, DEFAULT_CONNECT_TIMEOUT_MS),
-    PGFERRY_SECRET_KEY: secretKey,
+    PGFERRY_SECRET_KEY: secretKey('PGFERRY_SECRET_KEY'),
+    PGFERRY_SECRET_KEY_PREVIOUS: secretKey('PGFERRY_SECRET_KEY_PREVIOUS'),
+    PGFERRY_TABLE_PREFIX: tablePrefix,
+    PGFERRY_DECODER: decoder,
+    PGFERRY_WEB_DIR: optionalText,
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -86,8 +126,12 @@ const envSchema = z
       maxDatabases: env.PGFERRY_MAX_DATABASES,
       connectTimeoutMs: env.PGFERRY_CONNECT_TIMEOUT_MS,
       storage: storageOf(env, ctx),
+      decoder: env.PGFERRY_DECODER,
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
+    if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;
+    if (env.PGFERRY_TABLE_PREFIX !== undefined) settings.tablePrefix = env.PGFERRY_TABLE_PREFIX;
+    if (env.PGFERRY_WEB_DIR !== undefined) settings.webDir = env.PGFERRY_WEB_DIR;
     return settings;
   });
 

@@ -10,8 +10,8 @@ import { parseMigrationName, parseServerName } from '../model/names';
 import { unwrap } from '../model/errors';
 import { getMigration } from '../store/migrations';
 import { ApiError, notFound } from '../api/errors';
-import { endpointsOf } from '../flow/endpoints';
-import type { Runtime } from '../flow/runtime';
+import { endpointsOf } from '../steps/endpoints';
+import type { Runtime } from '../steps/runtime';
 import { readDatabaseSettings, readSettings } from './catalog';
 import { compareParameters, type ParameterDifference } from './compare';
 

@@ -154,3 +154,8 @@ export async function withClient<T>(endpoint: ServerEndpoint, timeoutMs: number,
     await closeQuietly(c);
   }
 }
+
+/** Connects to both sides (source first), runs fn, and always closes both: the one two-server helper. */
+export async function withPair<T>(source: ServerEndpoint, target: ServerEndpoint, timeoutMs: number, fn: (s: Client, t: Client) => Promise<T>): Promise<T> {
+  return withClient(source, timeoutMs, (s) => withClient(target, timeoutMs, (t) => fn(s, t)));
+}

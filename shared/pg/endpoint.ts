@@ -21,6 +21,11 @@ export interface ServerEndpoint {
 /** libpq defaults to the user name; every managed service has a `postgres` database, so we use that. */
 export const DEFAULT_DATABASE = 'postgres';
 
+/** The same endpoint, connected to a given database. */
+export function onDatabase(endpoint: ServerEndpoint, database: string): ServerEndpoint {
+  return { ...endpoint, database };
+}
+
 export function databaseOf(endpoint: ServerEndpoint): string {
   return endpoint.database ?? DEFAULT_DATABASE;
 }

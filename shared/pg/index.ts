@@ -10,3 +10,4 @@ export * from './server-facts';
 export * from './test-connection';
 export * from './list-databases';
 export * from './user-schemas';
+export * from './databases';

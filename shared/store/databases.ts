@@ -83,6 +83,10 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   rowsCopied: number;
   /** Bytes copied by the full load. */
   bytesCopied: number;
+  /** When the full-load counters were last recomputed from the chunk rows (they are refreshed every few seconds). */
+  progressAt?: string;
+  /** How CDC reads the slot: 'stream' (replication protocol) or 'sql' (once the source refused a replication connection). */
+  readMethod?: string;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -105,6 +109,8 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   if (d.retainedWalBytes !== undefined) p.retainedWalBytes = int64(d.retainedWalBytes, `${what} retainedWalBytes`);
   if (d.startedOn !== undefined) p.startedOn = dateTime(d.startedOn, `${what} startedOn`);
   if (d.endedOn !== undefined) p.endedOn = dateTime(d.endedOn, `${what} endedOn`);
+  if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
+  if (d.readMethod !== undefined) p.readMethod = d.readMethod;
   if (d.migrationOperation !== undefined) p.migrationOperation = clipText(d.migrationOperation);
   if (d.message !== undefined) p.message = clipText(d.message);
   if (d.slotName !== undefined) p.slotName = d.slotName;
@@ -128,6 +134,8 @@ function fromRow(e: RawEntity): DatabaseRecord {
     migrationOperation: r.optString('migrationOperation'),
     startedOn: r.optDateTime('startedOn'),
     endedOn: r.optDateTime('endedOn'),
+    progressAt: r.optDateTime('progressAt'),
+    readMethod: r.optString('readMethod'),
     message: r.optString('message'),
     slotName: r.optString('slotName'),
     plugin: r.optString('plugin'),

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { copyLargeObjects, copySequences, planChunks, planCopy, readSequences, runCopy, takeInventory } from '../../shared/copy';
+import { copyLargeObjects, copySequences, planChunks, planTables, readSequences, runCopy, takeInventory } from '../../shared/copy';
 import { connect } from '../../shared/pg/connect';
 import { compareDatabases, largeObjectDigest, mismatches } from '../../shared/verify';
 import { startCluster, type Cluster } from '../support/cluster';
@@ -42,7 +42,7 @@ describe('PostgreSQL 13 → 15', () => {
     try {
       const inventory = await takeInventory(src);
       expect(inventory.major).toBe(13);
-      const plan = await planCopy(src, inventory, { planId: 'x13', splitBytes: 64 * 1024, maxChunksPerTable: 4 });
+      const plan = await planTables(src, inventory, { planId: 'x13', splitBytes: 64 * 1024, maxChunksPerTable: 4 });
       expect(plan.tables.find((t) => t.table === 'by_uuid')?.split).toBe('ctid');
       const out = await runCopy({ source: sourceEp, target: targetEp, plan, chunkJobs: 3 });
       expect(out.chunks).toHaveLength(planChunks(plan).length);

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleScript } from '../../bench/lib/bundle';
 import type { CopyChildConfig } from '../../bench/lib/copy-child';
-import { copyChunk, listMarks, openCopySession, closeCopySession, planChunks, planCopy, takeInventory, COPY_APPLICATION_NAME, type CopyPlan } from '../../shared/copy';
+import { copyChunk, listMarks, openCopySession, closeCopySession, planChunks, planTables, takeInventory, COPY_APPLICATION_NAME, type CopyPlan } from '../../shared/copy';
 import { connect } from '../../shared/pg/connect';
 import { compareDatabases, mismatches } from '../../shared/verify';
 import type { ServerInfo } from '../support/cluster';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   await sql(source, srcDb, DATA);
   const client = await connect(sourceEp());
   try {
-    plan = await planCopy(client, await takeInventory(client), { planId: 'faults', splitBytes: 1024 * 1024, maxChunksPerTable: 24 });
+    plan = await planTables(client, await takeInventory(client), { planId: 'faults', splitBytes: 1024 * 1024, maxChunksPerTable: 24 });
   } finally {
     await client.end();
   }

@@ -18,7 +18,7 @@ import {
   listMarks,
   openCopySession,
   planChunks,
-  planCopy,
+  planTables,
   readSequences,
   runCopy,
   takeInventory,
@@ -59,7 +59,7 @@ beforeAll(async () => {
   src = await connect(sourceEp());
   tgt = await connect(targetEp());
   inventory = await takeInventory(src);
-  plan = await planCopy(src, inventory, { planId: 'p1', splitBytes: 64 * 1024, maxChunksPerTable: 5 });
+  plan = await planTables(src, inventory, { planId: 'p1', splitBytes: 64 * 1024, maxChunksPerTable: 5 });
   first = await runCopy({ source: sourceEp(), target: targetEp(), plan, chunkJobs: 3, tableJobs: 3 });
 }, 120_000);
 
@@ -249,7 +249,7 @@ describe('copy', () => {
       const s = await connect(sourceLatin);
       const t = await connect(targetUtf);
       try {
-        const p = await planCopy(s, await takeInventory(s), { planId: 'l1' });
+        const p = await planTables(s, await takeInventory(s), { planId: 'l1' });
         for (const format of ['auto', 'text'] as const) {
           await t.query('TRUNCATE public.t; DROP SCHEMA IF EXISTS pgferry_meta CASCADE');
           const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p, format });
@@ -260,7 +260,7 @@ describe('copy', () => {
         }
         // Without the enum the rows travel in binary, converted by the servers all the same.
         await Promise.all([s.query('ALTER TABLE public.t DROP COLUMN m'), t.query('ALTER TABLE public.t DROP COLUMN m; TRUNCATE public.t; DROP SCHEMA pgferry_meta CASCADE')]);
-        const p2 = await planCopy(s, await takeInventory(s), { planId: 'l2' });
+        const p2 = await planTables(s, await takeInventory(s), { planId: 'l2' });
         const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p2 });
         expect(out.chunks[0]?.format).toBe('binary');
         expect(mismatches(await compareDatabases(s, t, p2.tables))).toEqual([]);

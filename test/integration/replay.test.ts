@@ -15,8 +15,7 @@ import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } f
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 
 import { EventType } from '../../emulator/durable/history';
-import type { MigrationInput } from '../../shared/flow/contracts';
-import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId } from '../../shared/flow/names';
+import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId, type MigrationInput } from '../../shared/steps/contracts';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { migrationBody, migrationUrl, waitForState } from '../support/e2e';
 import { http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost } from '../support/pgferry';

@@ -16,14 +16,22 @@ function problemsOf(env: Record<string, string>): SettingsError {
 
 describe('app settings', () => {
   it('fills defaults', () => {
-    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, storage: { connectionString: 'UseDevelopmentStorage=true' } });
+    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', storage: { connectionString: 'UseDevelopmentStorage=true' } });
   });
 
   it('reads every setting', () => {
-    const settings = loadSettings({ ...STORAGE, PGFERRY_MAX_DATABASES: '20', PGFERRY_CONNECT_TIMEOUT_MS: '2500', PGFERRY_SECRET_KEY: KEY });
+    const previous = Buffer.alloc(32, 9).toString('base64');
+    const settings = loadSettings({
+      ...STORAGE, PGFERRY_MAX_DATABASES: '20', PGFERRY_CONNECT_TIMEOUT_MS: '2500', PGFERRY_SECRET_KEY: KEY, PGFERRY_SECRET_KEY_PREVIOUS: previous,
+      PGFERRY_TABLE_PREFIX: 'T1234', PGFERRY_DECODER: 'WAL2JSON', PGFERRY_WEB_DIR: '/srv/web',
+    });
     expect(settings.maxDatabases).toBe(20);
     expect(settings.connectTimeoutMs).toBe(2500);
     expect(settings.secretKey?.length).toBe(32);
+    expect(settings.previousSecretKey?.toString('base64')).toBe(previous);
+    expect(settings.tablePrefix).toBe('T1234');
+    expect(settings.decoder).toBe('wal2json');
+    expect(settings.webDir).toBe('/srv/web');
   });
 
   it('uses a managed identity when only the account name is set', () => {
@@ -36,6 +44,10 @@ describe('app settings', () => {
     [{ ...STORAGE, PGFERRY_CONNECT_TIMEOUT_MS: '5s' }, 'PGFERRY_CONNECT_TIMEOUT_MS', 'whole number'],
     [{ ...STORAGE, PGFERRY_SECRET_KEY: 'c2hvcnQ=' }, 'PGFERRY_SECRET_KEY', 'base64 encoding of 32 bytes'],
     [{ ...STORAGE, PGFERRY_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/k)' }, 'PGFERRY_SECRET_KEY', 'unresolved Key Vault reference'],
+    [{ ...STORAGE, PGFERRY_SECRET_KEY_PREVIOUS: 'c2hvcnQ=' }, 'PGFERRY_SECRET_KEY_PREVIOUS', 'base64 encoding of 32 bytes'],
+    [{ ...STORAGE, PGFERRY_SECRET_KEY_PREVIOUS: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/k)' }, 'PGFERRY_SECRET_KEY_PREVIOUS', 'unresolved Key Vault reference'],
+    [{ ...STORAGE, PGFERRY_DECODER: 'test_decoding' }, 'PGFERRY_DECODER', 'is "test_decoding"'],
+    [{ ...STORAGE, PGFERRY_TABLE_PREFIX: 'bad-prefix' }, 'PGFERRY_TABLE_PREFIX', 'not a table name prefix'],
     [{}, 'AzureWebJobsStorage', 'is not set'],
     [{ AzureWebJobsStorage: 'secretaccountkeywithoutequals' }, 'AzureWebJobsStorage', 'not a storage connection string'],
     [{ AzureWebJobsStorage__accountName: 'Bad_Name' }, 'AzureWebJobsStorage__accountName', 'not a storage account name'],

@@ -5,22 +5,21 @@
 import type { MigrationState, MigrationSubState } from '../model/states';
 import { isTerminal } from '../model/states';
 import { testConnection } from '../pg/test-connection';
-import { hostPort, type ServerEndpoint } from '../pg/endpoint';
+import { hostPort } from '../pg/endpoint';
 import { getMigration, updateMigration } from '../store/migrations';
 import { listDatabases, updateDatabase } from '../store/databases';
 import { saveValidation } from '../store/validation';
 import { deleteSecrets } from '../secrets/store';
 import { validateMigration } from '../validate/run';
-import type { Client } from 'pg';
-import { closeQuietly, connect } from '../pg/connect';
+import { withPair } from '../pg/connect';
 import { isRetryable, sqlstateOf } from '../pg/retryable';
-import { applyDatabaseRoles as applyDatabaseRoleGrants, migrateRoles as migrateClusterRoles, ROLE_CODES, saveRolesItem, type RolesItem } from '../roles';
+import * as roles from '../roles';
 import type { Control, DatabaseKey, MigrationKey, Result, RolesSummary, ValidationSummary } from './contracts';
 import { endpointsOf } from './endpoints';
-import { dropAllSlots, slotOf } from './database-steps';
+import { dropAllSlots, slotOf } from './slot';
+import { nowIso } from './record';
 import type { Runtime } from './runtime';
 
-const nowIso = () => new Date().toISOString();
 
 export async function setMigrationState(rt: Runtime, i: MigrationKey & { state: MigrationState; subState: MigrationSubState }): Promise<null> {
   await updateMigration(rt.store, i.server, i.name, (m) => (isTerminal(m.state) ? undefined : { ...m, state: i.state, subState: i.subState }));
@@ -76,32 +75,18 @@ export async function migrateRoles(rt: Runtime, key: MigrationKey): Promise<Resu
   const { record, source, target } = await endpointsOf(rt, key);
   if (!record.migrateRoles) return { ok: true, value: { skipped: true, created: 0, existing: 0, reserved: 0, warnings: 0 } };
   const timeoutMs = rt.settings.connectTimeoutMs;
-  let out: Awaited<ReturnType<typeof migrateClusterRoles>>;
+  let out: Awaited<ReturnType<typeof roles.migrateRoles>>;
   try {
-    out = await withBoth(source, target, timeoutMs, migrateClusterRoles);
+    out = await withPair(source, target, timeoutMs, roles.migrateRoles);
   } catch (err) {
     // Lost connections, and another session creating the same role meanwhile: a re-run converges.
     if (isRetryable(err) || ['42710', '23505'].includes(sqlstateOf(err) ?? '')) throw err;
     const code = sqlstateOf(err);
     return { ok: false, failure: { message: `Role migration failed: ${err instanceof Error ? err.message : String(err)}`, context: { phase: 'roles', ...(code ? { sqlstate: code } : {}) } } };
   }
-  await saveRolesItem(rt.store, key, out.item);
+  await roles.saveRolesItem(rt.store, key, out.item);
   if (out.fatal) return { ok: false, failure: { message: out.fatal, context: { phase: 'roles', code: '603116' } } };
   return { ok: true, value: { skipped: false, ...out.summary } };
-}
-
-async function withBoth<T>(source: ServerEndpoint, target: ServerEndpoint, timeoutMs: number, fn: (s: Client, t: Client) => Promise<T>): Promise<T> {
-  const s = await connect(source, { timeoutMs });
-  try {
-    const t = await connect(target, { timeoutMs });
-    try {
-      return await fn(s, t);
-    } finally {
-      await closeQuietly(t);
-    }
-  } finally {
-    await closeQuietly(s);
-  }
 }
 
 /**
@@ -111,21 +96,21 @@ async function withBoth<T>(source: ServerEndpoint, target: ServerEndpoint, timeo
 export async function applyDatabaseRoles(rt: Runtime, i: MigrationKey & { databases: string[] }): Promise<null> {
   const { record, source, target } = await endpointsOf(rt, i);
   if (!record.migrateRoles || i.databases.length === 0) return null;
-  const items = await withBoth(source, target, rt.settings.connectTimeoutMs, async (s, t) => {
-    const out: Array<[string, RolesItem]> = [];
+  const items = await withPair(source, target, rt.settings.connectTimeoutMs, async (s, t) => {
+    const out: Array<[string, roles.RolesItem]> = [];
     for (const db of i.databases) {
       try {
-        out.push([db, await applyDatabaseRoleGrants({ source: s, target: t, db })]);
+        out.push([db, await roles.applyDatabaseRoles({ source: s, target: t, db })]);
       } catch (err) {
         if (isRetryable(err)) throw err;
         // The data is there: a privilege that cannot be read or set is reported, never fatal.
         const message = `Database ${db}: its owner, privileges and role settings could not be applied: ${err instanceof Error ? err.message : String(err)}`;
-        out.push([db, { type: 'RolesMigration', state: 'Warning', messages: [{ state: 'Warning', code: ROLE_CODES.databaseFailed, message, fix: 'Apply them by hand (see the source: \\l+ and \\drds in psql)' }] }]);
+        out.push([db, { type: 'RolesMigration', state: 'Warning', messages: [{ state: 'Warning', code: roles.ROLE_CODES.databaseFailed, message, fix: 'Apply them by hand (see the source: \\l+ and \\drds in psql)' }] }]);
       }
     }
     return out;
   });
-  for (const [db, item] of items) await saveRolesItem(rt.store, i, item, db);
+  for (const [db, item] of items) await roles.saveRolesItem(rt.store, i, item, db);
   return null;
 }
 

@@ -2,11 +2,11 @@
  * The connection endpoints of a migration, with passwords read from shared/secrets at the moment
  * an activity connects: the only place a password meets a connection.
  */
-import type { ServerEndpoint } from '../pg/endpoint';
+import { onDatabase, type ServerEndpoint } from '../pg/endpoint';
 import { getMigration, type MigrationRecord } from '../store/migrations';
 import { NotFoundError } from '../store/errors';
 import { getSecrets } from '../secrets/store';
-import type { MigrationKey } from './contracts';
+import type { DatabaseKey, MigrationKey } from './contracts';
 import type { Runtime } from './runtime';
 import { addKnownSecret } from '../log/redact';
 
@@ -35,7 +35,8 @@ export async function endpointsOf(rt: Runtime, key: MigrationKey): Promise<Migra
   };
 }
 
-/** The same endpoint, connected to a given database. */
-export function onDatabase(e: ServerEndpoint, database: string): ServerEndpoint {
-  return { ...e, database };
+/** The endpoints of one database of the migration: both sides connected to it. */
+export async function databaseEndpoints(rt: Runtime, key: DatabaseKey): Promise<MigrationEndpoints> {
+  const e = await endpointsOf(rt, key);
+  return { record: e.record, source: onDatabase(e.source, key.db), target: onDatabase(e.target, key.db) };
 }

@@ -1,0 +1,113 @@
+/**
+ * The CDC step: one bounded batch of changes from the slot applied to the target (cdc/apply), with
+ * the rules the copy needs until replay passes the consistency point, then the counters and lag on
+ * the database's row. The loop around it is the CDC orchestrator.
+ */
+import type { Client } from 'pg';
+import { connect, withPair } from '../pg/connect';
+import { applyBatch as applyChanges, type ApplyBatchOptions, type BatchResult } from '../cdc/apply';
+import { readLag } from '../cdc/metrics';
+import { compareLsn, normalizeLsn } from '../cdc/lsn';
+import type { CopySnapshotMap } from '../cdc/visibility';
+import { listMarks } from '../copy/bookkeeping';
+import { getDatabase } from '../store/databases';
+import type { ApplyOutcome, DatabaseKey, Result } from './contracts';
+import { controlFor } from './control';
+import { copyPlanFor, typeCacheFor } from './caches';
+import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
+import { fail, ok, permanent, setDb } from './record';
+import type { Runtime } from './runtime';
+
+/** Longest a streamed batch reads before it commits and reports progress. */
+const STREAM_BATCH_MS = 15_000;
+
+const maxLsn = (a: string | undefined, b: string) => normalizeLsn(a === undefined || compareLsn(b, a) > 0 ? b : a);
+
+function refusesReplication(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code ?? '';
+  return /replication connection|pg_hba\.conf .*replication|must be superuser or replication role/i.test(text) || code === '28000';
+}
+
+/** What each copied table's chunks saw, from the plan (chunk counts) and the target's done-marks (snapshots). */
+async function copySnapshots(rt: Runtime, k: DatabaseKey, target: Client): Promise<CopySnapshotMap> {
+  const plan = await copyPlanFor(rt, k);
+  const marks = new Map((await listMarks(target)).map((m) => [m.chunkId, m]));
+  const map: CopySnapshotMap = {};
+  for (const p of plan) {
+    const key = `${p.record.schema}.${p.record.table}`;
+    const mark = marks.get(p.chunk.id);
+    if (!mark) continue;
+    const entry = map[key] ?? { snapshots: [], endLsn: '0/0', singleChunk: p.chunk.chunkCount === 1, hasKey: true };
+    entry.snapshots.push(mark.snapshot);
+    if (compareLsn(mark.endLsn, entry.endLsn) > 0) entry.endLsn = normalizeLsn(mark.endLsn);
+    map[key] = entry;
+  }
+  return map;
+}
+
+/**
+ * Reads through the streaming protocol (it reads and decodes while the target writes: measured
+ * fastest); a source whose pg_hba has no replication line still serves the SQL slot functions,
+ * and the database's row remembers that, so later batches go straight to SQL.
+ */
+async function readAndApply(rt: Runtime, k: DatabaseKey, e: MigrationEndpoints, method: string | undefined, s: Client, t: Client, options: ApplyBatchOptions): Promise<BatchResult> {
+  if (method === 'sql') return applyChanges(s, t, options);
+  try {
+    return await applyChanges(s, t, { ...options, maxMs: STREAM_BATCH_MS, openReplication: () => connect(e.source, { timeoutMs: rt.settings.connectTimeoutMs, replication: true }) });
+  } catch (err) {
+    if (!refusesReplication(err)) throw err;
+    await setDb(rt, k, (r) => ({ ...r, readMethod: 'sql' }));
+    return applyChanges(s, t, options);
+  }
+}
+
+export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string | null }): Promise<Result<ApplyOutcome>> {
+  const e = await databaseEndpoints(rt, i);
+  const control = controlFor(e.record, i.db);
+  if (control === 'cancel') return ok({ idle: true, pastConsistencyPoint: false, reachedEnd: false, control });
+  const db = (await getDatabase(rt.store, i, i.db))?.record;
+  if (!db?.slotName || (db.plugin !== 'wal2json' && db.plugin !== 'pgoutput')) return fail(`database ${i.db} has no replication slot recorded`);
+  const slot = db.slotName;
+  const plugin = db.plugin;
+  try {
+    const { batch, lag, flushed } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      // Past the consistency point nothing is skipped any more, so the copy's snapshots are not needed.
+      const consistent = db.appliedLsn !== undefined && db.consistencyLsn !== undefined && compareLsn(db.appliedLsn, db.consistencyLsn) >= 0;
+      const copy = consistent ? undefined : await copySnapshots(rt, i, t);
+      const flushed = i.endLsn ? await currentFlushLsn(s) : undefined;
+      const options: ApplyBatchOptions = {
+        slot, plugin, types: await typeCacheFor(i),
+        ...(copy ? { copy } : {}),
+        ...(db.consistencyLsn ? { consistencyLsn: db.consistencyLsn } : {}),
+        ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),
+      };
+      const batch = await readAndApply(rt, i, e, db.readMethod, s, t, options);
+      const lag = await readLag(s, slot, { plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
+      return { batch, lag, flushed };
+    });
+    const quietAndPast = batch.caughtUp && !lag.pending && (!db.consistencyLsn || compareLsn(lag.currentLsn, db.consistencyLsn) >= 0);
+    const pastConsistencyPoint = batch.pastConsistency || quietAndPast;
+    const reachedEnd = i.endLsn !== null && batch.caughtUp && flushed !== undefined && compareLsn(flushed, i.endLsn) >= 0;
+    await setDb(rt, i, (r) => ({
+      ...r,
+      cdcInsertCounter: r.cdcInsertCounter + batch.inserts,
+      cdcUpdateCounter: r.cdcUpdateCounter + batch.updates,
+      cdcDeleteCounter: r.cdcDeleteCounter + batch.deletes,
+      incomingChanges: r.incomingChanges + batch.changesRead,
+      appliedChanges: r.appliedChanges + batch.changesApplied,
+      latency: Math.round(lag.latencySeconds),
+      retainedWalBytes: Math.max(0, Math.round(lag.retainedWalBytes)),
+      // Nothing pending at the current position means the target reflects the source there.
+      ...(quietAndPast ? { appliedLsn: maxLsn(r.appliedLsn, lag.currentLsn) } : batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
+    }));
+    return ok({ idle: batch.caughtUp, pastConsistencyPoint, reachedEnd, control });
+  } catch (err) {
+    return permanent(err, { phase: 'apply changes', database: i.db });
+  }
+}
+
+/** The source's WAL flush position (every commit before it is durable and decodable). */
+async function currentFlushLsn(source: Client): Promise<string> {
+  return normalizeLsn((await source.query<{ l: string }>('SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS l')).rows[0]?.l ?? '0/0');
+}

@@ -1,0 +1,83 @@
+/**
+ * How a database ends. Succeeded: sequences set to the source's values, every table compared by
+ * row count and checksum, then the slot, publication and bookkeeping dropped. Failed or canceled:
+ * the slot and publication dropped (the source must not keep WAL for us), the target left as it is.
+ */
+import { withClient, withPair } from '../pg/connect';
+import { isRetryable } from '../pg/retryable';
+import { copySequences } from '../copy/sequences';
+import { dropBookkeeping } from '../copy/bookkeeping';
+import { dropProgress } from '../cdc/progress';
+import { compareDatabases } from '../verify/compare';
+import type { DatabaseKey, Result } from './contracts';
+import { forget, copyPlanFor } from './caches';
+import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
+import { fail, nowIso, ok, permanent, setDb } from './record';
+import { dropAllSlots, dropSlotAndPublication, slotOf } from './slot';
+import type { Runtime } from './runtime';
+
+/** The database is done: a mismatch fails it with the tables named. */
+export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Result<null>> {
+  const e = await databaseEndpoints(rt, k);
+  await setDb(rt, k, (r) => ({ ...r, migrationOperation: 'Verifying row counts and checksums' }));
+  try {
+    const plan = await copyPlanFor(rt, k);
+    const tables = [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
+    const mismatches = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      await copySequences(s, t);
+      return (await compareDatabases(s, t, tables)).filter((c) => !c.match);
+    });
+    if (mismatches.length > 0) {
+      const list = mismatches.slice(0, 10).map((m) => `${m.schema}.${m.table} (source ${m.rowsSource} rows, target ${m.rowsTarget})`).join(', ');
+      return fail(`verification of ${k.db} found ${mismatches.length} table(s) that differ: ${list}`, { phase: 'verify', database: k.db });
+    }
+    await cleanUp(rt, e, k);
+    await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
+    forget(k);
+    return ok(null);
+  } catch (err) {
+    return permanent(err, { phase: 'complete', database: k.db });
+  }
+}
+
+/** Drops what pgferry made: the slot and publication on the source, the bookkeeping on the target. */
+async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Promise<void> {
+  const timeoutMs = rt.settings.connectTimeoutMs;
+  const slot = slotOf(k);
+  // A slot that cannot be dropped (still in use, server unreachable) fails the step, so Durable
+  // retries it and, if it persists, the database fails saying so: a Succeeded migration never
+  // leaves its slot behind silently. Only a source database that is gone has nothing to drop.
+  await withClient(e.source, timeoutMs, (c) => dropSlotAndPublication(c, slot)).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== '3D000' && !/does not exist/.test(err instanceof Error ? err.message : '')) throw err;
+  });
+  await withClient(e.target, timeoutMs, async (c) => {
+    await dropProgress(c, slot);
+    await dropBookkeeping(c);
+  }).catch((err: unknown) => {
+    // The target database may not exist (failed before it was created).
+    if (isRetryable(err)) throw err;
+  });
+}
+
+/**
+ * Failed or canceled. pgferry's bookkeeping stays on the target: other activities still in flight
+ * may be writing it, and it says what was copied.
+ */
+export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }): Promise<null> {
+  await dropAllSlots(rt, i, [i.db]);
+  // The replay position (a replication origin is cluster-wide on the target) goes with the slot;
+  // no batch runs any more when a database stops.
+  const e = await databaseEndpoints(rt, i);
+  await withClient(e.target, rt.settings.connectTimeoutMs, (c) => dropProgress(c, slotOf(i))).catch((err: unknown) => {
+    if (isRetryable(err)) throw err;
+  });
+  await setDb(rt, i, (r) => ({
+    ...r,
+    migrationState: i.state,
+    endedOn: nowIso(),
+    migrationOperation: i.state === 'Canceled' ? 'Canceled' : 'Failed',
+    ...(i.error ? { message: i.error } : {}),
+  }));
+  forget(i);
+  return null;
+}

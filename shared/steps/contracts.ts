@@ -1,0 +1,158 @@
+/**
+ * The contract between orchestrators and activities: every activity's name, input and output in
+ * one table. `functions/activities.ts` registers the steps from it, the orchestrators call through
+ * it, and the compiler checks both ends. Inputs are keys and small choices, never rows and never
+ * secrets (activities read passwords from shared/secrets when they connect). Everything here is
+ * recorded in orchestration history, so it stays small and JSON-plain.
+ *
+ * Orchestrators import this module only (ESLint enforces it): names, types, nothing that runs.
+ */
+import type { MigrationMode, MigrationOption, MigrationState, MigrationSubState, ValidationState } from '../model/states';
+
+export type { MigrationMode, MigrationOption, MigrationState, MigrationSubState } from '../model/states';
+export { EVENTS, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId } from './names';
+
+/** Identifies a migration: names are unique per target server. */
+export interface MigrationKey {
+  server: string;
+  name: string;
+}
+
+export interface DatabaseKey extends MigrationKey {
+  db: string;
+}
+
+/** Input of the migration orchestrator: the key plus the few choices that shape the workflow. */
+export interface MigrationInput extends MigrationKey {
+  mode: MigrationMode;
+  option: MigrationOption;
+  databases: string[];
+  /** ARM migrationWindowStartTimeInUtc (ISO, UTC): the data migration starts no earlier. */
+  migrationWindowStartTimeInUtc?: string;
+  /** ARM migrationWindowEndTimeInUtc (ISO, UTC): no copy starts after it. */
+  migrationWindowEndTimeInUtc?: string;
+}
+
+export interface DatabaseInput extends DatabaseKey {
+  mode: MigrationMode;
+  /** Index of the database in dbsToMigrate (names child instances deterministically). */
+  index: number;
+}
+
+/** How a database ended; the migration's final state is derived from all of them. */
+export interface DatabaseOutcome {
+  db: string;
+  state: 'Succeeded' | 'Failed' | 'Canceled';
+  error?: string;
+}
+
+/** A failure an activity decided is not worth retrying (bad data, divergence, missing privilege). */
+export interface Failure {
+  message: string;
+  /** Where: phase, table, SQLSTATE — whatever a DBA needs to act. */
+  context?: Record<string, string>;
+}
+
+/** Activities that can fail for good answer with a Result; transient faults throw and are retried. */
+export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
+export interface ValidationSummary {
+  status: ValidationState;
+}
+
+/** Role migration in counts (the per-role report is in Table Storage, never in history). */
+export interface RolesSummary {
+  /** migrateRoles was False: nothing was done. */
+  skipped: boolean;
+  created: number;
+  existing: number;
+  reserved: number;
+  warnings: number;
+}
+
+/** What the user asked for through PATCH or the cutover/cancel events, read from Table Storage. */
+export type Control = 'none' | 'cutover' | 'cancel';
+
+export interface CopyPlanSummary {
+  /** Number of chunks; copy activities address chunks by index, so the list stays out of history. */
+  chunks: number;
+  tables: number;
+}
+
+export interface ChunkOutcome {
+  /** Qualified name of a table whose last chunk this was (its indexes may be built now). */
+  tableLoaded?: string;
+  /** The user canceled: stop scheduling more chunks. */
+  canceled?: boolean;
+}
+
+/** State carried by the CDC loop across continueAsNew. */
+export interface CdcState extends DatabaseKey {
+  /** Replay passed the consistency point and post-data is built. */
+  caughtUp: boolean;
+  /** Set once a cutover started: the end position to drain to. */
+  endLsn?: string;
+}
+
+export interface ApplyOutcome {
+  /** Nothing was pending after this batch. */
+  idle: boolean;
+  /** Replay has passed the consistency point (rules switch to exact). */
+  pastConsistencyPoint: boolean;
+  /** Applied position reached endLsn (when draining for cutover). */
+  reachedEnd: boolean;
+  control: Control;
+}
+
+/** The schema phases: before the copy, the keys after it, everything else once consistent. */
+export type SchemaPhase = 'pre-data' | 'keys' | 'post-data';
+
+/** Each activity's input and output, keyed like ACTIVITIES. */
+export interface ActivityContracts {
+  setMigrationState: { input: MigrationKey & { state: MigrationState; subState: MigrationSubState }; output: null };
+  checkPrerequisites: { input: MigrationKey; output: Result<null> };
+  validate: { input: MigrationKey; output: Result<ValidationSummary> };
+  migrateRoles: { input: MigrationKey; output: Result<RolesSummary> };
+  applyDatabaseRoles: { input: MigrationKey & { databases: string[] }; output: null };
+  recordControl: { input: MigrationKey & { control: Exclude<Control, 'none'>; request: unknown }; output: null };
+  finishMigration: { input: MigrationKey & { state: MigrationState; error?: string }; output: null };
+  prepareTargetDatabase: { input: DatabaseKey; output: Result<null> };
+  createSlot: { input: DatabaseKey; output: Result<{ plugin: 'wal2json' | 'pgoutput'; startLsn: string }> };
+  applySchema: { input: DatabaseKey & { phase: SchemaPhase }; output: Result<{ created: number; existed: number }> };
+  planCopy: { input: DatabaseKey; output: Result<CopyPlanSummary> };
+  copyChunk: { input: DatabaseKey & { chunk: number }; output: Result<ChunkOutcome> };
+  buildTableIndexes: { input: DatabaseKey & { table: string }; output: Result<null> };
+  finishCopy: { input: DatabaseKey; output: Result<{ consistencyLsn: string | null }> };
+  applyBatch: { input: DatabaseKey & { endLsn: string | null }; output: Result<ApplyOutcome> };
+  markCaughtUp: { input: DatabaseKey; output: null };
+  beginCutover: { input: DatabaseKey; output: Result<{ endLsn: string }> };
+  completeDatabase: { input: DatabaseKey; output: Result<null> };
+  stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
+}
+
+export type ActivityKey = keyof ActivityContracts;
+export type ActivityInput<K extends ActivityKey> = ActivityContracts[K]['input'];
+export type ActivityOutput<K extends ActivityKey> = ActivityContracts[K]['output'];
+
+/** Registered names of the activities (stable: recorded histories refer to them). */
+export const ACTIVITIES = {
+  setMigrationState: 'setMigrationState',
+  checkPrerequisites: 'checkPrerequisites',
+  validate: 'validateMigration',
+  migrateRoles: 'migrateRoles',
+  applyDatabaseRoles: 'applyDatabaseRoles',
+  recordControl: 'recordControl',
+  finishMigration: 'finishMigration',
+  prepareTargetDatabase: 'prepareTargetDatabase',
+  createSlot: 'createSlot',
+  applySchema: 'applySchema',
+  planCopy: 'planCopy',
+  copyChunk: 'copyChunk',
+  buildTableIndexes: 'buildTableIndexes',
+  finishCopy: 'finishCopy',
+  applyBatch: 'applyBatch',
+  markCaughtUp: 'markCaughtUp',
+  beginCutover: 'beginCutover',
+  completeDatabase: 'completeDatabase',
+  stopDatabase: 'stopDatabase',
+} as const satisfies Record<ActivityKey, string>;

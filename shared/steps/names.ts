@@ -1,0 +1,29 @@
+/**
+ * Orchestrator and event names shared by the orchestrators and their registrations, and the
+ * deterministic instance ids that let the HTTP layer find a migration's instances without asking
+ * the Durable store. (Activity names live in contracts.ts, beside their input and output types.)
+ */
+export const ORCHESTRATORS = {
+  migration: 'migration',
+  database: 'migrateDatabase',
+  cdc: 'cdcStream',
+} as const;
+
+/** External events the orchestrations wait for (also accepted through the Durable raiseEvent API). */
+export const EVENTS = {
+  cutover: 'cutover',
+  cancel: 'cancel',
+} as const;
+
+/** `server/name` is unique; ':' cannot occur in either, so the id is unambiguous. */
+export function migrationInstanceId(server: string, name: string): string {
+  return `pgferry:${server}:${name}`;
+}
+
+export function databaseInstanceId(parent: string, index: number): string {
+  return `${parent}:db:${index}`;
+}
+
+export function cdcInstanceId(parent: string, index: number): string {
+  return `${parent}:cdc:${index}`;
+}

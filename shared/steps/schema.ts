@@ -1,0 +1,64 @@
+/**
+ * The schema steps: pre-data before the copy, a table's keys and load-time indexes as soon as its
+ * last chunk lands, keys for the rest after the copy, post-data once replay is consistent.
+ * The plan is extracted from the source catalogs once per process (caches.ts).
+ */
+import { connect } from '../pg/connect';
+import { applyObjects, applyPhase, describeFailures, type PhaseReport } from '../schema';
+import type { DatabaseKey, Failure, Result, SchemaPhase } from './contracts';
+import { schemaPlanFor } from './caches';
+import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
+import { ok, permanent, setDb } from './record';
+import type { Runtime } from './runtime';
+
+const OPERATION: Record<SchemaPhase, string> = {
+  'pre-data': 'Creating the schema',
+  keys: 'Building primary keys',
+  'post-data': 'Building indexes, constraints and triggers',
+};
+
+function planOf(rt: Runtime, k: DatabaseKey, e: MigrationEndpoints) {
+  const timeoutMs = rt.settings.connectTimeoutMs;
+  return schemaPlanFor(k, () => connect(e.source, { timeoutMs }), () => connect(e.target, { timeoutMs }));
+}
+
+function reportFailure(report: PhaseReport, phase: string, k: DatabaseKey): Failure | undefined {
+  const problems = describeFailures(report);
+  if (problems.length === 0) return undefined;
+  const shown = problems.slice(0, 5).join('; ');
+  return { message: `${phase} of ${k.db}: ${problems.length} object(s) could not be created: ${shown}${problems.length > 5 ? ' …' : ''}`, context: { phase, database: k.db } };
+}
+
+export async function applySchema(rt: Runtime, i: DatabaseKey & { phase: SchemaPhase }): Promise<Result<{ created: number; existed: number }>> {
+  const e = await databaseEndpoints(rt, i);
+  await setDb(rt, i, (r) => ({ ...r, migrationOperation: OPERATION[i.phase] }));
+  try {
+    const plan = await planOf(rt, i, e);
+    const report = await applyPhase(plan, i.phase, () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 4 });
+    const failure = reportFailure(report, i.phase, i);
+    if (failure) {
+      // Rows cannot load without pre-data, nor replay without keys; a missing index or trigger is
+      // reported on the database and the migration goes on.
+      if (i.phase !== 'post-data') return { ok: false, failure };
+      await setDb(rt, i, (r) => ({ ...r, message: failure.message }));
+    }
+    return ok({ created: report.counts.created ?? 0, existed: report.counts.existed ?? 0 });
+  } catch (err) {
+    return permanent(err, { phase: i.phase, database: i.db });
+  }
+}
+
+/** A table's keys and load-time indexes, as soon as its last chunk landed. */
+export async function buildTableIndexes(rt: Runtime, i: DatabaseKey & { table: string }): Promise<Result<null>> {
+  const e = await databaseEndpoints(rt, i);
+  try {
+    const plan = await planOf(rt, i, e);
+    const t = plan.tables.find((x) => `${x.schema}.${x.name}` === i.table);
+    if (!t) return ok(null);
+    const report = await applyObjects(plan, [...t.keys, ...t.afterLoad], () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 2 });
+    const failure = reportFailure(report, `indexes of ${i.table}`, i);
+    return failure ? { ok: false, failure } : ok(null);
+  } catch (err) {
+    return permanent(err, { phase: 'indexes', database: i.db, table: i.table });
+  }
+}
