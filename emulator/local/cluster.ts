@@ -61,6 +61,18 @@ export interface Cluster {
 const ROOT = projectRoot();
 
 /** Where the server binaries of a major live; throws with the install step when they are missing. */
+const described = new Map<string, string>();
+
+/** Whether this server binary has a configuration parameter (postgres --describe-config runs as any user). */
+export function knowsSetting(bin: string, name: string): boolean {
+  let text = described.get(bin);
+  if (text === undefined) {
+    text = execFileSync(join(bin, 'postgres'), ['--describe-config'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    described.set(bin, text);
+  }
+  return text.split('\n').some((line) => line.split('\t')[0] === name);
+}
+
 export function binDir(major: Major): string {
   const dir =
     major === 15 ? '/usr/lib/postgresql/15/bin' : join(ROOT, 'node_modules', `pg${major}`, 'native', 'bin');
@@ -157,6 +169,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   };
   if (opts.logical) {
     Object.assign(settings, { wal_level: 'logical', max_replication_slots: 64, max_wal_senders: 64 });
+    // Newer minors (15.20+) accept only listed libraries as output plugins; a source DBA who
+    // installs wal2json lists it too (pgferry's validation names this setting when it is missing).
+    if (knowsSetting(bin, 'output_plugin_libraries')) settings.output_plugin_libraries = "'pgoutput, test_decoding, wal2json'";
   }
   let caCertPem: string | undefined;
   if (opts.ssl) {

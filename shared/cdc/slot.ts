@@ -132,8 +132,10 @@ async function describeExisting(client: ClientBase, row: SlotRow): Promise<SlotI
   };
 }
 
+/** wal2json is not installed, or (PostgreSQL 15.20+ …) not listed in output_plugin_libraries. */
 function isMissingPlugin(err: unknown): boolean {
-  return sqlstateOf(err) === '58P01' || /could not access file "wal2json"/.test(err instanceof Error ? err.message : '');
+  const message = err instanceof Error ? err.message : '';
+  return sqlstateOf(err) === '58P01' || /could not access file "wal2json"/.test(message) || (sqlstateOf(err) === '42501' && /may not be used as an output plugin/.test(message));
 }
 
 async function publicationExists(client: ClientBase, name: string): Promise<boolean> {

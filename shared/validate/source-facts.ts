@@ -124,18 +124,30 @@ export async function probeDecodingPlugin(client: pg.Client, versionNum: number,
   // on 9.5/9.6 where pgoutput does not exist.
   const order: Array<'wal2json' | 'pgoutput'> = versionNum < 100000 ? ['wal2json'] : preferred === 'wal2json' ? ['wal2json', 'pgoutput'] : ['pgoutput', 'wal2json'];
   const errors: string[] = [];
+  let wal2jsonRefused: string | undefined;
   for (const plugin of order) {
     const r = await tryPlugin(plugin);
     if (r.ok) {
       const why = plugin === 'pgoutput'
-        ? (preferred === 'wal2json' ? 'wal2json was asked for but is not installed on the source; pgoutput is built in' : 'built into PostgreSQL 10+, exact for every value')
+        ? (preferred === 'wal2json' ? `wal2json was asked for but ${wal2jsonRefused ?? 'is not installed on the source'}; pgoutput is built in` : 'built into PostgreSQL 10+, exact for every value')
         : (versionNum < 100000 ? 'pgoutput needs PostgreSQL 10+; format-version 2' : 'as configured (PGFERRY_DECODER); format-version 2');
       return { ok: true, plugin, why };
     }
     if (r.code === '57014') return blocked(client, r.message);
+    if (plugin === 'wal2json' && notAllowedPlugin(r)) {
+      // PostgreSQL 15.20+/16.12+ … accept only the libraries listed in output_plugin_libraries.
+      wal2jsonRefused = `the source does not allow it as an output plugin (add wal2json to output_plugin_libraries: ALTER SYSTEM SET output_plugin_libraries = 'pgoutput, wal2json'; SELECT pg_reload_conf();)`;
+      errors.push(`wal2json: ${wal2jsonRefused}`);
+      continue;
+    }
     errors.push(`${plugin}: ${r.message}`);
   }
   return { ok: false, reason: errors.join('; ') };
+}
+
+/** The server knows the library but its output_plugin_libraries setting does not list it. */
+function notAllowedPlugin(r: { code?: string; message: string }): boolean {
+  return r.code === '42501' && /may not be used as an output plugin/.test(r.message);
 }
 
 async function blocked(client: pg.Client, message: string): Promise<PluginProbe> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { validateMigration, flattenMessages, allowsMigration, type ValidationOutcome, type ValidationRequest } from '../../shared/validate';
-import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
+import { binDir, knowsSetting, startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
 
@@ -113,6 +113,26 @@ describe('connectivity', () => {
     const [m] = byCode(out, '603001');
     expect(m?.state).toBe('Failed');
     expect(m?.fix).toContain('Prefer');
+  });
+});
+
+describe('decoding plugin', () => {
+  let strict: Cluster;
+  beforeAll(async () => {
+    // PostgreSQL 15.20 (Debian's) accepts only the libraries listed in output_plugin_libraries;
+    // this source has wal2json installed but not listed, as a source whose DBA never allowed it.
+    expect(knowsSetting(binDir(15), 'output_plugin_libraries')).toBe(true);
+    strict = await startCluster({ label: 'vplugins', logical: true, settings: { output_plugin_libraries: "'pgoutput, test_decoding'" } });
+  });
+  afterAll(async () => strict?.stop());
+
+  it('wal2json asked for but not allowed as an output plugin: pgoutput is chosen and the message names the setting to change', async () => {
+    const db = await createTestDatabase(strict.info, 'w2j');
+    const out = await validateMigration(request({ databases: [db], source: endpointOf(strict.info), decoder: 'wal2json' }));
+    expect(out.plugin).toBe('pgoutput');
+    const message = byCode(out, '603905')[0]?.message ?? '';
+    expect(message).toContain('output_plugin_libraries');
+    expect(message).not.toContain('not installed');
   });
 });
 
