@@ -71,6 +71,8 @@ export class ActivityPool {
     private readonly registry: Registry,
     private readonly invoker: Invoker,
     private readonly log: Logger,
+    /** The durableClient binding value for activities that declare one (as Azure supplies it). */
+    private readonly clientBinding?: () => unknown,
   ) {
     this.slots = new Semaphore(limit);
   }
@@ -112,9 +114,14 @@ export class ActivityPool {
     }
     const data: RpcTypedData = { json: job.input ?? 'null' };
     try {
+      const inputData = [{ name: fn.triggerName, data }];
+      for (const name of fn.clientBindings) {
+        if (!this.clientBinding) throw new Error(`activity '${fn.name}' declares a durableClient input, which this host was not given`);
+        inputData.push({ name, data: { json: JSON.stringify(this.clientBinding()) } });
+      }
       const out = await this.invoker.invoke({
         fn,
-        inputData: [{ name: fn.triggerName, data }],
+        inputData,
         triggerMetadata: { instanceId: { json: JSON.stringify(job.instanceId) }, data },
       });
       this.log.invocation({ name: fn.name, invocationId: out.invocationId, instanceId: job.instanceId, ms: out.ms, ok: true });

@@ -95,11 +95,12 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     await invoker.runAppHooks('appStart', config.appDir);
 
     const store = await DurableStore.open(config.storage, config.hubName, log);
-    const activities = new ActivityPool(config.maxConcurrentActivityFunctions, registry, invoker, log);
+    const gate = new KeyGate(config.keys);
+    const clientBinding = () => gate.secureBinding(clientBindingValue(origin, config.hubName), origin);
+    const activities = new ActivityPool(config.maxConcurrentActivityFunctions, registry, invoker, log, clientBinding);
     const engine = new Engine({ store, registry, invoker, activities, log, maxConcurrentOrchestratorFunctions: config.maxConcurrentOrchestratorFunctions });
     const clientApi = new ClientApi({ engine, store, hubName: config.hubName });
-    const gate = new KeyGate(config.keys);
-    const functions = new HttpFunctions(registry.http, config.routePrefix, invoker, log, () => gate.secureBinding(clientBindingValue(origin, config.hubName), origin));
+    const functions = new HttpFunctions(registry.http, config.routePrefix, invoker, log, clientBinding);
     const { router, admit } = createDispatch(functions, { owns: (p) => ClientApi.owns(p), handle: (r) => clientApi.handle(r) }, gate);
 
     const resumed = await engine.start();

@@ -17,7 +17,9 @@ import { applySchema, buildTableIndexes } from '../shared/steps/schema';
 import { copyChunk, finishCopy, planCopy } from '../shared/steps/copy';
 import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
-import { completeDatabase, stopDatabase } from '../shared/steps/complete';
+import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
+import { databaseFinished, startDatabases, watchDatabases } from '../shared/steps/watch';
+import type { OrchestrationPort } from '../shared/steps/port';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
 
@@ -40,14 +42,41 @@ function failureOf(out: unknown): { message?: unknown; context?: unknown } | und
   return typeof f === 'object' && f !== null ? (f as { message?: unknown; context?: unknown }) : {};
 }
 
+/** The Durable client as the steps see it (only the watch steps use it). */
+function portOf(context: InvocationContext): OrchestrationPort {
+  const client = df.getClient(context);
+  return {
+    async startOnce(name, instanceId, input) {
+      if (await this.status(instanceId)) return;
+      await client.startNew(name, { instanceId, input });
+    },
+    async raiseEvent(instanceId, event, data) {
+      await client.raiseEvent(instanceId, event, data).catch((err: unknown) => {
+        // A finished or missing instance needs no wake-up.
+        if (!/\b(404|410)\b/.test(err instanceof Error ? err.message : String(err))) throw err;
+      });
+    },
+    async status(instanceId) {
+      try {
+        const s = await client.getStatus(instanceId);
+        return { runtimeStatus: String(s.runtimeStatus), output: s.output };
+      } catch (err) {
+        if (/\b404\b/.test(err instanceof Error ? err.message : String(err))) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
 /** Registers `name` to run `step` with the runtime; the input is trusted (it came from our orchestrator). */
-function activity<I, O>(name: string, step: (rt: Runtime, input: I) => Promise<O>): void {
+function activity<I, O>(name: string, step: (rt: Runtime, input: I, port: OrchestrationPort) => Promise<O>): void {
   df.app.activity(name, {
+    extraInputs: [df.input.durableClient()],
     handler: async (input: unknown, context: InvocationContext): Promise<O> => {
       const log = new Logger(contextSink(context), { ...activityFields(name, input), invocationId: context.invocationId });
       const started = Date.now();
       try {
-        const out = await step(await runtime(), input as I);
+        const out = await step(await runtime(), input as I, portOf(context));
         const failure = failureOf(out);
         if (failure) log.warn(`${name} failed`, { durationMs: Date.now() - started, outcome: 'failed', error: String(failure.message ?? 'failed'), failure: failure.context });
         else log.info(`${name} done`, { durationMs: Date.now() - started, outcome: 'ok' });
@@ -60,7 +89,7 @@ function activity<I, O>(name: string, step: (rt: Runtime, input: I) => Promise<O
   });
 }
 
-type Step<K extends ActivityKey> = (rt: Runtime, input: ActivityInput<K>) => Promise<ActivityOutput<K>>;
+type Step<K extends ActivityKey> = (rt: Runtime, input: ActivityInput<K>, port: OrchestrationPort) => Promise<ActivityOutput<K>>;
 
 /** Every activity's step, in the order the orchestrators call them. */
 const STEPS: { [K in ActivityKey]: Step<K> } = {
@@ -70,6 +99,9 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   migrateRoles: migration.migrateRoles,
   applyDatabaseRoles: migration.applyDatabaseRoles,
   recordControl: migration.recordControl,
+  startDatabases,
+  watchDatabases,
+  databaseFinished,
   prepareTargetDatabase,
   createSlot,
   applySchema,
@@ -80,6 +112,7 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   applyBatch,
   markCaughtUp: migration.markCaughtUp,
   beginCutover,
+  verifyTables,
   completeDatabase,
   stopDatabase,
   finishMigration: migration.finishMigration,

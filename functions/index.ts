@@ -11,3 +11,4 @@ import './activities';
 import '../orchestrators/migration';
 import '../orchestrators/database';
 import '../orchestrators/cdc';
+import '../orchestrators/copy-lane';

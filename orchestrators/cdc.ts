@@ -2,19 +2,21 @@
  * Change data capture for one database, eternal until cutover or cancel:
  *
  *   apply a batch ─► (first time past the consistency point) post-data, then "caught up"
- *        ▲          ─► cutover requested: record the end position, drain to it, finish
- *        │          ─► idle: wait for a short timer or a cutover/cancel event
- *        └── continueAsNew every CDC_ITERATIONS_PER_EXECUTION batches, so history stays small
+ *        ▲          ─► cutover requested: record the end position, drain to it, verify, finish
+ *        │          ─► idle: one wait for a short timer or a cutover/cancel event, then continueAsNew
+ *        └── continueAsNew after at most CDC_BATCHES_PER_EXECUTION batches, so history stays small
  *
  * What the user asked for (cutover, cancel) is read from Table Storage by applyBatch: the events
- * only wake the loop early, so a request is never lost between executions.
+ * only wake the wait early, so a request is never lost between executions. Each execution waits
+ * at most once, so no event task outlives the Task.any it was made for.
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import { EVENTS, ORCHESTRATORS, type CdcState, type DatabaseOutcome } from '../shared/steps/contracts';
 import { activityCaller, run } from './activity';
+import { verifyAllTables } from './verify';
 
-export const CDC_ITERATIONS_PER_EXECUTION = 100;
+export const CDC_BATCHES_PER_EXECUTION = 50;
 /** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
 export const CDC_IDLE_MS = 1_000;
 
@@ -22,47 +24,43 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
   const state = { ...context.df.getInput<CdcState>() };
   const key = { server: state.server, name: state.name, db: state.db };
   const call = activityCaller(context);
-  const stop = function* (s: 'Failed' | 'Canceled', error?: string): Generator<Task, DatabaseOutcome, unknown> {
-    yield call('stopDatabase', { ...key, state: s, error: error ?? null });
-    return error === undefined ? { db: state.db, state: s } : { db: state.db, state: s, error };
-  };
+  const failed = (error: string): DatabaseOutcome => ({ db: state.db, state: 'Failed', error });
 
   try {
-    for (let i = 0; i < CDC_ITERATIONS_PER_EXECUTION; i++) {
+    for (let i = 0; i < CDC_BATCHES_PER_EXECUTION; i++) {
       const r = yield* run(call('applyBatch', { ...key, endLsn: state.endLsn ?? null }));
-      if (!r.ok) return yield* stop('Failed', r.failure.message);
+      if (!r.ok) return failed(r.failure.message);
       const o = r.value;
-      if (o.control === 'cancel') return yield* stop('Canceled');
+      if (o.control === 'cancel') return { db: state.db, state: 'Canceled' };
 
       if (!state.caughtUp && o.pastConsistencyPoint) {
         const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
-        if (!post.ok) return yield* stop('Failed', post.failure.message);
+        if (!post.ok) return failed(post.failure.message);
         yield call('markCaughtUp', key);
         state.caughtUp = true;
       }
       if (state.caughtUp && o.control === 'cutover' && state.endLsn === undefined) {
         const b = yield* run(call('beginCutover', key));
-        if (!b.ok) return yield* stop('Failed', b.failure.message);
+        if (!b.ok) return failed(b.failure.message);
         state.endLsn = b.value.endLsn;
         continue;
       }
       if (state.endLsn !== undefined && o.reachedEnd) {
+        const verified = yield* verifyAllTables(call, key);
+        if (!verified.ok) return failed(verified.failure.message);
         const done = yield* run(call('completeDatabase', key));
-        if (!done.ok) return yield* stop('Failed', done.failure.message);
+        if (!done.ok) return failed(done.failure.message);
         return { db: state.db, state: 'Succeeded' };
       }
       if (o.idle && state.endLsn === undefined) {
         const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + CDC_IDLE_MS));
-        const woke = yield context.df.Task.any([
-          timer,
-          context.df.waitForExternalEvent(EVENTS.cutover),
-          context.df.waitForExternalEvent(EVENTS.cancel),
-        ]);
+        const woke = yield context.df.Task.any([timer, context.df.waitForExternalEvent(EVENTS.cutover), context.df.waitForExternalEvent(EVENTS.cancel)]);
         if (woke !== timer) timer.cancel();
+        break;
       }
     }
   } catch (err) {
-    return yield* stop('Failed', err instanceof Error ? err.message : String(err));
+    return failed(err instanceof Error ? err.message : String(err));
   }
   context.df.continueAsNew(state);
   return undefined;

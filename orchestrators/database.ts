@@ -4,87 +4,86 @@
  *   1. prepare the target database (create, or drop and create when overwriting)
  *   2. Online: create the replication slot — BEFORE any row is copied
  *   3. schema pre-data (tables without secondary indexes, FKs, triggers)
- *   4. plan chunks, then copy them with a sliding window of bounded parallelism; a table's keys
- *      and indexes are built as soon as its last chunk lands, while other tables still copy
+ *   4. plan chunks, then copy them in COPY_LANES lanes (sub-orchestrations started together in one
+ *      Task.all); a table's keys and indexes are built as soon as its last chunk lands
  *   5. keys for any table still without them; sequences and large objects
  *   6. Offline: post-data, verify, done.  Online: the CDC sub-orchestration until cutover.
+ *   Whatever the end, the migration's orchestration is told (it watches the databases' rows).
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { ORCHESTRATORS, cdcInstanceId, type CdcState, type ChunkOutcome, type DatabaseInput, type DatabaseOutcome, type Result } from '../shared/steps/contracts';
+import {
+  ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId,
+  type CdcState, type CopyLaneInput, type DatabaseInput, type DatabaseOutcome, type LaneOutcome,
+} from '../shared/steps/contracts';
 import { activityCaller, outputOf, run, type ActivityTask } from './activity';
+import { verifyAllTables } from './verify';
 
-/** Chunks copied at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
-export const COPY_WINDOW = 4;
+/** Chunk copies at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
+export const COPY_LANES = 4;
 
 export const databaseOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome, unknown> {
   const input = context.df.getInput<DatabaseInput>();
   const key = { server: input.server, name: input.name, db: input.db };
   const call = activityCaller(context);
-  const parent = context.df.parentInstanceId ?? context.df.instanceId;
-  const stop = function* (state: 'Failed' | 'Canceled', error?: string): Generator<Task, DatabaseOutcome, unknown> {
-    yield call('stopDatabase', { ...key, state, error: error ?? null });
-    return error === undefined ? { db: input.db, state } : { db: input.db, state, error };
+  const end = function* (outcome: DatabaseOutcome): Generator<Task, DatabaseOutcome, unknown> {
+    if (outcome.state !== 'Succeeded') yield call('stopDatabase', { ...key, state: outcome.state, error: outcome.error ?? null });
+    yield call('databaseFinished', { server: key.server, name: key.name, db: key.db, migrationInstanceId: input.migrationInstanceId });
+    return outcome;
   };
+  const failed = (error: string): DatabaseOutcome => ({ db: input.db, state: 'Failed', error });
 
   try {
     // 1. The target database, then its owner, privileges and role settings before its schema
     // (a no-op without migrateRoles).
     const prepared = yield* run(call('prepareTargetDatabase', key));
-    if (!prepared.ok) return yield* stop('Failed', prepared.failure.message);
+    if (!prepared.ok) return yield* end(failed(prepared.failure.message));
     yield call('applyDatabaseRoles', { server: key.server, name: key.name, databases: [key.db] });
     // 2. Online: the slot, before any row is copied.
     if (input.mode === 'Online') {
       const slot = yield* run(call('createSlot', key));
-      if (!slot.ok) return yield* stop('Failed', slot.failure.message);
+      if (!slot.ok) return yield* end(failed(slot.failure.message));
     }
     // 3.
     const pre = yield* run(call('applySchema', { ...key, phase: 'pre-data' }));
-    if (!pre.ok) return yield* stop('Failed', pre.failure.message);
+    if (!pre.ok) return yield* end(failed(pre.failure.message));
 
-    // 4. Copy with a sliding window
+    // 4. Copy in lanes.
     const plan = yield* run(call('planCopy', key));
-    if (!plan.ok) return yield* stop('Failed', plan.failure.message);
-    const running: Array<ActivityTask<Result<ChunkOutcome>>> = [];
-    const indexBuilds: Array<ActivityTask<Result<null>>> = [];
-    let next = 0;
-    while (next < plan.value.chunks || running.length > 0) {
-      while (running.length < COPY_WINDOW && next < plan.value.chunks) {
-        running.push(call('copyChunk', { ...key, chunk: next++ }));
-      }
-      const done = yield context.df.Task.any(running);
-      const index = running.findIndex((t) => t === done);
-      const [finished] = running.splice(index, 1);
-      if (!finished) throw new Error('Task.any returned a task that is not running');
-      const r = outputOf(finished);
-      if (!r.ok) return yield* stop('Failed', r.failure.message);
-      if (r.value.canceled) return yield* stop('Canceled');
-      if (r.value.tableLoaded) indexBuilds.push(call('buildTableIndexes', { ...key, table: r.value.tableLoaded }));
+    if (!plan.ok) return yield* end(failed(plan.failure.message));
+    const lanes = Math.min(COPY_LANES, plan.value.chunks);
+    const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
+    for (let lane = 0; lane < lanes; lane++) {
+      const laneInput: CopyLaneInput = { ...key, lane, lanes, chunks: plan.value.chunks, next: lane };
+      laneTasks.push(context.df.callSubOrchestrator(ORCHESTRATORS.copyLane, laneInput, copyLaneInstanceId(context.df.instanceId, lane)));
     }
-    if (indexBuilds.length > 0) {
-      yield context.df.Task.all(indexBuilds);
-      const bad = indexBuilds.map(outputOf).find((b) => !b.ok);
-      if (bad && !bad.ok) return yield* stop('Failed', bad.failure.message);
-    }
+    if (laneTasks.length > 0) yield context.df.Task.all(laneTasks);
+    const outcomes = laneTasks.map(outputOf);
+    const laneFailure = outcomes.find((o) => o.state === 'Failed');
+    if (laneFailure) return yield* end(failed(laneFailure.error ?? 'a copy lane failed'));
+    if (outcomes.some((o) => o.state === 'Canceled')) return yield* end({ db: input.db, state: 'Canceled' });
 
     // 5. Keys for the rest, sequences, large objects; records the consistency point
     const keys = yield* run(call('applySchema', { ...key, phase: 'keys' }));
-    if (!keys.ok) return yield* stop('Failed', keys.failure.message);
+    if (!keys.ok) return yield* end(failed(keys.failure.message));
     const finished = yield* run(call('finishCopy', key));
-    if (!finished.ok) return yield* stop('Failed', finished.failure.message);
+    if (!finished.ok) return yield* end(failed(finished.failure.message));
 
     // 6.
     if (input.mode === 'Offline') {
       const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
-      if (!post.ok) return yield* stop('Failed', post.failure.message);
+      if (!post.ok) return yield* end(failed(post.failure.message));
+      const verified = yield* verifyAllTables(call, key);
+      if (!verified.ok) return yield* end(failed(verified.failure.message));
       const done = yield* run(call('completeDatabase', key));
-      if (!done.ok) return yield* stop('Failed', done.failure.message);
-      return { db: input.db, state: 'Succeeded' };
+      if (!done.ok) return yield* end(failed(done.failure.message));
+      return yield* end({ db: input.db, state: 'Succeeded' });
     }
-    const cdc: CdcState = { ...key, caughtUp: false };
-    return (yield context.df.callSubOrchestrator(ORCHESTRATORS.cdc, cdc, cdcInstanceId(parent, input.index))) as DatabaseOutcome;
+    const cdc: CdcState = { ...key, caughtUp: false, migrationInstanceId: input.migrationInstanceId };
+    const cdcTask: ActivityTask<DatabaseOutcome> = context.df.callSubOrchestrator(ORCHESTRATORS.cdc, cdc, cdcInstanceId(input.migrationInstanceId, input.index));
+    return yield* end(yield* run(cdcTask));
   } catch (err) {
-    return yield* stop('Failed', err instanceof Error ? err.message : String(err));
+    return yield* end(failed(err instanceof Error ? err.message : String(err)));
   }
 };
 

@@ -5,21 +5,25 @@
  *   2. InProgress / ValidationInProgress          pre-migration checks (Validate, ValidateAndMigrate)
  *   3. InProgress / WaitingForDataMigrationWindow a durable timer until migrationWindowStartTimeInUtc
  *      (a cancel ends the wait); past migrationWindowEndTimeInUtc no copy starts
- *   4. InProgress / MigratingData                 roles once (migrateRoles), then one
- *      sub-orchestration per database, then each database's owner, privileges and role settings
+ *   4. InProgress / MigratingData                 roles once (migrateRoles), then every database's
+ *      own orchestration is started (by an activity, so this one never yields their tasks)
+ *   5. watch: one wait per execution for a database to finish, a cutover or cancel event, or a
+ *      short timer; events are recorded as the PATCH that asks the same would be (or refused, on the
+ *      resource); then continueAsNew until every database has finished
  *      (WaitingForUserAction / WaitingForCutoverTrigger and CompletingMigration are set by the
  *       activities as databases catch up and cut over: they are data, not orchestration state)
- *   5. Succeeded | Failed | Canceled | ValidationFailed, substate Completed
+ *   6. each migrated database's owner, privileges and role settings; then
+ *      Succeeded | Failed | Canceled | ValidationFailed, substate Completed
  *
  * Deterministic: time, waits and races come only from context.df; inputs are keys, never secrets.
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
-  EVENTS, ORCHESTRATORS, databaseInstanceId,
-  type DatabaseInput, type DatabaseOutcome, type MigrationInput, type MigrationState, type MigrationSubState,
+  EVENTS, ORCHESTRATORS,
+  type DatabaseOutcome, type MigrationInput, type MigrationKey, type MigrationState, type MigrationSubState,
 } from '../shared/steps/contracts';
-import { activityCaller, run } from './activity';
+import { activityCaller, run, type Call } from './activity';
 
 export interface MigrationResult {
   state: MigrationState;
@@ -27,7 +31,10 @@ export interface MigrationResult {
   databases?: DatabaseOutcome[];
 }
 
-export const migrationOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, MigrationResult, unknown> {
+/** The watch's timer: how long it sleeps when no event wakes it. */
+export const WATCH_MS = 5_000;
+
+export const migrationOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, MigrationResult | undefined, unknown> {
   const input = context.df.getInput<MigrationInput>();
   const key = { server: input.server, name: input.name };
   const call = activityCaller(context);
@@ -38,69 +45,80 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
   };
 
   try {
-    // 1. PerformingPreRequisiteSteps
-    yield setState('InProgress', 'PerformingPreRequisiteSteps');
-    const pre = yield* run(call('checkPrerequisites', key));
-    if (!pre.ok) return yield* finish({ state: 'Failed', error: pre.failure.message });
+    if (!input.watching) {
+      // 1. PerformingPreRequisiteSteps
+      yield setState('InProgress', 'PerformingPreRequisiteSteps');
+      const pre = yield* run(call('checkPrerequisites', key));
+      if (!pre.ok) return yield* finish({ state: 'Failed', error: pre.failure.message });
 
-    // 2. ValidationInProgress
-    if (input.option !== 'Migrate') {
-      yield setState('InProgress', 'ValidationInProgress');
-      const v = yield* run(call('validate', key));
-      if (!v.ok) return yield* finish({ state: 'Failed', error: v.failure.message });
-      if (v.value.status === 'Failed') return yield* finish({ state: 'ValidationFailed', error: 'Validation failed: see validationDetails' });
-      if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
-    }
-
-    // 3. WaitingForDataMigrationWindow: validation ran first, so problems surface before the wait.
-    const start = input.migrationWindowStartTimeInUtc ? new Date(input.migrationWindowStartTimeInUtc) : undefined;
-    if (start && start.getTime() > context.df.currentUtcDateTime.getTime()) {
-      yield setState('InProgress', 'WaitingForDataMigrationWindow');
-      const timer = context.df.createTimer(start);
-      const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
-      if ((yield context.df.Task.any([timer, cancel])) === cancel) {
-        timer.cancel();
-        yield call('recordControl', { ...key, control: 'cancel', request: cancel.result ?? null });
-        return yield* finish({ state: 'Canceled' });
+      // 2. ValidationInProgress
+      if (input.option !== 'Migrate') {
+        yield setState('InProgress', 'ValidationInProgress');
+        const v = yield* run(call('validate', key));
+        if (!v.ok) return yield* finish({ state: 'Failed', error: v.failure.message });
+        if (v.value.status === 'Failed') return yield* finish({ state: 'ValidationFailed', error: 'Validation failed: see validationDetails' });
+        if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
       }
+
+      // 3. WaitingForDataMigrationWindow: validation ran first, so problems surface before the wait.
+      const start = input.migrationWindowStartTimeInUtc ? new Date(input.migrationWindowStartTimeInUtc) : undefined;
+      if (start && start.getTime() > context.df.currentUtcDateTime.getTime()) {
+        yield setState('InProgress', 'WaitingForDataMigrationWindow');
+        const timer = context.df.createTimer(start);
+        const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+        if ((yield context.df.Task.any([timer, cancel])) === cancel) {
+          timer.cancel();
+          yield call('recordControl', { ...key, control: 'cancel', request: cancel.result ?? null });
+          return yield* finish({ state: 'Canceled' });
+        }
+      }
+      const closed = windowClosed(input, context.df.currentUtcDateTime);
+      if (closed) return yield* finish({ state: 'Failed', error: closed });
+
+      // 4. MigratingData: roles first (cluster-wide, once, before any schema), then every database.
+      yield setState('InProgress', 'MigratingData');
+      const roles = yield* run(call('migrateRoles', key));
+      if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
+      const late = windowClosed(input, context.df.currentUtcDateTime);
+      if (late) return yield* finish({ state: 'Failed', error: late });
+      yield call('startDatabases', { ...key, mode: input.mode, databases: input.databases, migrationInstanceId: context.df.instanceId });
     }
-    const closed = windowClosed(input, context.df.currentUtcDateTime);
-    if (closed) return yield* finish({ state: 'Failed', error: closed });
 
-    // 4. MigratingData: roles first (cluster-wide, once, before any schema), then every database in
-    // its own sub-orchestration; cutover and cancel requests that arrive as events on this instance
-    // (e.g. `az rest … raiseEvent/cutover`) are recorded as data the databases read, then the wait resumes.
-    yield setState('InProgress', 'MigratingData');
-    const roles = yield* run(call('migrateRoles', key));
-    if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
-    const late = windowClosed(input, context.df.currentUtcDateTime);
-    if (late) return yield* finish({ state: 'Failed', error: late });
-    const children = input.databases.map((db, index) => {
-      const child: DatabaseInput = { ...key, db, mode: input.mode, index };
-      return context.df.callSubOrchestrator(ORCHESTRATORS.database, child, databaseInstanceId(context.df.instanceId, index));
-    });
-    const all = context.df.Task.all(children);
-    for (;;) {
-      const cutover = context.df.waitForExternalEvent(EVENTS.cutover);
-      const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
-      const winner = yield context.df.Task.any([all, cutover, cancel]);
-      if (winner === all) break;
-      const control = winner === cutover ? 'cutover' : 'cancel';
-      yield call('recordControl', { ...key, control, request: (winner as Task).result ?? null });
+    // 5. Watch: this execution's one wait (events raised earlier in it are delivered to it).
+    const finished = yield* watchOnce(context, call, key);
+    if (!finished) {
+      context.df.continueAsNew({ ...input, watching: true });
+      return undefined;
     }
 
-    // Each created database gets its owner, privileges and role settings (a no-op without migrateRoles).
-    const outcomes = all.result as DatabaseOutcome[];
-    const migrated = outcomes.filter((o) => o.state === 'Succeeded').map((o) => o.db);
-    if (!roles.value.skipped && migrated.length > 0) yield call('applyDatabaseRoles', { ...key, databases: migrated });
-
-    // 5. Final state from the databases' outcomes.
-    return yield* finish(finalState(outcomes));
+    // 6. Each migrated database gets its owner, privileges and role settings (a no-op without migrateRoles).
+    const migrated = finished.filter((o) => o.state === 'Succeeded').map((o) => o.db);
+    if (migrated.length > 0) yield call('applyDatabaseRoles', { ...key, databases: migrated });
+    return yield* finish(finalState(finished));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return yield* finish({ state: 'Failed', error: message });
   }
 };
+
+/**
+ * One wait for a database to finish, a user's cutover or cancel, or the timer; the user's events
+ * are recorded (or refused) as data. Returns the databases' outcomes once all have finished.
+ */
+function* watchOnce(context: OrchestrationContext, call: Call, key: MigrationKey): Generator<Task, DatabaseOutcome[] | undefined, unknown> {
+  const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + WATCH_MS));
+  const cutover = context.df.waitForExternalEvent(EVENTS.cutover);
+  const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+  const dbFinished = context.df.waitForExternalEvent(EVENTS.databaseFinished);
+  const woke = yield context.df.Task.any([timer, cutover, cancel, dbFinished]);
+  if (woke !== timer) timer.cancel();
+  const status = yield* run(call('watchDatabases', { ...key, migrationInstanceId: context.df.instanceId }));
+  // Events that arrived by now, during the wait or the activity, are recorded before this execution ends.
+  for (const [control, event] of [['cutover', cutover], ['cancel', cancel]] as const) {
+    if (event.isCompleted) yield call('recordControl', { ...key, control, request: event.result ?? null });
+  }
+  return status.finished ? status.outcomes : undefined;
+}
 
 /** Why no copy may start at `now`: the window's end has passed (null when it has not, or there is none). */
 export function windowClosed(input: Pick<MigrationInput, 'migrationWindowEndTimeInUtc'>, now: Date): string | null {

@@ -197,9 +197,11 @@ export async function deleteMigrationResource(ctx: ServiceContext, serverParam: 
  * Events only wake waiting orchestrations early: the request itself is already stored, which is
  * what the workflow reads. CDC loops get the event too, so an idle one reacts at once.
  */
-async function wake(ctx: ServiceContext, rec: MigrationRecord, event: string, data: unknown): Promise<void> {
+async function wake(ctx: ServiceContext, rec: MigrationRecord, event: string, data: { dbs: string[] }): Promise<void> {
+  // `recorded` tells the migration's orchestration the request is stored already (nothing to record).
+  const payload = { ...data, recorded: true };
   const targets = [rec.instanceId, ...rec.dbsToMigrate.map((_, i) => cdcInstanceId(rec.instanceId, i))];
-  await Promise.all(targets.map((id) => ctx.orchestration.raiseEvent(id, event, data).catch(() => undefined)));
+  await Promise.all(targets.map((id) => ctx.orchestration.raiseEvent(id, event, payload).catch(() => undefined)));
 }
 
 /** POST …/checkMigrationNameAvailability */

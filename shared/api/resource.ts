@@ -95,6 +95,7 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
   if (m.migrationWindowStartTimeInUtc) p.migrationWindowStartTimeInUtc = m.migrationWindowStartTimeInUtc;
   if (m.migrationWindowEndTimeInUtc) p.migrationWindowEndTimeInUtc = m.migrationWindowEndTimeInUtc;
   if (m.endedOn) p.endedOn = m.endedOn;
+  if (m.rejectedRequest && m.rejectedRequestAt) p.rejectedRequest = { requestedAt: m.rejectedRequestAt, message: m.rejectedRequest };
   return {
     id: resourceId(m.server, m.name),
     name: m.name,

@@ -150,6 +150,8 @@ export const migrationResourcePropertiesSchema = z
     migrationInstanceResourceId: z.string().min(1).optional(),
     startedOn: dateTime.optional(),
     endedOn: dateTime.optional(),
+    /** pgferry's own (beside ARM's): the last cutover or cancel raised as a Durable event that was refused, and why. */
+    rejectedRequest: z.object({ requestedAt: dateTime, message: z.string() }).strict().optional(),
   })
   .strict();
 

@@ -9,28 +9,50 @@ import { copySequences } from '../copy/sequences';
 import { dropBookkeeping } from '../copy/bookkeeping';
 import { dropProgress } from '../cdc/progress';
 import { compareDatabases } from '../verify/compare';
-import type { DatabaseKey, Result } from './contracts';
+import type { DatabaseKey, Result, VerifyProgress } from './contracts';
 import { forget, copyPlanFor } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, setDb } from './record';
 import { dropAllSlots, dropSlotAndPublication, slotOf } from './slot';
 import type { Runtime } from './runtime';
 
-/** The database is done: a mismatch fails it with the tables named. */
+/** Longest one verifyTables call keeps starting tables (far below functionTimeout). */
+export const VERIFY_BUDGET_MS = 60_000;
+
+/** The tables of the copy plan, in plan order: what verification compares. */
+async function planTables(rt: Runtime, k: DatabaseKey) {
+  const plan = await copyPlanFor(rt, k);
+  return [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
+}
+
+/**
+ * Compares row counts and checksums of the tables from `from`, until the time budget is spent;
+ * a mismatch fails the database with the tables named.
+ */
+export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number }): Promise<Result<VerifyProgress>> {
+  const e = await databaseEndpoints(rt, k);
+  try {
+    const tables = await planTables(rt, k);
+    await setDb(rt, k, (r) => ({ ...r, migrationOperation: `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)` }));
+    const compared = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => compareDatabases(s, t, tables.slice(k.from), Date.now() + VERIFY_BUDGET_MS));
+    const bad = compared.filter((c) => !c.match);
+    if (bad.length > 0) {
+      const list = bad.slice(0, 10).map((m) => `${m.schema}.${m.table} (source ${m.rowsSource} rows, target ${m.rowsTarget})`).join(', ');
+      return fail(`verification of ${k.db} found ${bad.length} table(s) that differ: ${list}`, { phase: 'verify', database: k.db });
+    }
+    const next = k.from + compared.length;
+    return ok({ compared: compared.length, next: next < tables.length ? next : null });
+  } catch (err) {
+    return permanent(err, { phase: 'verify', database: k.db });
+  }
+}
+
+/** The database is done (every table verified): sequences set to the source values, then pgferry's objects dropped. */
 export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Result<null>> {
   const e = await databaseEndpoints(rt, k);
-  await setDb(rt, k, (r) => ({ ...r, migrationOperation: 'Verifying row counts and checksums' }));
   try {
-    const plan = await copyPlanFor(rt, k);
-    const tables = [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
-    const mismatches = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
-      await copySequences(s, t);
-      return (await compareDatabases(s, t, tables)).filter((c) => !c.match);
-    });
-    if (mismatches.length > 0) {
-      const list = mismatches.slice(0, 10).map((m) => `${m.schema}.${m.table} (source ${m.rowsSource} rows, target ${m.rowsTarget})`).join(', ');
-      return fail(`verification of ${k.db} found ${mismatches.length} table(s) that differ: ${list}`, { phase: 'verify', database: k.db });
-    }
+    const tables = await planTables(rt, k);
+    await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
     await cleanUp(rt, e, k);
     await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
     forget(k);

@@ -10,7 +10,7 @@
 import type { MigrationMode, MigrationOption, MigrationState, MigrationSubState, ValidationState } from '../model/states';
 
 export type { MigrationMode, MigrationOption, MigrationState, MigrationSubState } from '../model/states';
-export { EVENTS, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId } from './names';
+export { EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId } from './names';
 
 /** Identifies a migration: names are unique per target server. */
 export interface MigrationKey {
@@ -31,12 +31,39 @@ export interface MigrationInput extends MigrationKey {
   migrationWindowStartTimeInUtc?: string;
   /** ARM migrationWindowEndTimeInUtc (ISO, UTC): no copy starts after it. */
   migrationWindowEndTimeInUtc?: string;
+  /** Set by the orchestrator itself once the databases run: each later execution is one wait. */
+  watching?: boolean;
 }
 
 export interface DatabaseInput extends DatabaseKey {
   mode: MigrationMode;
   /** Index of the database in dbsToMigrate (names child instances deterministically). */
   index: number;
+  /** The migration orchestration: told when this database finishes; names the CDC instance. */
+  migrationInstanceId: string;
+}
+
+/** One copy lane of a database: it copies chunks lane, lane + lanes, lane + 2·lanes … in turn. */
+export interface CopyLaneInput extends DatabaseKey {
+  lane: number;
+  lanes: number;
+  /** Chunks in the plan. */
+  chunks: number;
+  /** The next chunk this lane copies (carried across continueAsNew). */
+  next: number;
+}
+
+/** How a lane ended: all its chunks copied (and their tables' indexes built), or why not. */
+export interface LaneOutcome {
+  state: 'Succeeded' | 'Failed' | 'Canceled';
+  error?: string;
+}
+
+/** What the migration's watch sees of its databases (from Table Storage and their orchestrations). */
+export interface DatabasesStatus {
+  /** Every database reached Succeeded, Failed or Canceled. */
+  finished: boolean;
+  outcomes: DatabaseOutcome[];
 }
 
 /** How a database ended; the migration's final state is derived from all of them. */
@@ -84,6 +111,8 @@ export interface ChunkOutcome {
   tableLoaded?: string;
   /** The user canceled: stop scheduling more chunks. */
   canceled?: boolean;
+  /** Another lane of this database failed: stop (the database fails with that lane's error). */
+  stopped?: boolean;
 }
 
 /** State carried by the CDC loop across continueAsNew. */
@@ -92,6 +121,16 @@ export interface CdcState extends DatabaseKey {
   caughtUp: boolean;
   /** Set once a cutover started: the end position to drain to. */
   endLsn?: string;
+  /** The migration orchestration, told when this database finishes. */
+  migrationInstanceId: string;
+}
+
+/** A bounded, resumable share of the verification: the tables from `from`, until a time budget is spent. */
+export interface VerifyProgress {
+  /** Tables compared by this call. */
+  compared: number;
+  /** Where the next call starts; null when every table is compared. */
+  next: number | null;
 }
 
 export interface ApplyOutcome {
@@ -115,6 +154,9 @@ export interface ActivityContracts {
   migrateRoles: { input: MigrationKey; output: Result<RolesSummary> };
   applyDatabaseRoles: { input: MigrationKey & { databases: string[] }; output: null };
   recordControl: { input: MigrationKey & { control: Exclude<Control, 'none'>; request: unknown }; output: null };
+  startDatabases: { input: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }; output: null };
+  watchDatabases: { input: MigrationKey & { migrationInstanceId: string }; output: DatabasesStatus };
+  databaseFinished: { input: MigrationKey & { migrationInstanceId: string; db: string }; output: null };
   finishMigration: { input: MigrationKey & { state: MigrationState; error?: string }; output: null };
   prepareTargetDatabase: { input: DatabaseKey; output: Result<null> };
   createSlot: { input: DatabaseKey; output: Result<{ plugin: 'wal2json' | 'pgoutput'; startLsn: string }> };
@@ -126,6 +168,7 @@ export interface ActivityContracts {
   applyBatch: { input: DatabaseKey & { endLsn: string | null }; output: Result<ApplyOutcome> };
   markCaughtUp: { input: DatabaseKey; output: null };
   beginCutover: { input: DatabaseKey; output: Result<{ endLsn: string }> };
+  verifyTables: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress> };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
 }
@@ -142,6 +185,9 @@ export const ACTIVITIES = {
   migrateRoles: 'migrateRoles',
   applyDatabaseRoles: 'applyDatabaseRoles',
   recordControl: 'recordControl',
+  startDatabases: 'startDatabases',
+  watchDatabases: 'watchDatabases',
+  databaseFinished: 'databaseFinished',
   finishMigration: 'finishMigration',
   prepareTargetDatabase: 'prepareTargetDatabase',
   createSlot: 'createSlot',
@@ -153,6 +199,7 @@ export const ACTIVITIES = {
   applyBatch: 'applyBatch',
   markCaughtUp: 'markCaughtUp',
   beginCutover: 'beginCutover',
+  verifyTables: 'verifyTables',
   completeDatabase: 'completeDatabase',
   stopDatabase: 'stopDatabase',
 } as const satisfies Record<ActivityKey, string>;

@@ -63,6 +63,7 @@ async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean):
 export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number }): Promise<Result<ChunkOutcome>> {
   const e = await databaseEndpoints(rt, i);
   if (controlFor(e.record, i.db) === 'cancel') return ok({ canceled: true });
+  if ((await getDatabase(rt.store, i, i.db))?.record.copyStopped !== undefined) return ok({ stopped: true });
   const plan = await copyPlanFor(rt, i);
   const planned = plan[i.chunk];
   if (!planned) return fail(`copy chunk ${i.chunk} is not in the plan of ${i.db} (${plan.length} chunks)`);
@@ -81,8 +82,10 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
     if (isRetryable(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
     await markChunk(rt.store, i, i.db, id, { state: 'errored', error: message }).catch(() => undefined);
+    const failure = fail(`copy of ${table} (chunk ${id.chunkNo}) failed: ${message}`, { phase: 'copy', database: i.db, table });
+    await stopCopy(rt, i, message);
     await refreshCopyProgress(rt, i, true);
-    return fail(`copy of ${table} (chunk ${id.chunkNo}) failed: ${message}`, { phase: 'copy', database: i.db, table });
+    return failure;
   }
   // The table is loaded when all its chunks are done; exactly one chunk reports it: the one that
   // ended last (ties by number), so a retried activity reports the same table again, not another.
@@ -95,6 +98,11 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
   }
   await refreshCopyProgress(rt, i, tableLoaded !== undefined);
   return ok(tableLoaded ? { tableLoaded } : {});
+}
+
+/** Records why this database's copy stopped, so every other lane stops at its next chunk. */
+export async function stopCopy(rt: Runtime, k: DatabaseKey, reason: string): Promise<void> {
+  await setDb(rt, k, (r) => (r.copyStopped === undefined ? { ...r, copyStopped: reason } : undefined));
 }
 
 /** Sequences, large objects, final counters, and the consistency point (highest end-of-chunk LSN). */

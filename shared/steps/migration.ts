@@ -114,21 +114,43 @@ export async function applyDatabaseRoles(rt: Runtime, i: MigrationKey & { databa
   return null;
 }
 
-/** A cutover or cancel that arrived as an event on the orchestration is stored like a PATCH. */
+/**
+ * A cutover or cancel that arrived as an event on the migration's orchestration (e.g. `az rest …
+ * raiseEvent/cutover`) obeys the rule of the PATCH that asks the same: a cutover only once every
+ * database waits for it (WaitingForUserAction), a cancel while the migration runs. Accepted, it is
+ * stored as the PATCH would store it; refused, the refusal and its reason are on the resource
+ * (properties.rejectedRequest). Events the API raised itself only wake the orchestration.
+ */
 export async function recordControl(rt: Runtime, i: MigrationKey & { control: Exclude<Control, 'none'>; request: unknown }): Promise<null> {
-  const requested = dbsOf(i.request);
+  if (isObject(i.request) && i.request.recorded === true) return null;
   const at = nowIso();
   await updateMigration(rt.store, i.server, i.name, (m) => {
     if (isTerminal(m.state)) return undefined;
-    if (i.control === 'cutover') return { ...m, cutoverRequestedAt: m.cutoverRequestedAt ?? at, dbsToTriggerCutoverOn: requested ?? m.dbsToMigrate };
-    return { ...m, cancelRequestedAt: m.cancelRequestedAt ?? at, dbsToCancelMigrationOn: requested ?? m.dbsToMigrate };
+    const refuse = (why: string) => ({ ...m, rejectedRequest: `${i.control} raised as an event at ${at} was refused: ${why}`, rejectedRequestAt: at });
+    const requested = dbsOf(i.request);
+    const unknown = (requested ?? []).filter((db) => !m.dbsToMigrate.includes(db));
+    if (unknown.length > 0) return refuse(`${unknown.map((d) => JSON.stringify(d)).join(', ')} not in dbsToMigrate; send {"dbs": [names from dbsToMigrate]} or no data for all`);
+    if (i.control === 'cutover') {
+      if (m.cutoverRequestedAt) return undefined;
+      if (m.state !== 'WaitingForUserAction') {
+        return refuse(`cutover is possible once every database waits for it (state WaitingForUserAction / WaitingForCutoverTrigger); the migration is ${m.state} / ${m.subState}. Raise it again when it is ready`);
+      }
+      return { ...m, cutoverRequestedAt: at, dbsToTriggerCutoverOn: requested ?? m.dbsToMigrate };
+    }
+    if (m.cancelRequestedAt) return undefined;
+    if (m.state !== 'InProgress' && m.state !== 'WaitingForUserAction') return refuse(`cancel is possible while the migration is InProgress or WaitingForUserAction; it is ${m.state}`);
+    return { ...m, cancelRequestedAt: at, dbsToCancelMigrationOn: requested ?? m.dbsToMigrate };
   });
   return null;
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
 function dbsOf(request: unknown): string[] | undefined {
-  if (typeof request !== 'object' || request === null) return undefined;
-  const dbs = (request as { dbs?: unknown }).dbs;
+  if (!isObject(request)) return undefined;
+  const dbs = request.dbs;
   return Array.isArray(dbs) && dbs.every((d) => typeof d === 'string') && dbs.length > 0 ? (dbs as string[]) : undefined;
 }
 

@@ -7,12 +7,15 @@ export const ORCHESTRATORS = {
   migration: 'migration',
   database: 'migrateDatabase',
   cdc: 'cdcStream',
+  copyLane: 'copyLane',
 } as const;
 
 /** External events the orchestrations wait for (also accepted through the Durable raiseEvent API). */
 export const EVENTS = {
   cutover: 'cutover',
   cancel: 'cancel',
+  /** Sent by a database orchestration to the migration's when it ends (wakes the watch). */
+  databaseFinished: 'databaseFinished',
 } as const;
 
 /** `server/name` is unique; ':' cannot occur in either, so the id is unambiguous. */
@@ -26,4 +29,8 @@ export function databaseInstanceId(parent: string, index: number): string {
 
 export function cdcInstanceId(parent: string, index: number): string {
   return `${parent}:cdc:${index}`;
+}
+
+export function copyLaneInstanceId(databaseInstance: string, lane: number): string {
+  return `${databaseInstance}:lane:${lane}`;
 }

@@ -8,6 +8,7 @@ import { applyObjects, applyPhase, describeFailures, type PhaseReport } from '..
 import type { DatabaseKey, Failure, Result, SchemaPhase } from './contracts';
 import { schemaPlanFor } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
+import { stopCopy } from './copy';
 import { ok, permanent, setDb } from './record';
 import type { Runtime } from './runtime';
 
@@ -57,8 +58,12 @@ export async function buildTableIndexes(rt: Runtime, i: DatabaseKey & { table: s
     if (!t) return ok(null);
     const report = await applyObjects(plan, [...t.keys, ...t.afterLoad], () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 2 });
     const failure = reportFailure(report, `indexes of ${i.table}`, i);
-    return failure ? { ok: false, failure } : ok(null);
+    if (!failure) return ok(null);
+    await stopCopy(rt, i, failure.message);
+    return { ok: false, failure };
   } catch (err) {
-    return permanent(err, { phase: 'indexes', database: i.db, table: i.table });
+    const result = permanent(err, { phase: 'indexes', database: i.db, table: i.table });
+    if (!result.ok) await stopCopy(rt, i, result.failure.message);
+    return result;
   }
 }

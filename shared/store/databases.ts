@@ -85,6 +85,8 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   bytesCopied: number;
   /** When the full-load counters were last recomputed from the chunk rows (they are refreshed every few seconds). */
   progressAt?: string;
+  /** Why the copy of this database stopped (a chunk or index build failed): the other copy lanes stop too. */
+  copyStopped?: string;
   /** How CDC reads the slot: 'stream' (replication protocol) or 'sql' (once the source refused a replication connection). */
   readMethod?: string;
 }
@@ -111,6 +113,7 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   if (d.endedOn !== undefined) p.endedOn = dateTime(d.endedOn, `${what} endedOn`);
   if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
   if (d.readMethod !== undefined) p.readMethod = d.readMethod;
+  if (d.copyStopped !== undefined) p.copyStopped = clipText(d.copyStopped);
   if (d.migrationOperation !== undefined) p.migrationOperation = clipText(d.migrationOperation);
   if (d.message !== undefined) p.message = clipText(d.message);
   if (d.slotName !== undefined) p.slotName = d.slotName;
@@ -136,6 +139,7 @@ function fromRow(e: RawEntity): DatabaseRecord {
     endedOn: r.optDateTime('endedOn'),
     progressAt: r.optDateTime('progressAt'),
     readMethod: r.optString('readMethod'),
+    copyStopped: r.optString('copyStopped'),
     message: r.optString('message'),
     slotName: r.optString('slotName'),
     plugin: r.optString('plugin'),

@@ -107,6 +107,10 @@ export interface MigrationRecord extends MigrationRef {
   cancelRequestedAt?: string;
   /** Databases the cancel applies to (JSON); absent means all. */
   dbsToCancelMigrationOn?: string[];
+  /** The last cutover/cancel raised as a Durable event and refused (the same rule as PATCH): why. */
+  rejectedRequest?: string;
+  /** When that request was refused. */
+  rejectedRequestAt?: string;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -143,6 +147,7 @@ function toRow(r: MigrationRecord): Row {
   };
   const optional: Record<string, string | boolean | undefined> = {
     error: r.error === undefined ? undefined : clipText(r.error),
+    rejectedRequest: r.rejectedRequest === undefined ? undefined : clipText(r.rejectedRequest),
     sourceDbServerResourceId: r.sourceDbServerResourceId,
     sourceDbServerFullyQualifiedDomainName: r.sourceDbServerFullyQualifiedDomainName,
     targetDbServerFullyQualifiedDomainName: r.targetDbServerFullyQualifiedDomainName,
@@ -155,6 +160,7 @@ function toRow(r: MigrationRecord): Row {
     endedOn: r.endedOn,
     cutoverRequestedAt: r.cutoverRequestedAt,
     cancelRequestedAt: r.cancelRequestedAt,
+    rejectedRequestAt: r.rejectedRequestAt,
     migrationWindowStartTimeInUtc: r.migrationWindowStartTimeInUtc,
     migrationWindowEndTimeInUtc: r.migrationWindowEndTimeInUtc,
   };
@@ -203,6 +209,8 @@ function fromRow(e: RawEntity): MigrationRecord {
     dbsToTriggerCutoverOn: r.has('dbsToTriggerCutoverOn') ? r.stringArray('dbsToTriggerCutoverOn') : undefined,
     cancelRequestedAt: r.optDateTime('cancelRequestedAt'),
     dbsToCancelMigrationOn: r.has('dbsToCancelMigrationOn') ? r.stringArray('dbsToCancelMigrationOn') : undefined,
+    rejectedRequest: r.optString('rejectedRequest'),
+    rejectedRequestAt: r.optDateTime('rejectedRequestAt'),
   };
   return dropUndefined(rec);
 }

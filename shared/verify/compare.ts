@@ -20,13 +20,18 @@ async function encodingOf(client: ClientBase): Promise<string> {
   return rows[0]?.enc ?? 'UTF8';
 }
 
-/** Compares the given tables; the clients are prepared for checksums first. */
-export async function compareDatabases(source: ClientBase, target: ClientBase, tables: readonly TableSpec[]): Promise<TableComparison[]> {
+/**
+ * Compares the given tables in order; the clients are prepared for checksums first. With a
+ * deadline (epoch ms), no table starts after it (at least one is compared): the caller resumes
+ * with the rest, so one call stays time-bounded.
+ */
+export async function compareDatabases(source: ClientBase, target: ClientBase, tables: readonly TableSpec[], deadline?: number): Promise<TableComparison[]> {
   await Promise.all([prepareVerifySession(source), prepareVerifySession(target)]);
   const [se, te] = await Promise.all([encodingOf(source), encodingOf(target)]);
   const utf8Bytes = se !== te;
   const out: TableComparison[] = [];
   for (const t of tables) {
+    if (deadline !== undefined && out.length > 0 && Date.now() >= deadline) break;
     const [s, g] = await Promise.all([tableChecksum(source, t, utf8Bytes), tableChecksum(target, t, utf8Bytes)]);
     out.push({
       schema: t.schema,

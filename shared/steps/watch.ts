@@ -1,0 +1,48 @@
+/**
+ * The migration's databases as separate orchestrations: started once by an activity (so the
+ * migration's orchestration never yields their tasks, and can wait for user events in between),
+ * watched through their rows in Table Storage and, for a crash that left no row behind, through
+ * their orchestration status.
+ */
+import { listDatabases } from '../store/databases';
+import { EVENTS, ORCHESTRATORS, databaseInstanceId } from './names';
+import type { DatabaseInput, DatabaseOutcome, DatabasesStatus, MigrationKey } from './contracts';
+import type { MigrationMode } from '../model/states';
+import { loadMigration } from './endpoints';
+import type { OrchestrationPort } from './port';
+import type { Runtime } from './runtime';
+
+export async function startDatabases(_rt: Runtime, i: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }, port: OrchestrationPort): Promise<null> {
+  for (const [index, db] of i.databases.entries()) {
+    const input: DatabaseInput = { server: i.server, name: i.name, db, mode: i.mode, index, migrationInstanceId: i.migrationInstanceId };
+    await port.startOnce(ORCHESTRATORS.database, databaseInstanceId(i.migrationInstanceId, index), input);
+  }
+  return null;
+}
+
+export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationInstanceId: string }, port: OrchestrationPort): Promise<DatabasesStatus> {
+  const rows = new Map((await listDatabases(rt.store, i)).map((r) => [r.databaseName, r]));
+  const { dbsToMigrate } = await loadMigration(rt, i);
+  const outcomes: DatabaseOutcome[] = [];
+  for (const [index, db] of dbsToMigrate.entries()) {
+    const row = rows.get(db);
+    const state = row?.migrationState;
+    if (state === 'Succeeded' || state === 'Failed' || state === 'Canceled') {
+      outcomes.push({ db, state, ...(state === 'Failed' && row?.message ? { error: row.message } : {}) });
+      continue;
+    }
+    // A database orchestration that ended without writing its row (it crashed past its own handling).
+    const status = await port.status(databaseInstanceId(i.migrationInstanceId, index));
+    if (status && ['Failed', 'Terminated', 'Canceled'].includes(status.runtimeStatus)) {
+      outcomes.push({ db, state: 'Failed', error: `the orchestration of ${db} ended ${status.runtimeStatus}: ${String(status.output ?? 'no reason given')}` });
+      continue;
+    }
+    return { finished: false, outcomes: [] };
+  }
+  return { finished: true, outcomes };
+}
+
+export async function databaseFinished(_rt: Runtime, i: MigrationKey & { migrationInstanceId: string; db: string }, port: OrchestrationPort): Promise<null> {
+  await port.raiseEvent(i.migrationInstanceId, EVENTS.databaseFinished, { db: i.db });
+  return null;
+}
