@@ -79,6 +79,19 @@ function wal2jsonInstalled(major: Major): boolean {
   return existsSync('/usr/lib/postgresql/15/lib/wal2json.so');
 }
 
+/**
+ * Builds with `output_plugin_libraries` (Debian's 15.20 here: default 'pgoutput, test_decoding')
+ * refuse any other output plugin for a slot: list wal2json there too. Servers without the
+ * setting would refuse to start with it, so it is only added when the server describes it.
+ */
+function outputPluginSettings(bin: string): Record<string, string> {
+  const described = execFileSync(join(bin, 'postgres'), ['--describe-config'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const row = described.split('\n').find((line) => line.startsWith('output_plugin_libraries\t'));
+  if (!row) return {};
+  const listed = (row.split('\t')[4] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return { output_plugin_libraries: `'${[...new Set([...listed, 'wal2json'])].join(', ')}'` };
+}
+
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let pgIds: { uid: number; gid: number } | undefined;
 function postgresIds(): { uid: number; gid: number } {
@@ -157,6 +170,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   };
   if (opts.logical) {
     Object.assign(settings, { wal_level: 'logical', max_replication_slots: 64, max_wal_senders: 64 });
+    if (wal2jsonInstalled(major)) Object.assign(settings, outputPluginSettings(bin));
   }
   let caCertPem: string | undefined;
   if (opts.ssl) {
