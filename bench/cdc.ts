@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import { applyBatch, type BatchResult } from '../shared/cdc/apply';
+import { applyBatch, type BatchResult } from '../shared/cdc/apply/apply-batch';
 import { cutover } from '../shared/cdc/cutover';
 import { dropSlot, ensureSlot, type Plugin } from '../shared/cdc/slot';
 import { TypeCache } from '../shared/cdc/types';

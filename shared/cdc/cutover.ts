@@ -14,7 +14,7 @@
  * previous run finished steps 1–4 successfully.
  */
 import type { ClientBase } from 'pg';
-import { applyBatch, type ApplyBatchOptions, type BatchResult } from './apply';
+import { applyBatch, type ApplyBatchOptions, type BatchResult } from './apply/apply-batch';
 import type { RelationRef } from './change';
 import { compareLsn, normalizeLsn } from './lsn';
 import { addBatch, emptyTotals, type CdcTotals } from './metrics';

@@ -8,7 +8,7 @@
  */
 import type { Change, RelationRef } from './change';
 import { isRetryable, sqlstateOf } from '../pg/retryable';
-import { MissingTargetTableError } from './target-tables';
+import { MissingTargetTableError } from './apply/target-tables';
 
 export type ApplyErrorKind = 'Divergence' | 'ConstraintViolation' | 'DataError' | 'SchemaMismatch' | 'PermissionDenied' | 'Transient' | 'Other';
 

@@ -8,11 +8,11 @@
  *    checkpoints also counts here, so "pending" is decided by peeking for a real commit.
  */
 import type { ClientBase } from 'pg';
-import type { BatchResult } from './apply';
-import { isoTimestamp } from './decode-wal2json';
-import { pgTimestampToIso } from './decode-pgoutput';
+import type { BatchResult } from './apply/apply-batch';
+import { isoTimestamp } from './decode/wal2json';
+import { pgTimestampToIso } from './decode/pgoutput';
 import { compareLsn, normalizeLsn } from './lsn';
-import { pluginOptions, whileSlotBusy } from './read-sql';
+import { pluginOptions, whileSlotBusy } from './read/read-sql';
 import type { Plugin } from './slot';
 
 export interface CdcTotals {

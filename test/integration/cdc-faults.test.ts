@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'pg';
-import { applyBatch, type ApplyBatchOptions } from '../../shared/cdc/apply';
+import { applyBatch, type ApplyBatchOptions } from '../../shared/cdc/apply/apply-batch';
 import { cutover } from '../../shared/cdc/cutover';
 import { CdcApplyError } from '../../shared/cdc/errors';
 import { ensureSlot, slotNameFor } from '../../shared/cdc/slot';

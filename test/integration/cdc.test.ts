@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from 'pg';
 import { connect, closeQuietly } from '../../shared/pg/connect';
-import { applyBatch, type BatchResult } from '../../shared/cdc/apply';
+import { applyBatch, type BatchResult } from '../../shared/cdc/apply/apply-batch';
 import { cutover } from '../../shared/cdc/cutover';
 import { DivergenceError, CdcApplyError } from '../../shared/cdc/errors';
 import { readLag, addBatch, emptyTotals } from '../../shared/cdc/metrics';

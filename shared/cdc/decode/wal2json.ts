@@ -18,8 +18,8 @@
  * FULL they are filled from the old row ("identity"), which has every value.
  */
 import { TransactionAssembler } from './assembler';
-import type { Change, ColumnValue, RelationRef, SourceTransaction, TruncateChange } from './change';
-import { normalizeLsn } from './lsn';
+import type { Change, ColumnValue, RelationRef, SourceTransaction, TruncateChange } from '../change';
+import { normalizeLsn } from '../lsn';
 import { OID, type PeekRow, type TypeNames } from './peek-row';
 
 interface W2jColumn {

@@ -16,14 +16,14 @@
  * as long as the stream, and a new stream re-sends them.
  */
 import type { Client, ClientBase } from 'pg';
-import type { Change, SourceTransaction } from './change';
-import { PgoutputDecoder } from './decode-pgoutput';
-import { Wal2jsonDecoder } from './decode-wal2json';
-import { compareLsn, formatLsn, parseLsn } from './lsn';
+import type { Change, SourceTransaction } from '../change';
+import { PgoutputDecoder } from '../decode/pgoutput';
+import { Wal2jsonDecoder } from '../decode/wal2json';
+import { compareLsn, formatLsn, parseLsn } from '../lsn';
 import { pluginOptions } from './read-sql';
-import type { Plugin } from './slot';
-import { serially } from './serial';
-import { TypeCache } from './types';
+import type { Plugin } from '../slot';
+import { serially } from '../serial';
+import { TypeCache } from '../types';
 
 export interface StreamOptions {
   slot: string;

@@ -11,15 +11,15 @@
  * held whole (bounded by its size; see the report's limits).
  */
 import type { ClientBase } from 'pg';
-import { sqlstateOf } from '../pg/retryable';
-import { serially } from './serial';
-import type { SourceTransaction } from './change';
-import { PgoutputDecoder } from './decode-pgoutput';
-import { Wal2jsonDecoder } from './decode-wal2json';
-import { compareLsn, normalizeLsn } from './lsn';
-import type { PeekRow } from './peek-row';
-import type { Plugin } from './slot';
-import { TypeCache } from './types';
+import { sqlstateOf } from '../../pg/retryable';
+import { serially } from '../serial';
+import type { SourceTransaction } from '../change';
+import { PgoutputDecoder } from '../decode/pgoutput';
+import { Wal2jsonDecoder } from '../decode/wal2json';
+import { compareLsn, normalizeLsn } from '../lsn';
+import type { PeekRow } from '../decode/peek-row';
+import type { Plugin } from '../slot';
+import { TypeCache } from '../types';
 
 export interface ReadOptions {
   slot: string;

@@ -3,14 +3,14 @@
  * transaction written in parts (applyHuge). Each change gets its replay mode (visibility.ts);
  * the writer (apply-run.ts) turns them into statements; the progress record commits with them.
  */
-import type { ApplyHooks, BatchResult } from './apply';
-import { NeedsDiagnosis, TxnWriter, newCounters, type PlannedOp, type WriterContext } from './apply-run';
-import type { PageSource } from './apply-source';
-import type { Change, RelationRef, SourceTransaction } from './change';
-import { CdcApplyError, classifyApplyError } from './errors';
-import type { Progress } from './progress';
+import type { ApplyHooks, BatchResult } from './apply-batch';
+import { NeedsDiagnosis, TxnWriter, newCounters, type PlannedOp, type WriterContext } from './writer';
+import type { PageSource } from './page-source';
+import type { Change, RelationRef, SourceTransaction } from '../change';
+import { CdcApplyError, classifyApplyError } from '../errors';
+import type { Progress } from '../progress';
 import { relKey } from './target-tables';
-import { drained } from './serial';
+import { drained } from '../serial';
 import type { ReplayPlanner } from './visibility';
 
 /** One target transaction for whole source transactions; diagnoses a failure before throwing it. */

@@ -6,7 +6,7 @@
  * partitioned parent (TRUNCATE without ONLY). Loaded once per apply call for the tables seen.
  */
 import type { ClientBase } from 'pg';
-import type { RelationRef } from './change';
+import type { RelationRef } from '../change';
 /** Cache key: NUL cannot occur in names, so "a.b"."c" and "a"."b.c" stay apart. */
 export const relKey = (schema: string, table: string): string => `${schema}\u0000${table}`;
 

@@ -3,13 +3,13 @@
  * (read-stream.ts), behind one small interface the apply loop uses.
  */
 import type { Client, ClientBase } from 'pg';
-import { closeQuietly } from '../pg/connect';
-import type { ApplyBatchOptions } from './apply';
-import type { Change, SourceTransaction } from './change';
-import { compareLsn, normalizeLsn } from './lsn';
-import { SlotReader, whileSlotBusy } from './read-sql';
-import { SlotStream } from './read-stream';
-import type { TypeCache } from './types';
+import { closeQuietly } from '../../pg/connect';
+import type { ApplyBatchOptions } from './apply-batch';
+import type { Change, SourceTransaction } from '../change';
+import { compareLsn, normalizeLsn } from '../lsn';
+import { SlotReader, whileSlotBusy } from '../read/read-sql';
+import { SlotStream } from '../read/read-stream';
+import type { TypeCache } from '../types';
 
 /** What the apply loop reads from: the SQL peek or the replication stream. */
 export interface PageSource {

@@ -14,8 +14,8 @@
  * unchanged TOAST value; when the old row is whole ('O') its value is known and filled in.
  */
 import { TransactionAssembler } from './assembler';
-import type { Change, ColumnValue, RelationRef, SourceTransaction } from './change';
-import { formatLsn } from './lsn';
+import type { Change, ColumnValue, RelationRef, SourceTransaction } from '../change';
+import { formatLsn } from '../lsn';
 import type { PeekRow, TypeNames } from './peek-row';
 
 export interface RelationColumn {

@@ -21,19 +21,19 @@
  * so the error names the exact change, table and key.
  */
 import type { Client, ClientBase } from 'pg';
-import { sqlstateOf } from '../pg/retryable';
-import { applyGroup, applyHuge } from './apply-group';
-import { newCounters, type WriterContext } from './apply-run';
-import { openPeek, openStream, settle } from './apply-source';
-import type { SourceTransaction } from './change';
-import { CdcApplyError, classifyApplyError } from './errors';
-import { compareLsn } from './lsn';
-import { Progress, chooseProgressMode, type ProgressMode } from './progress';
-import { advanceSlot, slotPosition } from './read-sql';
-import { prepareSourceSession, prepareTargetFormats } from './session';
-import type { Plugin } from './slot';
+import { sqlstateOf } from '../../pg/retryable';
+import { applyGroup, applyHuge } from './group';
+import { newCounters, type WriterContext } from './writer';
+import { openPeek, openStream, settle } from './page-source';
+import type { SourceTransaction } from '../change';
+import { CdcApplyError, classifyApplyError } from '../errors';
+import { compareLsn } from '../lsn';
+import { Progress, chooseProgressMode, type ProgressMode } from '../progress';
+import { advanceSlot, slotPosition } from '../read/read-sql';
+import { prepareSourceSession, prepareTargetFormats } from '../session';
+import type { Plugin } from '../slot';
 import { TargetTables } from './target-tables';
-import { TypeCache } from './types';
+import { TypeCache } from '../types';
 import { ReplayPlanner, type CopySnapshotMap } from './visibility';
 
 export interface ApplyHooks {

@@ -22,12 +22,12 @@
  * batch that way (rolled back) to name the exact change that fails.
  */
 import type { ClientBase } from 'pg';
-import type { ColumnValue, DeleteChange, InsertChange, TruncateChange, UpdateChange } from './change';
+import type { ColumnValue, DeleteChange, InsertChange, TruncateChange, UpdateChange } from '../change';
 import { deleteOneRow, deleteRowsByKey, insertRows, rowExists, selectByKey, truncate, updateOneRow, updateRowsByKey, type Col, type Statement } from './apply-sql';
-import { CdcApplyError, DivergenceError, classifyApplyError, describeChange, describeRelation } from './errors';
+import { CdcApplyError, DivergenceError, classifyApplyError, describeChange, describeRelation } from '../errors';
 import type { TargetTable, TargetTables } from './target-tables';
-import { sqlstateOf } from '../pg/retryable';
-import { serially } from './serial';
+import { sqlstateOf } from '../../pg/retryable';
+import { serially } from '../serial';
 
 export type RowChange = InsertChange | UpdateChange | DeleteChange;
 
