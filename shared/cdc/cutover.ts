@@ -14,7 +14,8 @@
  * previous run finished steps 1–4 successfully.
  */
 import type { ClientBase } from 'pg';
-import { applyBatch, type ApplyBatchOptions, type BatchResult } from './apply/apply-batch';
+import { applyBatch } from './apply/apply-batch';
+import type { ApplyBatchOptions, BatchResult } from './apply/options';
 import type { RelationRef } from './change';
 import { compareLsn, normalizeLsn } from './lsn';
 import { addBatch, emptyTotals, type CdcTotals } from './metrics';

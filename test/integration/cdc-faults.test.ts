@@ -9,11 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'pg';
-import { applyBatch, type ApplyBatchOptions } from '../../shared/cdc/apply/apply-batch';
-import { cutover } from '../../shared/cdc/cutover';
-import { CdcApplyError } from '../../shared/cdc/errors';
-import { ensureSlot, slotNameFor } from '../../shared/cdc/slot';
-import { TypeCache } from '../../shared/cdc/types';
+import { applyBatch, type ApplyBatchOptions, cutover, CdcApplyError, ensureSlot, slotNameFor, TypeCache } from '../../shared/cdc';
 import { connect, destroyClient } from '../../shared/pg/connect';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { adminClient, createTestDatabase, sql } from '../support/databases';

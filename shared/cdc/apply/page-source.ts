@@ -1,84 +1,42 @@
 /**
- * Where a batch reads from: the SQL peek functions (read-sql.ts) or the streaming protocol
- * (read-stream.ts), behind one small interface the apply loop uses.
+ * Where a batch reads from, as the apply loop sees it: pages of committed transactions from the
+ * SQL peek functions (sql-source.ts) or from the replication stream (stream-source.ts). Each is a
+ * complete interface of its own; the loop tells them apart by `kind`, and only a stream has the
+ * members that report progress to the server and hand over a huge transaction in parts.
  */
-import type { Client, ClientBase } from 'pg';
-import { closeQuietly } from '../../pg/connect';
-import type { ApplyBatchOptions } from './apply-batch';
 import type { Change, SourceTransaction } from '../change';
-import { compareLsn, normalizeLsn } from '../lsn';
-import { SlotReader, whileSlotBusy } from '../read/read-sql';
-import { SlotStream } from '../read/read-stream';
-import type { TypeCache } from '../types';
 
-/** What the apply loop reads from: the SQL peek or the replication stream. */
-export interface PageSource {
+/** Pages of whole transactions from pg_logical_slot_peek_(binary_)changes (read-sql.ts). */
+export interface SqlPageSource {
+  readonly kind: 'sql';
+  /** The next page's committed transactions (maybe none); undefined once the peek is exhausted. */
   next(): Promise<SourceTransaction[] | undefined>;
+  /** The peek returned fewer rows than asked: nothing more was pending when it ran. */
   caughtUp(): boolean;
-  /** Streams only: report a durable position to the server. */
-  confirm?: (lsn: string) => void;
-  /** Streams only: messages received and not decoded yet. */
-  queued?: () => number;
-  /** Streams only: the transaction being received (no commit yet), and taking its changes so far. */
-  openTransaction?: () => SourceTransaction | undefined;
-  takeOpenChanges?: () => Change[];
+  /** Ends the read transaction; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Transactions as the walsender decodes them (read-stream.ts), on a connection of its own. */
+export interface StreamPageSource {
+  readonly kind: 'stream';
+  /** The committed transactions decoded since the last call; undefined once the stream is done. */
+  next(): Promise<SourceTransaction[] | undefined>;
+  /** The stream stopped because it had read everything the server had flushed. */
+  caughtUp(): boolean;
+  /** Reports the target's durable position to the server (the slot may move up to it). */
+  confirm(lsn: string): void;
+  /** Changes decoded and committed, not handed out yet. */
+  queued(): number;
+  /** The transaction being received (its commit not seen yet). */
+  openTransaction(): SourceTransaction | undefined;
+  /** Takes the open transaction's changes decoded so far (it stays open). */
+  takeOpenChanges(): Change[];
+  /** Ends the stream after reporting `finalLsn` as the durable position, and closes its connection. */
   close(finalLsn?: string): Promise<void>;
 }
 
-export async function openPeek(source: ClientBase, opts: ApplyBatchOptions, maxRows: number, types: TypeCache): Promise<PageSource> {
-  const reader = await SlotReader.open(
-    source,
-    { slot: opts.slot, plugin: opts.plugin, maxRows, ...(opts.publication ? { publication: opts.publication } : {}), ...(opts.uptoLsn ? { uptoLsn: opts.uptoLsn } : {}) },
-    types,
-  );
-  return { next: () => reader.next(), caughtUp: () => reader.rowsRead < maxRows, close: () => reader.close() };
-}
-
-export async function openStream(source: ClientBase, open: () => Promise<Client>, opts: ApplyBatchOptions, startLsn: string, types: TypeCache): Promise<PageSource> {
-  const { rows } = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS lsn`);
-  const flushed = normalizeLsn(rows[0]?.lsn ?? '0/0');
-  const caughtUpAt = opts.uptoLsn !== undefined && compareLsn(opts.uptoLsn, flushed) < 0 ? opts.uptoLsn : flushed;
-  const repl = await open();
-  const end = () => closeQuietly(repl);
-  let stream: SlotStream;
-  try {
-    stream = await whileSlotBusy(() =>
-      SlotStream.start(
-        repl,
-        source,
-        {
-          slot: opts.slot,
-          plugin: opts.plugin,
-          ...(opts.publication ? { publication: opts.publication } : {}),
-          startLsn,
-          caughtUpAt,
-          ...(opts.uptoLsn ? { uptoLsn: opts.uptoLsn } : {}),
-          maxChanges: opts.maxRows ?? 200_000,
-          maxMs: opts.maxMs ?? 10_000,
-        },
-        types,
-      ),
-    );
-  } catch (err) {
-    await end();
-    throw err;
-  }
-  return {
-    next: () => stream.next(),
-    caughtUp: () => stream.caughtUp,
-    confirm: (lsn) => stream.confirm(lsn),
-    queued: () => stream.queued,
-    openTransaction: () => stream.openTransaction,
-    takeOpenChanges: () => stream.takeOpenChanges(),
-    close: async (lsn) => {
-      try {
-        await stream.close(lsn);
-      } finally {
-        await end();
-      }
-    },
-  };
-}
+export type PageSource = SqlPageSource | StreamPageSource;
 
 /** A promise that never rejects unhandled while we are busy elsewhere. */
 export function settle<T>(p: Promise<T>): Promise<{ value: T; error?: undefined } | { value?: undefined; error: unknown }> {
