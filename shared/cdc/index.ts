@@ -19,6 +19,7 @@ export * from './read/read-stream';
 export * from './decode/peek-row';
 export * from './decode/wal2json';
 export * from './decode/pgoutput';
+export { pgTimestampToIso } from './decode/pgoutput-message';
 export * from './apply/options';
 export * from './apply/apply-batch';
 export * from './apply/visibility';

@@ -10,7 +10,7 @@
 import type { ClientBase } from 'pg';
 import type { BatchResult } from './apply/options';
 import { isoTimestamp } from './decode/wal2json';
-import { pgTimestampToIso } from './decode/pgoutput';
+import { pgTimestampToIso } from './decode/pgoutput-message';
 import { compareLsn, normalizeLsn } from './lsn';
 import { pluginOptions } from './read/read-sql';
 import { whileSlotBusy } from './slot-position';

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ColumnValue, InsertChange, SourceTransaction, UpdateChange, DeleteChange, TruncateChange } from '../../shared/cdc/change';
-import { decodePgoutput, pgTimestampToIso, PgoutputDecoder } from '../../shared/cdc/decode/pgoutput';
+import { decodePgoutput, PgoutputDecoder } from '../../shared/cdc/decode/pgoutput';
+import { pgTimestampToIso } from '../../shared/cdc/decode/pgoutput-message';
 import { decodeWal2json, isoTimestamp, parseRecord, Wal2jsonDecoder } from '../../shared/cdc/decode/wal2json';
 import type { PeekRow } from '../../shared/cdc/decode/peek-row';
 
