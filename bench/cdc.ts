@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import { applyBatch, type BatchResult, cutover, dropSlot, ensureSlot, type Plugin, TypeCache } from '../shared/cdc';
+import { applyBatch, type BatchResult, cutover, dropSlotAndPublication, ensureSlot, type Plugin, TypeCache } from '../shared/cdc';
 import { closeQuietly, connect } from '../shared/pg/connect';
 import { startCluster, type ServerInfo } from '../test/support/cluster';
 import { sql } from '../test/support/databases';
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     // (b) lag under a steady load that native replication sustains, measured end to end: a marker
     // row committed on the source every 250 ms, timed until it is visible on the target. First
     // native (pgferry idle), then pgferry's fastest variant (the subscription disabled).
-    for (const v of variants) if (v.name !== best.v.name) await dropSlot(s, `pgferry_bench_${v.name.replace('-', '_')}`);
+    for (const v of variants) if (v.name !== best.v.name) await dropSlotAndPublication(s, `pgferry_bench_${v.name.replace('-', '_')}`);
     const rate = env('RATE', 1000);
     const lagNative = await lagRun(src, dst, 'native', rate, async (stop) => {
       await stop;

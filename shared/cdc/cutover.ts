@@ -21,7 +21,7 @@ import { compareLsn, normalizeLsn } from './lsn';
 import { addBatch, emptyTotals, type CdcTotals } from './metrics';
 import { dropProgress } from './progress';
 import { readSequences, setSequences, type SequenceSyncResult } from './sequences';
-import { dropSlot, readSlot } from './slot';
+import { dropSlotAndPublication, readSlot } from './slot';
 import { TypeCache } from './types';
 import { countRows, listUserTables } from './verify';
 
@@ -94,7 +94,7 @@ export async function cutover(source: ClientBase, target: ClientBase, opts: Cuto
   let slotDropped = false;
   if (ok && opts.dropSlot !== false) {
     await dropProgress(target, opts.progressName ?? opts.slot);
-    if (slotExists) slotDropped = (await dropSlot(source, opts.slot)).droppedSlot;
+    if (slotExists) slotDropped = (await dropSlotAndPublication(source, opts.slot)).droppedSlot;
   }
   return { endLsn, drained: slotExists, batches, totals, drainMs, sequences, counts, mismatches, slotDropped, ok, durationMs: Date.now() - started };
 }

@@ -14,6 +14,7 @@ import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
 import { PROGRESS_SCHEMA } from '../pg/user-schemas';
+import { CDC_DEFAULTS } from './defaults';
 import { normalizeLsn } from './lsn';
 
 export type ProgressMode = 'origin' | 'table';
@@ -136,7 +137,7 @@ function ignoreDuplicate(err: unknown): void {
 }
 
 async function waitForOriginRelease(client: ClientBase, name: string, pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + CDC_DEFAULTS.originReleaseTimeoutMs;
   while (Date.now() < deadline) {
     const { rows } = await client.query(`SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1`, [pid]);
     if (rows.length === 0) return;

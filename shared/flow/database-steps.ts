@@ -17,7 +17,7 @@ import { copyLargeObjects } from '../copy/large-objects';
 import { dropBookkeeping, listMarks } from '../copy/bookkeeping';
 import { copyProgress } from '../copy/progress';
 import { compareDatabases } from '../verify/compare';
-import { applyBatch as applyCdcBatch, type ApplyBatchOptions, type BatchResult, ensureSlot, dropSlot, readSlot, slotNameFor, type Plugin, readLag, dropProgress, compareLsn, normalizeLsn, type CopySnapshotMap } from '../cdc';
+import { applyBatch as applyCdcBatch, type ApplyBatchOptions, type BatchResult, ensureSlot, dropSlotAndPublication, slotNameFor, type Plugin, readLag, dropProgress, compareLsn, normalizeLsn, currentFlushLsn, currentInsertLsn, type CopySnapshotMap } from '../cdc';
 import { getChunk, listChunks, markChunk, putChunkPlan } from '../store/chunks';
 import { getDatabase, updateDatabase, type DatabaseRecord } from '../store/databases';
 import { updateMigration } from '../store/migrations';
@@ -325,7 +325,7 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       // Past the consistency point nothing is skipped any more, so the copy's snapshots are not needed.
       const consistent = db.appliedLsn !== undefined && db.consistencyLsn !== undefined && compareLsn(db.appliedLsn, db.consistencyLsn) >= 0;
       const copy = consistent ? undefined : await copySnapshots(rt, i, t);
-      const flushed = i.endLsn ? normalizeLsn((await s.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l')).rows[0]?.l ?? '0/0') : undefined;
+      const flushed = i.endLsn ? await currentFlushLsn(s) : undefined;
       const options: ApplyBatchOptions = {
         slot, plugin, types: await typeCacheFor(i),
         ...(copy ? { copy } : {}),
@@ -377,8 +377,7 @@ export async function beginCutover(rt: Runtime, k: DatabaseKey): Promise<Result<
   const e = await endpointsOf(rt, k);
   await updateMigration(rt.store, k.server, k.name, (m) => (m.state === 'WaitingForUserAction' || m.state === 'InProgress' ? { ...m, state: 'InProgress', subState: 'CompletingMigration' } : undefined));
   await setDb(rt, k, (r) => ({ ...r, migrationState: 'InProgress', migrationOperation: 'Cutting over: applying the last changes' }));
-  const endLsn = await withClient(onDatabase(e.source, k.db), rt.settings.connectTimeoutMs, async (c) =>
-    normalizeLsn((await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l ?? '0/0'));
+  const endLsn = await withClient(onDatabase(e.source, k.db), rt.settings.connectTimeoutMs, (c) => currentInsertLsn(c));
   return { ok: true, value: { endLsn } };
 }
 
@@ -420,8 +419,7 @@ async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Prom
   // retries it and, if it persists, the database fails saying so: a Succeeded migration never
   // leaves its slot behind silently. Only a source database that is gone has nothing to drop.
   await withClient(onDatabase(e.source, k.db), timeoutMs, async (c) => {
-    if (await readSlot(c, slot)) await dropSlot(c, slot);
-    else await c.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(slot)}`);
+    await dropSlotAndPublication(c, slot);
   }).catch((err: unknown) => {
     if ((err as { code?: string }).code !== '3D000' && !/does not exist/.test(err instanceof Error ? err.message : '')) throw err;
   });
@@ -464,8 +462,7 @@ export async function dropAllSlots(rt: Runtime, k: MigrationKey, only?: string[]
   for (const db of only ?? e.record.dbsToMigrate) {
     const slot = slotOf({ ...k, db });
     await withClient(onDatabase(e.source, db), rt.settings.connectTimeoutMs, async (c) => {
-      if (await readSlot(c, slot)) await dropSlot(c, slot);
-      else await c.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(slot)}`);
+      await dropSlotAndPublication(c, slot);
     }).catch((err: unknown) => {
       // A database that does not exist has no slot; anything transient is retried by Durable.
       if (isRetryable(err)) throw err;
