@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const report = await cutover(ap, at, { slot: lagSlot, plugin: lagPlugin, types, ...streamOpts, tables: ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history', 'bench_marker'].map((table) => ({ schema: 'public', table })) });
     const cutoverSeconds = (performance.now() - t0) / 1000;
-    const cut = { seconds: round(cutoverSeconds), drainSeconds: round(report.drainMs / 1000), ok: report.ok, slotDropped: report.slotDropped, sequences: report.sequences.set.length };
+    const cut = { seconds: round(cutoverSeconds), drainSeconds: round(report.drainMs / 1000), ok: report.ok, slotDropped: report.slotDropped, sequences: report.sequences.set };
     console.log('cutover', cut);
     await Promise.all([closeQuietly(ap), closeQuietly(at)]);
     await sql(dst, 'native', `ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`).catch(() => undefined);

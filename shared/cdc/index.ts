@@ -27,5 +27,3 @@ export * from './apply/target-tables';
 export * from './apply/apply-sql';
 export * from './apply/writer-context';
 export * from './apply/writer';
-export * from './sequences';
-export * from './verify';
