@@ -119,7 +119,15 @@ export class Progress {
   async flush(): Promise<string | undefined> {
     if (this.mode === 'table') {
       // A synchronous commit flushes the WAL up to it, and with it every earlier commit.
-      await this.client.query(`BEGIN; SET LOCAL synchronous_commit = on; UPDATE ${PROGRESS_TABLE} SET updated_at = now() WHERE slot_name = '${this.name.replace(/'/g, "''")}'; COMMIT`);
+      await this.client.query('BEGIN');
+      try {
+        await this.client.query('SET LOCAL synchronous_commit = on');
+        await this.client.query(`UPDATE ${PROGRESS_TABLE} SET updated_at = now() WHERE slot_name = $1`, [this.name]);
+        await this.client.query('COMMIT');
+      } catch (err) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
     }
     // For origins, progress(…, true) flushes the WAL up to the origin's last commit itself.
     return this.read();

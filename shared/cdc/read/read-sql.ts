@@ -11,6 +11,7 @@
  * held whole (bounded by its size; see the report's limits).
  */
 import type { ClientBase } from 'pg';
+import { quoteIdent } from '../../pg/ident';
 import type { SourceTransaction } from '../change';
 import { CDC_DEFAULTS } from '../defaults';
 import { PgoutputDecoder } from '../decode/pgoutput';
@@ -77,7 +78,7 @@ export class SlotReader {
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY');
       try {
         await client.query(
-          `DECLARE ${CURSOR} NO SCROLL CURSOR FOR
+          `DECLARE ${quoteIdent(CURSOR)} NO SCROLL CURSOR FOR
              SELECT lsn::text AS lsn, xid::text AS xid, data FROM pg_catalog.${fn}($1, $2::pg_lsn, $3::int4, VARIADIC $4::text[])`,
           [opts.slot, opts.uptoLsn ?? null, opts.maxRows, pluginOptions(opts.plugin, opts.publication ?? opts.slot)],
         );
@@ -94,7 +95,7 @@ export class SlotReader {
 
   private async fetch(): Promise<PeekRow[]> {
     const client = this.client;
-    const { rows } = await serially(client, () => client.query<PeekRow>(`FETCH ${this.pageRows} FROM ${CURSOR}`));
+    const { rows } = await serially(client, () => client.query<PeekRow>(`FETCH ${this.pageRows} FROM ${quoteIdent(CURSOR)}`));
     return rows;
   }
 

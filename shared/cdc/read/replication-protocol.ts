@@ -3,8 +3,10 @@
  * provide: the START_REPLICATION command, a "submittable" that routes CopyBoth data to the
  * stream, and the standby status update (the only message a logical client sends back).
  */
-import { pluginOptions } from './read-sql';
+import { quoteIdent } from '../../pg/ident';
+import { formatLsn, parseLsn } from '../lsn';
 import type { Plugin } from '../slot';
+import { pluginOptions } from './read-sql';
 
 /** ms between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -16,12 +18,15 @@ export interface RawConnection {
   endCopyFrom(): void;
 }
 
-/** START_REPLICATION SLOT … LOGICAL … with the plugin's options (names and values quoted). */
+/**
+ * START_REPLICATION SLOT … LOGICAL … with the plugin's options. A walsender command takes no
+ * parameters: names are quoted by quoteIdent, option values as string literals.
+ */
 export function startReplicationCommand(slot: string, plugin: Plugin, publication: string, startLsn: string): string {
   const options = pluginOptions(plugin, publication);
   const list: string[] = [];
-  for (let i = 0; i + 1 < options.length; i += 2) list.push(`"${options[i]}" '${String(options[i + 1]).replace(/'/g, "''")}'`);
-  return `START_REPLICATION SLOT "${slot.replace(/"/g, '""')}" LOGICAL ${startLsn} (${list.join(', ')})`;
+  for (let i = 0; i + 1 < options.length; i += 2) list.push(`${quoteIdent(String(options[i]))} '${String(options[i + 1]).replace(/'/g, "''")}'`);
+  return `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(parseLsn(startLsn))} (${list.join(', ')})`;
 }
 
 /** Standby status update ('r'): written = flushed = applied = `lsn`, and whether a reply is wanted. */
