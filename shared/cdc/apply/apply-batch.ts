@@ -2,7 +2,7 @@
  * "Apply one batch": one short, restartable unit of work for the CDC orchestration.
  *
  *   read progress on the target (replication origin or bookkeeping row: the last applied commit)
- *   read whole transactions from the slot: SQL peek (sql-source.ts) or stream (stream-source.ts)
+ *   read whole transactions from the slot: SQL peek or stream (page-sources.ts)
  *   skip transactions already applied (commit LSN ≤ progress)
  *   group whole transactions into target transactions of ~txnChanges changes (pages.ts); each one
  *     BEGIN → write the changes (writer.ts) → record its last commit LSN → COMMIT
@@ -30,8 +30,7 @@ import { advanceSlot, slotPosition } from '../slot-position';
 import { TypeCache } from '../types';
 import { emptyBatchResult, type ApplyBatchOptions, type BatchResult } from './options';
 import { applyPages } from './pages';
-import { openSqlSource } from './sql-source';
-import { openStreamSource } from './stream-source';
+import { openSqlSource, openStreamSource } from './page-sources';
 import { TargetTables } from './target-tables';
 import { ReplayPlanner } from './visibility';
 import { newCounters, type WriterContext } from './writer-context';

@@ -5,7 +5,7 @@ import { classifyApplyError } from '../errors';
 import type { Progress } from '../progress';
 import { addChanges, relationsOf, rollback } from './group';
 import type { ApplyHooks, BatchResult } from './options';
-import type { StreamPageSource } from './page-source';
+import type { StreamPageSource } from './page-sources';
 import type { ReplayPlanner } from './visibility';
 import { TxnWriter } from './writer';
 import type { WriterContext } from './writer-context';

@@ -16,7 +16,7 @@ import type { Progress } from '../progress';
 import { applyGroup } from './group';
 import { applyHuge } from './huge';
 import type { ApplyHooks, BatchResult } from './options';
-import { settle, type PageSource } from './page-source';
+import type { PageSource } from './page-sources';
 import type { ReplayPlanner } from './visibility';
 import type { WriterContext } from './writer-context';
 
@@ -122,4 +122,12 @@ export async function applyPages(reader: PageSource, p: PagesContext): Promise<v
     if (inflight) await inflight.catch(() => undefined);
     if (!closed) await reader.close().catch(() => undefined);
   }
+}
+
+/** A promise that never rejects unhandled while we are busy elsewhere. */
+export function settle<T>(p: Promise<T>): Promise<{ value: T; error?: undefined } | { value?: undefined; error: unknown }> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
