@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import { applyBatch, type BatchResult, cutover, dropSlotAndPublication, ensureSlot, type Plugin, TypeCache } from '../shared/cdc';
+import { applyBatch, cutover, dropSlotAndPublication, ensureSlot, TypeCache, type BatchResult, type Plugin } from '../shared/cdc';
 import { closeQuietly, connect } from '../shared/pg/connect';
 import { startCluster, type ServerInfo } from '../test/support/cluster';
 import { sql } from '../test/support/databases';

@@ -17,7 +17,22 @@ import { copyLargeObjects } from '../copy/large-objects';
 import { dropBookkeeping, listMarks } from '../copy/bookkeeping';
 import { copyProgress } from '../copy/progress';
 import { compareDatabases } from '../verify/compare';
-import { applyBatch as applyCdcBatch, type ApplyBatchOptions, type BatchResult, ensureSlot, dropSlotAndPublication, slotNameFor, type Plugin, readLag, dropProgress, compareLsn, normalizeLsn, currentFlushLsn, currentInsertLsn, type CopySnapshotMap } from '../cdc';
+import {
+  applyBatch as applyCdcBatch,
+  compareLsn,
+  currentFlushLsn,
+  currentInsertLsn,
+  dropProgress,
+  dropSlotAndPublication,
+  ensureSlot,
+  normalizeLsn,
+  readLag,
+  slotNameFor,
+  type ApplyBatchOptions,
+  type BatchResult,
+  type CopySnapshotMap,
+  type Plugin,
+} from '../cdc';
 import { getChunk, listChunks, markChunk, putChunkPlan } from '../store/chunks';
 import { getDatabase, updateDatabase, type DatabaseRecord } from '../store/databases';
 import { updateMigration } from '../store/migrations';

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'pg';
-import { applyBatch, type ApplyBatchOptions, cutover, CdcApplyError, ensureSlot, slotNameFor, TypeCache } from '../../shared/cdc';
+import { applyBatch, CdcApplyError, cutover, ensureSlot, slotNameFor, TypeCache, type ApplyBatchOptions } from '../../shared/cdc';
 import { connect, destroyClient } from '../../shared/pg/connect';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { adminClient, createTestDatabase, sql } from '../support/databases';

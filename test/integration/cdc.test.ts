@@ -8,7 +8,24 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from 'pg';
 import { connect, closeQuietly } from '../../shared/pg/connect';
-import { applyBatch, type BatchResult, cutover, DivergenceError, CdcApplyError, readLag, addBatch, emptyTotals, canUseOrigins, dropSlotAndPublication, ensureSlot, listSlots, readSlot, slotNameFor, type Plugin, TypeCache } from '../../shared/cdc';
+import {
+  addBatch,
+  applyBatch,
+  canUseOrigins,
+  CdcApplyError,
+  cutover,
+  DivergenceError,
+  dropSlotAndPublication,
+  emptyTotals,
+  ensureSlot,
+  listSlots,
+  readLag,
+  readSlot,
+  slotNameFor,
+  TypeCache,
+  type BatchResult,
+  type Plugin,
+} from '../../shared/cdc';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { adminClient, createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
