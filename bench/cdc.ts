@@ -20,10 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import { applyBatch, type BatchResult } from '../shared/cdc/apply';
-import { cutover } from '../shared/cdc/cutover';
-import { dropSlot, ensureSlot, type Plugin } from '../shared/cdc/slot';
-import { TypeCache } from '../shared/cdc/types';
+import { applyBatch, cutover, dropSlotAndPublication, ensureSlot, TypeCache, type BatchResult, type Plugin } from '../shared/cdc';
 import { closeQuietly, connect } from '../shared/pg/connect';
 import { startCluster, type ServerInfo } from '../test/support/cluster';
 import { sql } from '../test/support/databases';
@@ -190,7 +187,7 @@ async function main(): Promise<void> {
     // (b) lag under a steady load that native replication sustains, measured end to end: a marker
     // row committed on the source every 250 ms, timed until it is visible on the target. First
     // native (pgferry idle), then pgferry's fastest variant (the subscription disabled).
-    for (const v of variants) if (v.name !== best.v.name) await dropSlot(s, `pgferry_bench_${v.name.replace('-', '_')}`);
+    for (const v of variants) if (v.name !== best.v.name) await dropSlotAndPublication(s, `pgferry_bench_${v.name.replace('-', '_')}`);
     const rate = env('RATE', 1000);
     const lagNative = await lagRun(src, dst, 'native', rate, async (stop) => {
       await stop;
@@ -222,7 +219,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const report = await cutover(ap, at, { slot: lagSlot, plugin: lagPlugin, types, ...streamOpts, tables: ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history', 'bench_marker'].map((table) => ({ schema: 'public', table })) });
     const cutoverSeconds = (performance.now() - t0) / 1000;
-    const cut = { seconds: round(cutoverSeconds), drainSeconds: round(report.drainMs / 1000), ok: report.ok, slotDropped: report.slotDropped, sequences: report.sequences.set.length };
+    const cut = { seconds: round(cutoverSeconds), drainSeconds: round(report.drainMs / 1000), ok: report.ok, slotDropped: report.slotDropped, sequences: report.sequences.set };
     console.log('cutover', cut);
     await Promise.all([closeQuietly(ap), closeQuietly(at)]);
     await sql(dst, 'native', `ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)`).catch(() => undefined);

@@ -1,42 +1,40 @@
 /**
  * "Cut over one database": called once the user triggered cutover (writes to the source should
- * have stopped; anything committed after the end position is not migrated).
+ * have stopped; anything committed after the end position is not migrated). A driver over engine
+ * functions the service calls one activity at a time:
  *
- *   1. end position := the source's current WAL insert position (pg_current_wal_insert_lsn():
- *      unlike pg_current_wal_lsn(), it also covers asynchronous commits not yet written out)
- *   2. drain: apply bounded batches (upto_lsn = end) until every transaction committed before it
- *      is applied — works at any latency, the backlog is simply applied first; the last progress
- *      flush is a synchronous commit, so everything applied is durable
- *   3. sequences: every source sequence value set on the target (sequences.ts)
- *   4. verify: row counts per table on both sides
- *   5. on success: drop the progress record on the target, then the slot and publication
+ *   1. end position := currentInsertLsn(source) (lsn.ts)
+ *   2. drain: applyBatch with uptoLsn = end until a caught-up batch runs after the source's flushed
+ *      WAL passed the end — works at any latency, the backlog is simply applied first; the last
+ *      progress flush is a synchronous commit, so everything applied is durable
+ *   3. sequences: copySequences (copy/sequences.ts)
+ *   4. verify: row counts per table on both sides (verify/row-counts.ts)
+ *   5. on success: dropProgress on the target, then dropSlotAndPublication on the source
  * Re-running after a crash is safe: each step is idempotent, and a slot already dropped means a
  * previous run finished steps 1–4 successfully.
  */
 import type { ClientBase } from 'pg';
-import { applyBatch, type ApplyBatchOptions, type BatchResult } from './apply';
+import { copySequences, type SequenceSync } from '../copy/sequences';
+import { compareRowCounts, listUserTables, type TableCount } from '../verify/row-counts';
+import { applyBatch } from './apply/apply-batch';
+import type { ApplyBatchOptions } from './apply/options';
 import type { RelationRef } from './change';
-import { compareLsn, normalizeLsn } from './lsn';
+import { CDC_DEFAULTS } from './defaults';
+import { compareLsn, currentFlushLsn, currentInsertLsn } from './lsn';
 import { addBatch, emptyTotals, type CdcTotals } from './metrics';
 import { dropProgress } from './progress';
-import { readSequences, setSequences, type SequenceSyncResult } from './sequences';
-import { dropSlot, readSlot } from './slot';
+import { dropSlotAndPublication, readSlot } from './slot';
 import { TypeCache } from './types';
-import { countRows, listUserTables } from './verify';
+
+export type { TableCount };
 
 export interface CutoverOptions extends Omit<ApplyBatchOptions, 'uptoLsn' | 'noAdvance'> {
   /** Tables to compare; default: every user table of the source database. */
   tables?: RelationRef[];
   /** Drop slot, publication and progress record when verification passes (default true). */
   dropSlot?: boolean;
-  /** Give up draining after this long (default 1 hour). */
+  /** Give up draining after this long (default CDC_DEFAULTS.drainTimeoutMs). */
   drainTimeoutMs?: number;
-}
-
-export interface TableCount {
-  table: string;
-  source: number;
-  target: number;
 }
 
 export interface CutoverReport {
@@ -47,7 +45,7 @@ export interface CutoverReport {
   batches: number;
   totals: CdcTotals;
   drainMs: number;
-  sequences: SequenceSyncResult;
+  sequences: SequenceSync;
   counts: TableCount[];
   mismatches: TableCount[];
   slotDropped: boolean;
@@ -58,42 +56,36 @@ export interface CutoverReport {
 export async function cutover(source: ClientBase, target: ClientBase, opts: CutoverOptions): Promise<CutoverReport> {
   const started = Date.now();
   const slotExists = (await readSlot(source, opts.slot)) !== undefined;
-  const { rows } = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn`);
-  const endLsn = normalizeLsn(rows[0]?.lsn ?? '0/0');
-
-  let totals = emptyTotals();
-  let batches = 0;
-  if (slotExists) {
-    const deadline = Date.now() + (opts.drainTimeoutMs ?? 3_600_000);
-    const types = opts.types ?? new TypeCache();
-    for (;;) {
-      // Decoding stops at the flushed WAL: once it is past the end, a caught-up batch is final.
-      const flushed = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS lsn`);
-      const flushedPastEnd = compareLsn(normalizeLsn(flushed.rows[0]?.lsn ?? '0/0'), endLsn) >= 0;
-      const batch: BatchResult = await applyBatch(source, target, { ...opts, types, uptoLsn: endLsn });
-      totals = addBatch(totals, batch);
-      batches++;
-      if (batch.caughtUp && flushedPastEnd) break;
-      if (Date.now() > deadline) throw new Error(`cutover: draining to ${endLsn} did not finish within ${opts.drainTimeoutMs ?? 3_600_000} ms`);
-      if (batch.caughtUp) await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const endLsn = await currentInsertLsn(source);
+  const drain = slotExists ? await drainTo(source, target, opts, endLsn) : { batches: 0, totals: emptyTotals() };
   const drainMs = Date.now() - started;
 
-  const sequences = await setSequences(target, await readSequences(source));
-  const tables = opts.tables ?? (await listUserTables(source));
-  const [src, dst] = [await countRows(source, tables), await countRows(target, tables)];
-  const counts: TableCount[] = tables.map((t) => {
-    const k = `${t.schema}.${t.table}`;
-    return { table: k, source: src.get(k) ?? 0, target: dst.get(k) ?? 0 };
-  });
+  const sequences = await copySequences(source, target);
+  const counts = await compareRowCounts(source, target, opts.tables ?? (await listUserTables(source)));
   const mismatches = counts.filter((c) => c.source !== c.target);
   const ok = mismatches.length === 0 && sequences.missing.length === 0;
 
   let slotDropped = false;
   if (ok && opts.dropSlot !== false) {
     await dropProgress(target, opts.progressName ?? opts.slot);
-    if (slotExists) slotDropped = (await dropSlot(source, opts.slot)).droppedSlot;
+    if (slotExists) slotDropped = (await dropSlotAndPublication(source, opts.slot)).droppedSlot;
   }
-  return { endLsn, drained: slotExists, batches, totals, drainMs, sequences, counts, mismatches, slotDropped, ok, durationMs: Date.now() - started };
+  return { endLsn, drained: slotExists, ...drain, drainMs, sequences, counts, mismatches, slotDropped, ok, durationMs: Date.now() - started };
+}
+
+/** Applies bounded batches until every transaction committed before `endLsn` is on the target. */
+async function drainTo(source: ClientBase, target: ClientBase, opts: CutoverOptions, endLsn: string): Promise<{ batches: number; totals: CdcTotals }> {
+  const timeoutMs = opts.drainTimeoutMs ?? CDC_DEFAULTS.drainTimeoutMs;
+  const deadline = Date.now() + timeoutMs;
+  const types = opts.types ?? new TypeCache();
+  let totals = emptyTotals();
+  for (let batches = 1; ; batches++) {
+    // Decoding stops at the flushed WAL: once it is past the end, a caught-up batch is final.
+    const flushedPastEnd = compareLsn(await currentFlushLsn(source), endLsn) >= 0;
+    const batch = await applyBatch(source, target, { ...opts, types, uptoLsn: endLsn });
+    totals = addBatch(totals, batch);
+    if (batch.caughtUp && flushedPastEnd) return { batches, totals };
+    if (Date.now() > deadline) throw new Error(`cutover: draining to ${endLsn} did not finish within ${timeoutMs} ms`);
+    if (batch.caughtUp) await new Promise((r) => setTimeout(r, 50));
+  }
 }

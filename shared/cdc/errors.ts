@@ -8,7 +8,6 @@
  */
 import type { Change, RelationRef } from './change';
 import { isRetryable, sqlstateOf } from '../pg/retryable';
-import { MissingTargetTableError } from './target-tables';
 
 export type ApplyErrorKind = 'Divergence' | 'ConstraintViolation' | 'DataError' | 'SchemaMismatch' | 'PermissionDenied' | 'Transient' | 'Other';
 
@@ -36,6 +35,14 @@ export class CdcApplyError extends Error {
     super(message, options);
     this.name = 'CdcApplyError';
     this.sqlstate = sqlstateOf(options?.cause);
+  }
+}
+
+/** A replicated table does not exist on the target (the schema migration did not create it). */
+export class MissingTargetTableError extends Error {
+  constructor(readonly relation: RelationRef) {
+    super(`table ${JSON.stringify(relation.schema)}.${JSON.stringify(relation.table)} does not exist on the target`);
+    this.name = 'MissingTargetTableError';
   }
 }
 

@@ -1,22 +1,29 @@
-/** CDC engine: slots, reading, decoders, applier, lag, cutover. */
+/**
+ * The CDC engine's public API: slots, reading, decoders, applier, lag, cutover. Shaped like its
+ * pipeline: read/ (SQL peek, replication stream) → decode/ (wal2json, pgoutput) → apply/ (loop,
+ * groups, writer, statements); what every stage shares sits at the top.
+ */
+export * from './defaults';
 export * from './change';
 export * from './lsn';
-export * from './visibility';
-export * from './peek-row';
-export * from './decode-wal2json';
-export * from './decode-pgoutput';
-export * from './types';
 export * from './slot';
+export * from './slot-position';
 export * from './session';
-export * from './read-sql';
-export * from './read-stream';
-export * from './target-tables';
-export * from './apply-sql';
-export * from './apply-run';
-export * from './apply';
-export * from './progress';
+export * from './types';
 export * from './errors';
+export * from './progress';
 export * from './metrics';
-export * from './sequences';
-export * from './verify';
 export * from './cutover';
+export * from './read/read-sql';
+export * from './read/read-stream';
+export * from './decode/peek-row';
+export * from './decode/wal2json';
+export * from './decode/pgoutput';
+export { pgTimestampToIso } from './decode/pgoutput-message';
+export * from './apply/options';
+export * from './apply/apply-batch';
+export * from './apply/visibility';
+export * from './apply/target-tables';
+export * from './apply/apply-sql';
+export * from './apply/writer-context';
+export * from './apply/writer';

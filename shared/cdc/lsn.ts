@@ -1,7 +1,9 @@
 /**
  * LSNs ("X/Y", two 32-bit hex halves) as bigint: 64 bits do not fit a JS number, and string
- * comparison of "X/Y" is wrong ("0/9" > "0/10").
+ * comparison of "X/Y" is wrong ("0/9" > "0/10"). Also the source's current WAL positions, read in
+ * normalised spelling.
  */
+import type { ClientBase } from 'pg';
 
 const LSN_PATTERN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
@@ -31,4 +33,19 @@ export function maxLsn(a: string, b: string): string {
 /** The canonical spelling (upper-case, no leading zeros), so equal LSNs compare equal as text. */
 export function normalizeLsn(text: string): string {
   return formatLsn(parseLsn(text));
+}
+
+/**
+ * pg_current_wal_insert_lsn(): unlike pg_current_wal_lsn(), it also covers asynchronous commits
+ * not yet written out, so every transaction committed before the call ends at or before it.
+ */
+export async function currentInsertLsn(source: ClientBase): Promise<string> {
+  const { rows } = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn`);
+  return normalizeLsn(rows[0]?.lsn ?? ZERO_LSN);
+}
+
+/** pg_current_wal_flush_lsn(): decoding stops here, so a reader never sees past it. */
+export async function currentFlushLsn(source: ClientBase): Promise<string> {
+  const { rows } = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS lsn`);
+  return normalizeLsn(rows[0]?.lsn ?? ZERO_LSN);
 }

@@ -8,11 +8,12 @@
  *    checkpoints also counts here, so "pending" is decided by peeking for a real commit.
  */
 import type { ClientBase } from 'pg';
-import type { BatchResult } from './apply';
-import { isoTimestamp } from './decode-wal2json';
-import { pgTimestampToIso } from './decode-pgoutput';
+import type { BatchResult } from './apply/options';
+import { isoTimestamp } from './decode/wal2json';
+import { pgTimestampToIso } from './decode/pgoutput-message';
 import { compareLsn, normalizeLsn } from './lsn';
-import { pluginOptions, whileSlotBusy } from './read-sql';
+import { pluginOptions } from './read/read-sql';
+import { whileSlotBusy } from './slot-position';
 import type { Plugin } from './slot';
 
 export interface CdcTotals {

@@ -14,6 +14,7 @@ import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
 import { PROGRESS_SCHEMA } from '../pg/user-schemas';
+import { CDC_DEFAULTS } from './defaults';
 import { normalizeLsn } from './lsn';
 
 export type ProgressMode = 'origin' | 'table';
@@ -118,7 +119,15 @@ export class Progress {
   async flush(): Promise<string | undefined> {
     if (this.mode === 'table') {
       // A synchronous commit flushes the WAL up to it, and with it every earlier commit.
-      await this.client.query(`BEGIN; SET LOCAL synchronous_commit = on; UPDATE ${PROGRESS_TABLE} SET updated_at = now() WHERE slot_name = '${this.name.replace(/'/g, "''")}'; COMMIT`);
+      await this.client.query('BEGIN');
+      try {
+        await this.client.query('SET LOCAL synchronous_commit = on');
+        await this.client.query(`UPDATE ${PROGRESS_TABLE} SET updated_at = now() WHERE slot_name = $1`, [this.name]);
+        await this.client.query('COMMIT');
+      } catch (err) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
     }
     // For origins, progress(…, true) flushes the WAL up to the origin's last commit itself.
     return this.read();
@@ -136,7 +145,7 @@ function ignoreDuplicate(err: unknown): void {
 }
 
 async function waitForOriginRelease(client: ClientBase, name: string, pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + CDC_DEFAULTS.originReleaseTimeoutMs;
   while (Date.now() < deadline) {
     const { rows } = await client.query(`SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1`, [pid]);
     if (rows.length === 0) return;

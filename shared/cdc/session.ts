@@ -5,6 +5,7 @@
  * output exact before PostgreSQL 12 (later versions print the shortest exact form anyway).
  */
 import type { ClientBase } from 'pg';
+import { sqlstateOf } from '../pg/retryable';
 
 const TEXT_FORMAT_SETTINGS = [
   `SET DateStyle = 'ISO, MDY'`,
@@ -20,7 +21,22 @@ export async function prepareSourceSession(client: ClientBase): Promise<void> {
   await client.query([...TEXT_FORMAT_SETTINGS, `SET statement_timeout = 0`, `SET idle_in_transaction_session_timeout = 0`].join('; '));
 }
 
-/** The same value formats on the apply session (the applier adds its own settings). */
+/** The same value formats on the apply session (prepareApplySession adds the applier's own). */
 export async function prepareTargetFormats(client: ClientBase): Promise<void> {
   await client.query([...TEXT_FORMAT_SETTINGS, `SET statement_timeout = 0`].join('; '));
+}
+
+/** Settings of the apply session; returns whether replica mode (no triggers, no FK checks) is on. */
+export async function prepareApplySession(target: ClientBase): Promise<boolean> {
+  await prepareTargetFormats(target);
+  // Qualified names everywhere: format_type() qualifies every non-catalog type, and user search
+  // paths cannot redirect a statement.
+  await target.query(`SET search_path = pg_catalog; SET synchronous_commit = off`);
+  try {
+    await target.query(`SET session_replication_role = replica`);
+    return true;
+  } catch (err) {
+    if (sqlstateOf(err) !== '42501') throw err;
+    return false;
+  }
 }

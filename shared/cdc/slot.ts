@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
+import { CDC_DEFAULTS } from './defaults';
 import { normalizeLsn } from './lsn';
 
 export type Plugin = 'wal2json' | 'pgoutput';
@@ -160,11 +161,13 @@ export interface DropResult {
 }
 
 /**
- * Drops the slot, terminating a backend that holds it first, then its publication if any.
- * Safe to repeat. The client must be connected to the slot's database (for the publication).
+ * Drops the slot if it exists, terminating a backend that holds it first, then the publication
+ * named like it if that exists — also when the slot is already gone (an interrupted drop, or a
+ * failed creation, leaves one behind). Safe to repeat. The client must be connected to the slot's
+ * database (publications belong to one database).
  */
-export async function dropSlot(client: ClientBase, name: string, opts: { timeoutMs?: number } = {}): Promise<DropResult> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+export async function dropSlotAndPublication(client: ClientBase, name: string, opts: { timeoutMs?: number } = {}): Promise<DropResult> {
+  const deadline = Date.now() + (opts.timeoutMs ?? CDC_DEFAULTS.dropSlotTimeoutMs);
   const result: DropResult = { droppedSlot: false, droppedPublication: false };
   for (;;) {
     const row = await readSlot(client, name);

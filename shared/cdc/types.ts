@@ -6,7 +6,7 @@
  */
 import type { ClientBase } from 'pg';
 import type { SourceTransaction, ColumnValue } from './change';
-import { FIRST_NORMAL_OID } from './peek-row';
+import { FIRST_NORMAL_OID } from './decode/peek-row';
 
 /** Built-in OIDs are the same on every server: one cache for all of them. */
 const builtin = new Map<number, string>();

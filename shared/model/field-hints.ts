@@ -4,7 +4,6 @@
  * keeps every rejection actionable.
  */
 import { MIGRATION_MODES, MIGRATION_OPTIONS, SOURCE_TYPES, SSL_MODES } from './states';
-import type { FieldPath } from './errors';
 
 const FLAG = 'Use "True" or "False" (booleans true/false also work).';
 const DATE_TIME = 'Use an ISO 8601 date-time in UTC, e.g. "2025-06-01T22:00:00Z".';
@@ -51,7 +50,7 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 /** The hint of the innermost named field on `path` (array indexes skipped); undefined if none. */
-export function hintFor(path: FieldPath): string | undefined {
+export function hintFor(path: readonly (string | number)[]): string | undefined {
   // Tag keys are the user's own words, not field names.
   if (path[0] === 'tags') return HINTS.tags;
   const named = path.filter((segment): segment is string => typeof segment === 'string');

@@ -6,7 +6,7 @@
 import type { Client } from 'pg';
 import { chunkOfPlanItem } from '../copy/plan';
 import type { CopyChunk } from '../copy/types';
-import { TypeCache } from '../cdc/types';
+import { TypeCache } from '../cdc';
 import { extractSchema, readTargetFacts, type SchemaPlan } from '../schema';
 import { listChunks, type ChunkRecord } from '../store/chunks';
 import type { DatabaseKey } from './contracts';

@@ -5,10 +5,7 @@
  */
 import type { Client } from 'pg';
 import { connect, withPair } from '../pg/connect';
-import { applyBatch as applyChanges, type ApplyBatchOptions, type BatchResult } from '../cdc/apply';
-import { readLag } from '../cdc/metrics';
-import { compareLsn, normalizeLsn } from '../cdc/lsn';
-import type { CopySnapshotMap } from '../cdc/visibility';
+import { applyBatch as applyChanges, compareLsn, currentFlushLsn, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
 import { listMarks } from '../copy/bookkeeping';
 import { getDatabase } from '../store/databases';
 import type { ApplyOutcome, DatabaseKey, Result } from './contracts';
@@ -105,9 +102,4 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
   } catch (err) {
     return permanent(err, { phase: 'apply changes', database: i.db });
   }
-}
-
-/** The source's WAL flush position (every commit before it is durable and decodable). */
-async function currentFlushLsn(source: Client): Promise<string> {
-  return normalizeLsn((await source.query<{ l: string }>('SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS l')).rows[0]?.l ?? '0/0');
 }

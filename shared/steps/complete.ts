@@ -13,7 +13,8 @@ import type { DatabaseKey, Result, VerifyProgress } from './contracts';
 import { forget, copyPlanFor } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, setDb } from './record';
-import { dropAllSlots, dropSlotAndPublication, slotOf } from './slot';
+import { dropSlotAndPublication } from '../cdc/slot';
+import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
 
 /** Longest one verifyTables call keeps starting tables (far below functionTimeout). */

@@ -3,9 +3,8 @@
  * database gets its end position, the source's current WAL insert position (unlike the write
  * position it covers asynchronous commits not yet written out). The CDC loop then drains to it.
  */
-import type { ClientBase } from 'pg';
 import { withClient } from '../pg/connect';
-import { normalizeLsn } from '../cdc/lsn';
+import { currentInsertLsn } from '../cdc/lsn';
 import { updateMigration } from '../store/migrations';
 import type { DatabaseKey, Result } from './contracts';
 import { databaseEndpoints } from './endpoints';
@@ -17,9 +16,4 @@ export async function beginCutover(rt: Runtime, k: DatabaseKey): Promise<Result<
   await updateMigration(rt.store, k.server, k.name, (m) => (m.state === 'WaitingForUserAction' || m.state === 'InProgress' ? { ...m, state: 'InProgress', subState: 'CompletingMigration' } : undefined));
   await setDb(rt, k, (r) => ({ ...r, migrationState: 'InProgress', migrationOperation: 'Cutting over: applying the last changes' }));
   return ok({ endLsn: await withClient(e.source, rt.settings.connectTimeoutMs, currentInsertLsn) });
-}
-
-/** The source's current WAL insert position. */
-async function currentInsertLsn(source: ClientBase): Promise<string> {
-  return normalizeLsn((await source.query<{ l: string }>('SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l ?? '0/0');
 }

@@ -2,13 +2,11 @@
  * Step 2 of an Online database: its logical replication slot on the source, created BEFORE any row
  * is copied (DESIGN.md, consistency), and the drop of slots when a database or migration ends.
  */
-import type { ClientBase } from 'pg';
 import { withClient } from '../pg/connect';
-import { quoteIdent } from '../pg/ident';
 import { onDatabase } from '../pg/endpoint';
 import { isRetryable } from '../pg/retryable';
 import { serverVersion } from '../pg/server-facts';
-import { dropSlot, ensureSlot, readSlot, slotNameFor, type Plugin } from '../cdc/slot';
+import { dropSlotAndPublication, ensureSlot, slotNameFor, type Plugin } from '../cdc/slot';
 import { dropProgress } from '../cdc/progress';
 import { getDatabase } from '../store/databases';
 import type { DatabaseKey, MigrationKey, Result } from './contracts';
@@ -43,12 +41,6 @@ export async function createSlot(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
   } catch (err) {
     return permanent(err, { phase: 'create replication slot', database: k.db });
   }
-}
-
-/** The slot and its publication off the source (idempotent: either may be gone already). */
-export async function dropSlotAndPublication(source: ClientBase, slot: string): Promise<void> {
-  if (await readSlot(source, slot)) await dropSlot(source, slot);
-  else await source.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(slot)}`);
 }
 
 /** Drops the slot and publication of every (or the given) database of a migration (idempotent). */

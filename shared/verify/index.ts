@@ -1,4 +1,5 @@
-/** Verification: row counts and order-independent checksums, source against target. */
+/** Verification, source against target: row counts, order-independent checksums, large objects. */
 export * from './checksum';
 export * from './compare';
 export * from './large-objects';
+export * from './row-counts';

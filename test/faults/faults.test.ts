@@ -23,7 +23,7 @@ import { startCluster, type Cluster } from '../support/cluster';
 import { dropTestDatabase, sql } from '../support/databases';
 import { FIXTURE_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn } from '../support/e2e';
 import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
-import { slotNameFor } from '../../shared/cdc/slot';
+import { slotNameFor } from '../../shared/cdc';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 import {
   BIG_SQL, TERMINAL, TOTAL_TABLES, cloneFixture, faultLog, isCopying, note, originsOn, peek, phaseOf, record, schemaObjects,

@@ -9,11 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'pg';
-import { applyBatch, type ApplyBatchOptions } from '../../shared/cdc/apply';
-import { cutover } from '../../shared/cdc/cutover';
-import { CdcApplyError } from '../../shared/cdc/errors';
-import { ensureSlot, slotNameFor } from '../../shared/cdc/slot';
-import { TypeCache } from '../../shared/cdc/types';
+import { applyBatch, CdcApplyError, cutover, ensureSlot, slotNameFor, TypeCache, type ApplyBatchOptions } from '../../shared/cdc';
 import { connect, destroyClient } from '../../shared/pg/connect';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { adminClient, createTestDatabase, sql } from '../support/databases';

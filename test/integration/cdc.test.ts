@@ -8,13 +8,24 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from 'pg';
 import { connect, closeQuietly } from '../../shared/pg/connect';
-import { applyBatch, type BatchResult } from '../../shared/cdc/apply';
-import { cutover } from '../../shared/cdc/cutover';
-import { DivergenceError, CdcApplyError } from '../../shared/cdc/errors';
-import { readLag, addBatch, emptyTotals } from '../../shared/cdc/metrics';
-import { canUseOrigins } from '../../shared/cdc/progress';
-import { dropSlot, ensureSlot, listSlots, readSlot, slotNameFor, type Plugin } from '../../shared/cdc/slot';
-import { TypeCache } from '../../shared/cdc/types';
+import {
+  addBatch,
+  applyBatch,
+  canUseOrigins,
+  CdcApplyError,
+  cutover,
+  DivergenceError,
+  dropSlotAndPublication,
+  emptyTotals,
+  ensureSlot,
+  listSlots,
+  readLag,
+  readSlot,
+  slotNameFor,
+  TypeCache,
+  type BatchResult,
+  type Plugin,
+} from '../../shared/cdc';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { adminClient, createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
@@ -145,7 +156,7 @@ async function fullScenario(src: ServerInfo, dst: ServerInfo, plugin: Plugin | '
     expect(book.rows[0].r).toBeNull();
     return { slot, report };
   } finally {
-    await dropSlot(p.src, slotName).catch(() => undefined);
+    await dropSlotAndPublication(p.src, slotName).catch(() => undefined);
     await p.close();
   }
 }
@@ -228,7 +239,7 @@ describe('huge transactions (stream)', () => {
       expect(a.n).toBe(3500);
       expect((await sql(target, p.dstDb, `SELECT count(*)::int AS n FROM users WHERE id IN (5000, 5001)`)).rows[0].n).toBe(2);
     } finally {
-      await dropSlot(p.src, slotName).catch(() => undefined);
+      await dropSlotAndPublication(p.src, slotName).catch(() => undefined);
       await p.close();
     }
   }, 60_000);
@@ -251,13 +262,13 @@ describe('slots', () => {
       while (((await readSlot(c, name))?.active_pid ?? null) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const held = await readSlot(c, name);
       expect(held?.active_pid).toBeTypeOf('number');
-      const dropped = await dropSlot(c, name);
+      const dropped = await dropSlotAndPublication(c, name);
       expect(dropped).toMatchObject({ droppedSlot: true, droppedPublication: true, terminatedPid: held?.active_pid });
-      expect(await dropSlot(c, name)).toMatchObject({ droppedSlot: false, droppedPublication: false });
+      expect(await dropSlotAndPublication(c, name)).toMatchObject({ droppedSlot: false, droppedPublication: false });
       expect((await listSlots(c)).map((s) => s.slotName)).not.toContain(name);
     } finally {
       recv?.kill();
-      await dropSlot(c, name).catch(() => undefined);
+      await dropSlotAndPublication(c, name).catch(() => undefined);
       await closeQuietly(c);
       await dropTestDatabase(source, db);
     }
@@ -297,7 +308,7 @@ describe('divergence and privileges', () => {
       expect((conflict as CdcApplyError).message).toMatch(/insert into "public"\."accounts".*Key \(id\)=\(9999999\) already exists/);
       expect((conflict as DivergenceError).context.key).toBe('id=9999999');
     } finally {
-      await dropSlot(p.src, slotName).catch(() => undefined);
+      await dropSlotAndPublication(p.src, slotName).catch(() => undefined);
       await p.close();
     }
   }, 60_000);

@@ -199,6 +199,25 @@ describe('copy', () => {
     expect(await largeObjectDigest(tgt)).toEqual(await largeObjectDigest(src));
   });
 
+  it('sets an identity sequence named differently on the target through its column, and names a sequence the target lacks', async () => {
+    const owned = async (c: Client) => (await c.query<{ s: string }>(`SELECT pg_get_serial_sequence('app.identities', 'id') AS s`)).rows[0]?.s ?? '';
+    const value = async (c: Client, seq: string) => (await c.query<{ v: string }>(`SELECT last_value::text AS v FROM ${seq}`)).rows[0]?.v;
+    const original = await owned(tgt);
+    await tgt.query(`ALTER SEQUENCE ${original} RENAME TO "renamed id seq"`);
+    await src.query(`SELECT setval('${await owned(src)}', 424242); CREATE SEQUENCE app."only on source"`);
+    try {
+      const before = (await readSequences(src)).length;
+      const seq = await copySequences(src, tgt);
+      expect(seq).toEqual({ set: before - 1, missing: ['app."only on source"'] });
+      expect(await value(tgt, await owned(tgt))).toBe('424242');
+    } finally {
+      await src.query(`DROP SEQUENCE app."only on source"`);
+      await tgt.query(`ALTER SEQUENCE app."renamed id seq" RENAME TO ${original.replace(/^app\./, '')}`);
+    }
+    expect(await copySequences(src, tgt)).toMatchObject({ missing: [] });
+    expect(await readSequences(tgt)).toEqual(await readSequences(src));
+  });
+
   it('calls onTableLoaded after each table and runs its post-data statements', async () => {
     const db = await createTestDatabase(target, 'copy_tgt2');
     try {

@@ -1,8 +1,8 @@
 /** Statement rendering of the applier: shapes, quoting, casts, ON CONFLICT, ctid matching. */
 import { describe, expect, it } from 'vitest';
-import { deleteOneRow, deleteRowsByKey, insertRows, truncate, updateOneRow, updateRowsByKey } from '../../shared/cdc/apply-sql';
+import { deleteOneRow, deleteRowsByKey, insertRows, truncate, updateOneRow, updateRowsByKey } from '../../shared/cdc/apply/apply-sql';
 import { classifyApplyError, DivergenceError } from '../../shared/cdc/errors';
-import type { TargetColumn, TargetTable } from '../../shared/cdc/target-tables';
+import type { TargetColumn, TargetTable } from '../../shared/cdc/apply/target-tables';
 
 function table(name: string, cols: Array<Partial<TargetColumn> & { name: string }>, key: string[], relkind = 'r'): TargetTable {
   const columns = new Map<string, TargetColumn>();

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ColumnValue, InsertChange, SourceTransaction, UpdateChange, DeleteChange, TruncateChange } from '../../shared/cdc/change';
-import { decodePgoutput, pgTimestampToIso, PgoutputDecoder } from '../../shared/cdc/decode-pgoutput';
-import { decodeWal2json, isoTimestamp, parseRecord, Wal2jsonDecoder } from '../../shared/cdc/decode-wal2json';
-import type { PeekRow } from '../../shared/cdc/peek-row';
+import { decodePgoutput, PgoutputDecoder } from '../../shared/cdc/decode/pgoutput';
+import { pgTimestampToIso } from '../../shared/cdc/decode/pgoutput-message';
+import { decodeWal2json, isoTimestamp, parseRecord, Wal2jsonDecoder } from '../../shared/cdc/decode/wal2json';
+import type { PeekRow } from '../../shared/cdc/decode/peek-row';
 
 interface Fixture {
   plugin: 'wal2json' | 'pgoutput';

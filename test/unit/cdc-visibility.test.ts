@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareLsn, formatLsn, maxLsn, normalizeLsn, parseLsn } from '../../shared/cdc/lsn';
 import { slotNameFor } from '../../shared/cdc/slot';
-import { ReplayPlanner, isVisible, parseSnapshot, widenXid, type CopySnapshotMap } from '../../shared/cdc/visibility';
+import { ReplayPlanner, isVisible, parseSnapshot, widenXid, type CopySnapshotMap } from '../../shared/cdc/apply/visibility';
 
 describe('LSNs', () => {
   it.each([

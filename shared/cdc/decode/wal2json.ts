@@ -1,6 +1,6 @@
 /**
  * wal2json format-version 2 → SourceTransaction. One JSON record per peek row, with the options
- * read-sql.ts passes: include-xids, include-timestamp, include-lsn, include-types,
+ * read/read-sql.ts passes: include-xids, include-timestamp, include-lsn, include-types,
  * include-type-oids, include-transaction (B/C records).
  *
  * Losslessness: wal2json prints int2/4/8, oid, float4/8 and numeric values as bare JSON numbers
@@ -13,13 +13,13 @@
  *  - bytea is printed as hex without its `\x` prefix (wal2json strips it): put it back;
  *  - NaN, Infinity and -Infinity of float4/float8/numeric are printed as `null`, exactly like SQL
  *    NULL. Such a column is left out of the row and named in `unresolved`; the applier reads its
- *    value from the source (see apply-resolve.ts). pgoutput has no such loss.
+ *    value from the source (apply/source-values.ts). pgoutput has no such loss.
  * Unchanged TOAST columns are simply absent from an update's "columns"; for REPLICA IDENTITY
  * FULL they are filled from the old row ("identity"), which has every value.
  */
 import { TransactionAssembler } from './assembler';
-import type { Change, ColumnValue, RelationRef, SourceTransaction, TruncateChange } from './change';
-import { normalizeLsn } from './lsn';
+import type { Change, ColumnValue, RelationRef, SourceTransaction, TruncateChange } from '../change';
+import { normalizeLsn } from '../lsn';
 import { OID, type PeekRow, type TypeNames } from './peek-row';
 
 interface W2jColumn {

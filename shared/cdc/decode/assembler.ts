@@ -2,7 +2,7 @@
  * What both decoders share: the source transaction being assembled until its commit is decoded,
  * and the hand-off of its changes so far (the streaming reader writes a huge transaction in parts).
  */
-import type { Change, SourceTransaction } from './change';
+import type { Change, SourceTransaction } from '../change';
 
 export abstract class TransactionAssembler {
   protected open: SourceTransaction | undefined;

@@ -5,9 +5,9 @@
  * peek functions (read-sql.ts), and no result is materialised on the server.
  *
  * The stream is time-boxed by its caller (one activity = one bounded stream). Messages are
- * decoded as they arrive and the socket is paused once 200,000 decoded changes wait
- * (back-pressure: a slow target never makes pgferry buffer an unbounded backlog; a huge
- * transaction is taken in parts by the applier). Progress is reported to the server
+ * decoded as they arrive and the socket is paused once CDC_DEFAULTS.streamHighWater decoded
+ * changes wait (back-pressure: a slow target never makes pgferry buffer an unbounded backlog; a
+ * huge transaction is taken in parts by the applier). Progress is reported to the server
  * only as the target's DURABLE position (standby status update, flush = write = apply), so the
  * slot never moves past what the target would keep after a crash; keepalives that ask for a
  * reply get one.
@@ -16,14 +16,15 @@
  * as long as the stream, and a new stream re-sends them.
  */
 import type { Client, ClientBase } from 'pg';
-import type { Change, SourceTransaction } from './change';
-import { PgoutputDecoder } from './decode-pgoutput';
-import { Wal2jsonDecoder } from './decode-wal2json';
-import { compareLsn, formatLsn, parseLsn } from './lsn';
-import { pluginOptions } from './read-sql';
-import type { Plugin } from './slot';
-import { serially } from './serial';
-import { TypeCache } from './types';
+import type { Change, SourceTransaction } from '../change';
+import { PgoutputDecoder } from '../decode/pgoutput';
+import { Wal2jsonDecoder } from '../decode/wal2json';
+import { CDC_DEFAULTS } from '../defaults';
+import { ZERO_LSN, compareLsn, formatLsn, parseLsn } from '../lsn';
+import type { Plugin } from '../slot';
+import { serially } from '../serial';
+import { TypeCache } from '../types';
+import { ReplicationQuery, standbyStatus, startReplicationCommand, type RawConnection } from './replication-protocol';
 
 export interface StreamOptions {
   slot: string;
@@ -41,57 +42,11 @@ export interface StreamOptions {
   maxMs: number;
 }
 
-/** µs between 1970-01-01 and 2000-01-01. */
-const PG_EPOCH_MS = 946_684_800_000;
 /** Decoded changes held before the socket is paused (back-pressure), and resumed below. */
-const HIGH_WATER = 200_000;
-const LOW_WATER = 50_000;
+const HIGH_WATER = CDC_DEFAULTS.streamHighWater;
+const LOW_WATER = CDC_DEFAULTS.streamLowWater;
 /** Messages decoded in one go before the event loop gets a turn. */
-const SLICE_MESSAGES = 1000;
-
-/** The parts of node-pg's Connection the stream drives (not in its type definitions). */
-interface RawConnection {
-  stream: { pause(): void; resume(): void };
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}
-
-
-/** node-pg "submittable": START_REPLICATION, then CopyBoth data routed to the stream. */
-class ReplicationQuery {
-  private resolveEnd!: () => void;
-  private rejectEnd!: (err: Error) => void;
-  readonly ended: Promise<void>;
-  constructor(
-    private readonly text: string,
-    private readonly onData: (chunk: Buffer) => void,
-  ) {
-    this.ended = new Promise<void>((resolve, reject) => {
-      this.resolveEnd = resolve;
-      this.rejectEnd = reject;
-    });
-    // Never an unhandled rejection: the stream checks `ended` itself.
-    this.ended.catch(() => undefined);
-  }
-  submit(connection: { query: (text: string) => void }): void {
-    connection.query(this.text);
-  }
-  handleCopyData(msg: { chunk: Buffer }): void {
-    this.onData(msg.chunk);
-  }
-  handleError(err: Error): void {
-    this.rejectEnd(err);
-  }
-  handleReadyForQuery(): void {
-    this.resolveEnd();
-  }
-  handleCommandComplete(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {}
-}
+const SLICE_MESSAGES = CDC_DEFAULTS.streamSliceMessages;
 
 export class SlotStream {
   /** Transactions decoded and committed, not handed out yet. */
@@ -137,10 +92,7 @@ export class SlotStream {
       // wal2json's commit record takes its LSN from the message header.
       this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: data.toString('utf8') }])[0];
     }
-    const options = pluginOptions(opts.plugin, opts.publication ?? opts.slot);
-    const list: string[] = [];
-    for (let i = 0; i + 1 < options.length; i += 2) list.push(`"${options[i]}" '${String(options[i + 1]).replace(/'/g, "''")}'`);
-    const text = `START_REPLICATION SLOT "${opts.slot.replace(/"/g, '""')}" LOGICAL ${opts.startLsn ?? '0/0'} (${list.join(', ')})`;
+    const text = startReplicationCommand(opts.slot, opts.plugin, opts.publication ?? opts.slot, opts.startLsn ?? ZERO_LSN);
     this.query = new ReplicationQuery(text, (chunk) => this.onData(chunk));
   }
 
@@ -243,14 +195,7 @@ export class SlotStream {
     if (this.stopped || lsn === 0n) {
       if (!replyRequested) return;
     }
-    const msg = Buffer.alloc(34);
-    msg.write('r', 0);
-    msg.writeBigUInt64BE(lsn, 1);
-    msg.writeBigUInt64BE(lsn, 9);
-    msg.writeBigUInt64BE(lsn, 17);
-    msg.writeBigInt64BE(BigInt(Date.now() - PG_EPOCH_MS) * 1000n, 25);
-    msg.writeUInt8(replyRequested ? 1 : 0, 33);
-    this.raw.sendCopyFromChunk(msg);
+    this.raw.sendCopyFromChunk(standbyStatus(lsn, replyRequested));
   }
 
   /**
@@ -342,6 +287,6 @@ export class SlotStream {
     this.resume();
     if (this.failed) return;
     this.raw.endCopyFrom();
-    await Promise.race([this.query.ended.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([this.query.ended.catch(() => undefined), new Promise((r) => setTimeout(r, CDC_DEFAULTS.streamCloseMs))]);
   }
 }

@@ -6,7 +6,7 @@
  * once per session. Aliases are pf_t (the table) and pf_u (the unnested rows, columns c1…cn).
  */
 import { createHash } from 'node:crypto';
-import { quoteIdent, quoteQualified } from '../pg/ident';
+import { quoteIdent, quoteQualified } from '../../pg/ident';
 import type { TargetTable } from './target-tables';
 
 export interface Statement {

@@ -2,11 +2,13 @@
  * What the applier must know about each target table it writes: its columns (generated ones are
  * never written, identity ALWAYS ones need OVERRIDING SYSTEM VALUE and stay out of SET), its
  * primary key (the key of key-based statements and of ON CONFLICT), whether other unique or
- * exclusion indexes exist (they forbid multi-row UPDATEs, see apply-run.ts), and whether it is a
+ * exclusion indexes exist (they forbid multi-row UPDATEs, see writer.ts), and whether it is a
  * partitioned parent (TRUNCATE without ONLY). Loaded once per apply call for the tables seen.
  */
 import type { ClientBase } from 'pg';
-import type { RelationRef } from './change';
+import type { RelationRef } from '../change';
+import { MissingTargetTableError } from '../errors';
+
 /** Cache key: NUL cannot occur in names, so "a.b"."c" and "a"."b.c" stay apart. */
 export const relKey = (schema: string, table: string): string => `${schema}\u0000${table}`;
 
@@ -31,13 +33,6 @@ export interface TargetTable {
   key: string[];
   /** Unique or exclusion indexes other than the primary key. */
   otherUnique: boolean;
-}
-
-export class MissingTargetTableError extends Error {
-  constructor(readonly relation: RelationRef) {
-    super(`table ${JSON.stringify(relation.schema)}.${JSON.stringify(relation.table)} does not exist on the target`);
-    this.name = 'MissingTargetTableError';
-  }
 }
 
 export class TargetTables {

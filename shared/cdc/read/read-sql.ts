@@ -11,15 +11,16 @@
  * held whole (bounded by its size; see the report's limits).
  */
 import type { ClientBase } from 'pg';
-import { sqlstateOf } from '../pg/retryable';
-import { serially } from './serial';
-import type { SourceTransaction } from './change';
-import { PgoutputDecoder } from './decode-pgoutput';
-import { Wal2jsonDecoder } from './decode-wal2json';
-import { compareLsn, normalizeLsn } from './lsn';
-import type { PeekRow } from './peek-row';
-import type { Plugin } from './slot';
-import { TypeCache } from './types';
+import { quoteIdent } from '../../pg/ident';
+import type { SourceTransaction } from '../change';
+import { CDC_DEFAULTS } from '../defaults';
+import { PgoutputDecoder } from '../decode/pgoutput';
+import { Wal2jsonDecoder } from '../decode/wal2json';
+import type { PeekRow } from '../decode/peek-row';
+import { serially } from '../serial';
+import type { Plugin } from '../slot';
+import { whileSlotBusy } from '../slot-position';
+import { TypeCache } from '../types';
 
 export interface ReadOptions {
   slot: string;
@@ -30,7 +31,7 @@ export interface ReadOptions {
   maxRows: number;
   /** Only transactions committing before this LSN (cutover's end position). */
   uptoLsn?: string;
-  /** Rows per FETCH. */
+  /** Rows per FETCH (default CDC_DEFAULTS.fetchRows). */
   pageRows?: number;
 }
 
@@ -53,6 +54,7 @@ export class SlotReader {
   private done = false;
   /** Rows (plugin messages) fetched so far. */
   rowsRead = 0;
+  private readonly pageRows: number;
   private readonly decoder: { push(rows: readonly PeekRow[]): SourceTransaction[]; readonly pendingChanges: number; readonly missingTypeOids: Set<number>; readonly openTransaction: SourceTransaction | undefined };
 
   private constructor(
@@ -61,6 +63,7 @@ export class SlotReader {
     private readonly types: TypeCache,
   ) {
     this.decoder = opts.plugin === 'pgoutput' ? new PgoutputDecoder(types) : new Wal2jsonDecoder(types);
+    this.pageRows = opts.pageRows ?? CDC_DEFAULTS.fetchRows;
   }
 
   /**
@@ -75,7 +78,7 @@ export class SlotReader {
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY');
       try {
         await client.query(
-          `DECLARE ${CURSOR} NO SCROLL CURSOR FOR
+          `DECLARE ${quoteIdent(CURSOR)} NO SCROLL CURSOR FOR
              SELECT lsn::text AS lsn, xid::text AS xid, data FROM pg_catalog.${fn}($1, $2::pg_lsn, $3::int4, VARIADIC $4::text[])`,
           [opts.slot, opts.uptoLsn ?? null, opts.maxRows, pluginOptions(opts.plugin, opts.publication ?? opts.slot)],
         );
@@ -92,18 +95,17 @@ export class SlotReader {
 
   private async fetch(): Promise<PeekRow[]> {
     const client = this.client;
-    const { rows } = await serially(client, () => client.query<PeekRow>(`FETCH ${this.opts.pageRows ?? 5000} FROM ${CURSOR}`));
+    const { rows } = await serially(client, () => client.query<PeekRow>(`FETCH ${this.pageRows} FROM ${quoteIdent(CURSOR)}`));
     return rows;
   }
 
   /** The next page's committed transactions (maybe none); undefined once the peek is exhausted. */
   async next(): Promise<SourceTransaction[] | undefined> {
     if (this.done) return undefined;
-    const page = this.opts.pageRows ?? 5000;
     const rows = this.firstPage ?? (await this.fetch());
     this.firstPage = undefined;
     this.rowsRead += rows.length;
-    if (rows.length < page) this.done = true;
+    if (rows.length < this.pageRows) this.done = true;
     const txns = this.decoder.push(rows);
     const missing = this.decoder.missingTypeOids;
     if (missing.size > 0) {
@@ -133,46 +135,4 @@ export async function readBatch(client: ClientBase, opts: ReadOptions, types = n
     await reader.close();
   }
   return out;
-}
-
-export interface SlotPosition {
-  confirmedFlushLsn: string;
-  restartLsn: string;
-}
-
-/** The slot's positions; throws when the slot does not exist. */
-export async function slotPosition(client: ClientBase, slot: string): Promise<SlotPosition> {
-  const { rows } = await client.query<{ c: string | null; r: string | null }>(
-    `SELECT confirmed_flush_lsn::text AS c, restart_lsn::text AS r FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
-    [slot],
-  );
-  const row = rows[0];
-  if (!row?.c || !row.r) throw new Error(`replication slot "${slot}" does not exist (or has no position)`);
-  return { confirmedFlushLsn: normalizeLsn(row.c), restartLsn: normalizeLsn(row.r) };
-}
-
-/**
- * Moves the slot forward to `lsn` — call only once the target committed everything before it.
- * Never moves it back; a no-op when already there.
- */
-export async function advanceSlot(client: ClientBase, slot: string, lsn: string): Promise<void> {
-  const pos = await slotPosition(client, slot);
-  if (compareLsn(lsn, pos.confirmedFlushLsn) <= 0) return;
-  await whileSlotBusy(() => client.query(`SELECT pg_catalog.pg_replication_slot_advance($1, $2::pg_lsn)`, [slot, lsn]));
-}
-
-/**
- * Runs fn, retrying while the slot is in use by another session (55006: a concurrent peek holds
- * it for as long as it decodes). Gives up after `timeoutMs` with the last error (retryable).
- */
-export async function whileSlotBusy<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (sqlstateOf(err) !== '55006' || !/replication slot .* is active/.test((err as Error).message) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
 }

@@ -11,7 +11,7 @@
  *  - a table the copy does not know (created later) is exact.
  * Decoding reports 32-bit xids; snapshots carry epoch-aware 64-bit ones: widenXid bridges them.
  */
-import { compareLsn, maxLsn } from './lsn';
+import { compareLsn, maxLsn } from '../lsn';
 
 /** What the copy recorded for one table. */
 export interface TableCopySnapshot {
