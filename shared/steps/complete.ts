@@ -12,7 +12,7 @@ import { compareDatabases } from '../verify/compare';
 import type { DatabaseKey, Result, VerifyProgress } from './contracts';
 import { forget, copyPlanFor } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
-import { fail, nowIso, ok, permanent, setDb } from './record';
+import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import { dropSlotAndPublication } from '../cdc/slot';
 import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
@@ -53,7 +53,8 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
   const e = await databaseEndpoints(rt, k);
   try {
     const tables = await planTables(rt, k);
-    await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
+    const sequences = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
+    await reportMissingSequences(rt, k, sequences.missing);
     await cleanUp(rt, e, k);
     await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
     forget(k);

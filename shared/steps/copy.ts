@@ -19,7 +19,7 @@ import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contr
 import { controlFor } from './control';
 import { copyPlanFor } from './caches';
 import { databaseEndpoints } from './endpoints';
-import { fail, nowIso, ok, permanent, setDb } from './record';
+import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import type { Runtime } from './runtime';
 
 /** The full-load counters are recomputed from the chunk rows at most this often per database. */
@@ -109,13 +109,14 @@ export async function stopCopy(rt: Runtime, k: DatabaseKey, reason: string): Pro
 export async function finishCopy(rt: Runtime, k: DatabaseKey): Promise<Result<{ consistencyLsn: string | null }>> {
   const e = await databaseEndpoints(rt, k);
   try {
-    const consistencyLsn = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
-      await copySequences(s, t);
+    const { consistencyLsn, missing } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      const sequences = await copySequences(s, t);
       await copyLargeObjects(s, t);
       let highest: string | null = null;
       for (const m of await listMarks(t)) highest = highest === null || compareLsn(m.endLsn, highest) > 0 ? normalizeLsn(m.endLsn) : highest;
-      return highest;
+      return { consistencyLsn: highest, missing: sequences.missing };
     });
+    await reportMissingSequences(rt, k, missing);
     await refreshCopyProgress(rt, k, true);
     await setDb(rt, k, (r) => ({ ...r, ...(consistencyLsn ? { consistencyLsn } : {}), migrationOperation: e.record.migrationMode === 'Online' ? 'Catching up with changes' : 'Copy complete' }));
     return ok({ consistencyLsn });

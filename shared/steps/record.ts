@@ -27,3 +27,10 @@ export function permanent(err: unknown, context: Record<string, string>): Result
 export function setDb(rt: Runtime, k: DatabaseKey, mutate: (r: DatabaseRecord) => DatabaseRecord | undefined) {
   return updateDatabase(rt.store, { server: k.server, name: k.name }, k.db, mutate);
 }
+
+/** A sequence sync's report on the database row: sequences the target lacks are named, not dropped silently. */
+export async function reportMissingSequences(rt: Runtime, k: DatabaseKey, missing: readonly string[]): Promise<void> {
+  if (missing.length === 0) return;
+  const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ' …' : '');
+  await setDb(rt, k, (r) => ({ ...r, message: `${missing.length} source sequence(s) have no counterpart on the target and were not set: ${shown}` }));
+}
