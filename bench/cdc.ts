@@ -25,9 +25,9 @@ import { cutover } from '../shared/cdc/cutover';
 import { dropSlot, ensureSlot, type Plugin } from '../shared/cdc/slot';
 import { TypeCache } from '../shared/cdc/types';
 import { closeQuietly, connect } from '../shared/pg/connect';
-import { startCluster, type ServerInfo } from '../test/support/cluster';
-import { sql } from '../test/support/databases';
-import { endpointOf } from '../test/support/endpoints';
+import { startCluster, type ServerInfo } from '../emulator/local/cluster';
+import { sql } from '../emulator/local/admin';
+import { endpointOf } from '../emulator/local/endpoints';
 
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
