@@ -22,9 +22,9 @@ import { promisify } from 'node:util';
 import type { Client } from 'pg';
 import { applyBatch, cutover, dropSlotAndPublication, ensureSlot, TypeCache, type BatchResult, type Plugin } from '../shared/cdc';
 import { closeQuietly, connect } from '../shared/pg/connect';
-import { startCluster, type ServerInfo } from '../test/support/cluster';
-import { sql } from '../test/support/databases';
-import { endpointOf } from '../test/support/endpoints';
+import { startCluster, type ServerInfo } from '../emulator/local/cluster';
+import { sql } from '../emulator/local/admin';
+import { endpointOf } from '../emulator/local/endpoints';
 
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';

@@ -15,7 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { applyPhase, buildPlan, describeFailures, extractSchema, PHASES, readCatalog, type PhaseReport } from '../shared/schema';
-import { startCluster, type ServerInfo } from '../test/support/cluster';
+import { startCluster, type ServerInfo } from '../emulator/local/cluster';
 
 const BATCH = 250;
 

@@ -5,9 +5,9 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster } from '../test/support/cluster';
-import { sql } from '../test/support/databases';
-import { endpointOf } from '../test/support/endpoints';
+import { startCluster } from '../emulator/local/cluster';
+import { sql } from '../emulator/local/admin';
+import { endpointOf } from '../emulator/local/endpoints';
 import { validateMigration } from '../shared/validate';
 
 async function main(): Promise<void> {

@@ -5,8 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ServerInfo } from '../../test/support/cluster';
-import { sql } from '../../test/support/databases';
+import type { ServerInfo } from '../../emulator/local/cluster';
+import { sql } from '../../emulator/local/admin';
 
 const run = promisify(execFile);
 export const PG_BIN = '/usr/lib/postgresql/15/bin';

@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../support/cluster';
 import { dropTestDatabase, sql } from '../support/databases';
 import { FIXTURE_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn } from '../support/e2e';
-import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
-import { slotNameFor } from '../../shared/cdc';
+import { http, startHost, stopAllHosts, type Host } from '../support/host';
+import { slotNameFor } from '../../shared/cdc/slot';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 import {
   BIG_SQL, TERMINAL, TOTAL_TABLES, cloneFixture, faultLog, isCopying, note, originsOn, peek, phaseOf, record, schemaObjects,
@@ -51,7 +51,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await killAllPgferry();
+  await stopAllHosts();
   for (const d of dbs) {
     await dropTestDatabase(src.info, d).catch(() => undefined);
     await dropTestDatabase(dst.info, d).catch(() => undefined);
@@ -72,15 +72,13 @@ interface Run {
   server: string;
   name: string;
   db: string;
-  host: PgferryHost;
+  host: Host;
   writer: Writer | undefined;
   t0: number;
   /** Set once triggerCutover was sent: faults before CompletingMigration are logged as "cutover requested". */
   cutoverRequested: boolean;
   /** Logs of the hosts this run killed (a restarted host starts a new log). */
   logs: string;
-  /** Host environment (PGFERRY_DECODER), the same after a restart. */
-  env: Record<string, string>;
 }
 
 const hostOf = (run: Run) => () => run.host;
@@ -95,9 +93,10 @@ interface Options {
 async function begin(label: string, o: Options = {}): Promise<Run> {
   const db = await cloneFixture(src.info, TEMPLATE, `f_${label.replace(/-/g, '_')}`);
   dbs.push(db);
+  // The host's environment (PGFERRY_DECODER) is the same after a restart (host.restart()).
   const env: Record<string, string> = o.decoder ? { PGFERRY_DECODER: o.decoder } : {};
-  const host = await spawnPgferry({ storage: az.info.connectionString, env });
-  const run: Run = { label, server: 'faults', name: label, db, host, writer: undefined, t0: Date.now(), cutoverRequested: false, logs: '', env };
+  const host = await startHost({ storage: az.info.connectionString, env });
+  const run: Run = { label, server: 'faults', name: label, db, host, writer: undefined, t0: Date.now(), cutoverRequested: false, logs: '' };
   const put = await http(migrationUrl(host, run.server, run.name), { method: 'PUT', body: migrationBody(src.info, dst.info, [db]) });
   expect(put.status, put.text).toBe(201);
   run.writer = startWriter(src.info, db, o);
@@ -129,9 +128,8 @@ async function patch(run: Run, properties: Record<string, string>): Promise<void
 
 async function restartHost(run: Run): Promise<void> {
   const old = run.host;
-  await old.kill('SIGKILL');
+  run.host = await old.restart('SIGKILL');
   run.logs += `${old.logs()}\n--- host killed (SIGKILL) and restarted ---\n`;
-  run.host = await spawnPgferry({ storage: az.info.connectionString, hub: old.hub, prefix: old.prefix, secretKey: old.secretKey, env: run.env });
 }
 
 type Fault = { kind: string; act: () => Promise<string> };

@@ -13,7 +13,7 @@ import { DEV_ACCOUNT, DEV_KEY, type AzuriteInfo } from '../support/azurite';
 import type { ServerInfo } from '../support/cluster';
 import { sql, withAdmin } from '../support/databases';
 import { WRITES_SQL } from '../support/e2e';
-import { ROOT, http, type PgferryHost } from '../support/pgferry';
+import { ROOT, http, type Host } from '../support/host';
 import { freePort, waitForPort } from '../support/ports';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -196,7 +196,7 @@ export async function terminatePgferry(server: ServerInfo, waitMs = 3000): Promi
 export const TERMINAL: MigrationState[] = ['Succeeded', 'Failed', 'Canceled', 'ValidationFailed'];
 
 /** The migration as the API shows it, or undefined while the host or its storage is unreachable. */
-export async function peek(host: PgferryHost, server: string, name: string): Promise<MigrationResource | undefined> {
+export async function peek(host: Host, server: string, name: string): Promise<MigrationResource | undefined> {
   try {
     const r = await http(`${host.api}/flexibleServers/${server}/migrations/${name}`);
     return r.status === 200 ? r.json<MigrationResource>() : undefined;
@@ -227,7 +227,7 @@ export function isCopying(m: MigrationResource | undefined, db: string): boolean
 }
 
 /** Polls until `pred` holds or the migration ended (terminal); undefined after timeoutMs. */
-export async function untilOrEnd(host: () => PgferryHost, server: string, name: string, pred: (m: MigrationResource) => boolean, timeoutMs = 120_000, everyMs = 100): Promise<MigrationResource | undefined> {
+export async function untilOrEnd(host: () => Host, server: string, name: string, pred: (m: MigrationResource) => boolean, timeoutMs = 120_000, everyMs = 100): Promise<MigrationResource | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const m = await peek(host(), server, name);
@@ -238,7 +238,7 @@ export async function untilOrEnd(host: () => PgferryHost, server: string, name: 
 }
 
 /** Polls until `pred` holds; throws if the migration ends (terminal) first or after timeoutMs. */
-export async function until(host: () => PgferryHost, server: string, name: string, what: string, pred: (m: MigrationResource) => boolean, timeoutMs = 240_000, everyMs = 200): Promise<MigrationResource> {
+export async function until(host: () => Host, server: string, name: string, what: string, pred: (m: MigrationResource) => boolean, timeoutMs = 240_000, everyMs = 200): Promise<MigrationResource> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = await peek(host(), server, name);
@@ -251,7 +251,7 @@ export async function until(host: () => PgferryHost, server: string, name: strin
   }
 }
 
-export async function untilTerminal(host: () => PgferryHost, server: string, name: string, timeoutMs = 300_000): Promise<MigrationResource> {
+export async function untilTerminal(host: () => Host, server: string, name: string, timeoutMs = 300_000): Promise<MigrationResource> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = await peek(host(), server, name);

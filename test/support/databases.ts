@@ -3,33 +3,10 @@
  * isolated, so files can run in parallel on the shared clusters.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { ServerInfo } from './cluster';
+import { withAdmin } from '../../emulator/local/admin';
 
-/** A superuser client on `database` of a rig server (password auth over TCP, as pgferry connects). */
-export async function adminClient(server: ServerInfo, database = 'postgres'): Promise<pg.Client> {
-  const client = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database,
-    ssl: false,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-/** Runs fn with an admin client and always closes it. */
-export async function withAdmin<T>(server: ServerInfo, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = await adminClient(server, database);
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+export { adminClient, sql, withAdmin } from '../../emulator/local/admin';
 
 /** Creates a uniquely named database (label + random suffix) and returns its name. */
 export async function createTestDatabase(server: ServerInfo, label: string, name?: string): Promise<string> {
@@ -44,9 +21,4 @@ export async function dropTestDatabase(server: ServerInfo, name: string): Promis
     await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
     await c.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
   });
-}
-
-/** Runs SQL (several statements allowed) in a database of a rig server. */
-export async function sql(server: ServerInfo, database: string, text: string, values?: unknown[]): Promise<pg.QueryResult> {
-  return withAdmin(server, database, (c) => c.query(text, values));
 }

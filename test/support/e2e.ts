@@ -1,8 +1,36 @@
-/** Helpers for end-to-end tests: request bodies, polling a migration, comparing source and target. */
-import { expect } from 'vitest';
+/** Helpers for end-to-end tests: source databases, request bodies, polling a migration, comparing source and target. */
+import { afterAll, expect } from 'vitest';
 import type { ServerInfo } from './cluster';
-import { sql, withAdmin } from './databases';
-import { http, waitFor, type PgferryHost } from './pgferry';
+import { createTestDatabase, dropTestDatabase, sql, withAdmin } from './databases';
+import { http, stopAllHosts, waitFor, type Host } from './host';
+
+export interface SourceDatabases {
+  /** A new database on the source (`label` + a random suffix, or exactly `name`), loaded with `fixture` when given. */
+  create(label: string, fixture?: string, name?: string): Promise<string>;
+}
+
+/**
+ * The databases a test file makes on the source, dropped from the source and the target by
+ * afterAll, once the file's hosts are stopped (so no migration still holds one).
+ */
+export function useDatabases(source: ServerInfo, target: ServerInfo): SourceDatabases {
+  const names: string[] = [];
+  afterAll(async () => {
+    await stopAllHosts();
+    for (const d of names) {
+      await dropTestDatabase(source, d).catch(() => undefined);
+      await dropTestDatabase(target, d).catch(() => undefined);
+    }
+  });
+  return {
+    async create(label, fixture, name) {
+      const db = await createTestDatabase(source, label, name);
+      names.push(db);
+      if (fixture) await sql(source, db, fixture);
+      return db;
+    },
+  };
+}
 import { compareDatabases } from '../../shared/verify/compare';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 import type { MigrationState, MigrationSubState } from '../../shared/model/states';
@@ -34,11 +62,11 @@ export function migrationBody(source: ServerInfo, target: ServerInfo, dbs: strin
   };
 }
 
-export function migrationUrl(host: PgferryHost, server: string, name: string): string {
+export function migrationUrl(host: Host, server: string, name: string): string {
   return `${host.api}/flexibleServers/${server}/migrations/${name}`;
 }
 
-export async function getMigration(host: PgferryHost, server: string, name: string): Promise<MigrationResource> {
+export async function getMigration(host: Host, server: string, name: string): Promise<MigrationResource> {
   const r = await http(migrationUrl(host, server, name));
   expect(r.status, r.text).toBe(200);
   return r.json<MigrationResource>();
@@ -47,7 +75,7 @@ export async function getMigration(host: PgferryHost, server: string, name: stri
 const TERMINAL: MigrationState[] = ['Succeeded', 'Failed', 'Canceled', 'ValidationFailed'];
 
 /** Polls until the migration reaches `state` (and `subState` when given); fails fast on another terminal state. */
-export async function waitForState(host: PgferryHost, server: string, name: string, state: MigrationState, subState?: MigrationSubState, timeoutMs = 180_000): Promise<MigrationResource> {
+export async function waitForState(host: Host, server: string, name: string, state: MigrationState, subState?: MigrationSubState, timeoutMs = 180_000): Promise<MigrationResource> {
   return waitFor(`${name} ${state}${subState ? `/${subState}` : ''}`, async () => {
     const m = await getMigration(host, server, name);
     const s = m.properties.currentStatus;

@@ -1,8 +1,11 @@
 /**
- * Vitest global setup of the integration project: one source (PostgreSQL 15, wal_level=logical,
- * wal2json, SSL off), one target (PostgreSQL 15, SSL on with a test CA) and one Azurite Table
- * service, shared by every test file (each file makes its own databases and table prefixes).
- * Other majors are started on demand by the files that need them (startCluster({ major })).
+ * Vitest global setup of the integration and e2e projects: one source (PostgreSQL 15,
+ * wal_level=logical, wal2json, SSL off), one target (PostgreSQL 15, SSL on with a test CA) and one
+ * Azurite Table service, shared by every test file (each file makes its own databases and table
+ * prefixes). Other majors are started on demand by the files that need them (startCluster({ major })).
+ *
+ * Vitest runs a project's global setup once per project; both projects run in one main process,
+ * so the servers are kept on globalThis and started once, stopped when the last project tears down.
  */
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { startCluster, type Cluster, type ServerInfo } from './cluster';
@@ -16,7 +19,14 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface Rig {
+  source: ServerInfo;
+  target: ServerInfo;
+  azurite: AzuriteInfo;
+  stop(): Promise<void>;
+}
+
+async function startRig(): Promise<Rig> {
   const started: Array<Cluster | Azurite> = [];
   const stopAll = async () => {
     await Promise.allSettled(started.reverse().map((s) => s.stop()));
@@ -31,12 +41,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!source.info.wal2json) {
       throw new Error('wal2json is not installed for PostgreSQL 15: apt-get install -y postgresql-15-wal2json (as .ci/run does)');
     }
-    project.provide('source', source.info);
-    project.provide('target', target.info);
-    project.provide('azurite', azurite.info);
+    return { source: source.info, target: target.info, azurite: azurite.info, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
-  return stopAll;
+}
+
+const SHARED = Symbol.for('pgferry.test.rig');
+type Holder = { [SHARED]?: { rig: Promise<Rig>; projects: number } };
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const holder = globalThis as Holder;
+  const shared = (holder[SHARED] ??= { rig: startRig(), projects: 0 });
+  shared.projects++;
+  const rig = await shared.rig;
+  project.provide('source', rig.source);
+  project.provide('target', rig.target);
+  project.provide('azurite', rig.azurite);
+  return async () => {
+    if (--shared.projects > 0) return;
+    delete holder[SHARED];
+    await rig.stop();
+  };
 }

@@ -30,7 +30,7 @@ import { DurableStore } from '../../emulator/durable/store';
 import { Invoker, type InvocationRequest, type InvocationResult } from '../../emulator/invoker';
 import { Logger } from '../../emulator/log';
 import { classify, type DurableFunction } from '../../emulator/registry';
-import { ROOT, ensureBuilt } from './pgferry';
+import { ROOT, ensureBuilt } from './host';
 
 // ---------------------------------------------------------------------------------------------
 // Recordings

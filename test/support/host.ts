@@ -1,15 +1,31 @@
 /**
- * pgferry itself, end to end: the built app (dist/) in the offline host, as a real child process
- * (so tests can kill -9 it), on the rig's Azurite, with its own table prefix and task hub.
+ * The offline host as a test fixture, for every e2e file and the fault suite: the built app (dist/)
+ * — pgferry itself, or another app folder such as test/fixtures/durable-app — run by
+ * `node dist/emulator/main.js` as a real child process, so a test can kill -9 it and start it
+ * again on the same task hub, tables and secret key.
+ *
+ *   const host = useHost({ functionKey });        // an e2e file's host: beforeAll / afterAll
+ *   const h = await startHost({ storage });        // one more, or one in a suite without the rig
+ *   const again = await h.restart();               // SIGKILL, then the same hub, prefix, key, env
+ *   await stopAllHosts();                          // every host this file started
+ *
+ * `http()` sends the function key of the host a URL points at (its system key for the Durable
+ * webhooks), so helpers work unchanged on hosts that enforce keys.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { freePort } from './ports';
 
 export const ROOT = resolve(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'emulator', 'main.js');
 const BUILT_DIRS = ['functions', 'orchestrators', 'shared', 'emulator', 'cli'];
+const BUILD_LOCK_MS = 300_000;
+const START_MS = 60_000;
+
+// Build ------------------------------------------------------------------------------------------
 
 function sources(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -24,18 +40,20 @@ function isFresh(): boolean {
   });
 }
 
-/** Builds dist/ unless it is current; test files share one build through a lock directory. */
+/** Builds dist/ (tsconfig.build.json) unless it is current; test files share one build through a lock directory. */
 export async function ensureBuilt(): Promise<void> {
   if (isFresh()) return;
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   const lock = join(ROOT, 'dist', '.build-lock');
-  const deadline = Date.now() + 300_000;
+  const deadline = Date.now() + BUILD_LOCK_MS;
   for (;;) {
     try {
       mkdirSync(lock);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`build lock ${lock} held for 5 minutes`);
+      if (Date.now() > deadline) throw new Error(`build lock ${lock} held for ${BUILD_LOCK_MS / 60_000} minutes`);
+      // A lock older than any build was left by a killed run.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > BUILD_LOCK_MS) rmdirSync(lock);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -46,27 +64,18 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
-export interface PgferryHost {
-  url: string;
-  api: string;
-  hub: string;
-  prefix: string;
-  secretKey: string;
-  /** Set when the host enforces function keys; http() sends it to this host by itself. */
-  functionKey?: string;
-  /** The key for /runtime/webhooks/durabletask (the function key unless a separate one was given). */
-  systemKey?: string;
-  child: ChildProcess;
-  logs(): string;
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
-}
+// Hosts ------------------------------------------------------------------------------------------
 
-export interface SpawnOptions {
+export interface HostOptions {
+  /** Table Storage connection string (useHost: the rig's Azurite). */
   storage: string;
-  /** Reuse a hub/prefix/key (a restarted host resumes the same migrations). */
+  /** The app folder the host loads (its package.json `main`); default pgferry itself. */
+  app?: string;
+  /** Task hub, table prefix and secret key; new ones unless given (a restarted host reuses them). */
   hub?: string;
   prefix?: string;
   secretKey?: string;
+  /** A free one unless given. */
   port?: number;
   env?: Record<string, string>;
   /** Enforce function keys with this key (PGFERRY_FUNCTION_KEY); default: no key, not enforced. */
@@ -77,15 +86,41 @@ export interface SpawnOptions {
   args?: string[];
 }
 
-const live = new Set<PgferryHost>();
+export interface Host {
+  url: string;
+  /** `${url}/api` */
+  api: string;
+  port: number;
+  hub: string;
+  prefix: string;
+  secretKey: string;
+  /** Set when the host enforces function keys; http() sends it to this host by itself. */
+  functionKey?: string;
+  /** The key for /runtime/webhooks/durabletask (the function key unless a separate one was given). */
+  systemKey?: string;
+  child: ChildProcess;
+  /** Everything the host printed so far (stdout and stderr). */
+  logs(): string;
+  /** Sends `signal` (default SIGKILL) and resolves with the exit code once it is gone. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Kills it (`signal`, default SIGKILL) and starts it again with the same options, hub, prefix and
+   * secret key, on a new free port unless a port was given: it resumes its orchestrations.
+   */
+  restart(signal?: NodeJS.Signals): Promise<Host>;
+}
 
-export async function spawnPgferry(o: SpawnOptions): Promise<PgferryHost> {
+const live = new Set<Host>();
+
+export async function startHost(options: HostOptions): Promise<Host> {
   await ensureBuilt();
-  const port = o.port ?? (await freePort());
   const tag = randomBytes(3).toString('hex');
-  const hub = o.hub ?? `pgf${tag}`;
-  const prefix = o.prefix ?? `T${tag}`;
-  const secretKey = o.secretKey ?? randomBytes(32).toString('base64');
+  const hub = options.hub ?? `pgf${tag}`;
+  const prefix = options.prefix ?? `T${tag}`;
+  const secretKey = options.secretKey ?? randomBytes(32).toString('base64');
+  /** What a restart starts again. */
+  const o = { ...options, hub, prefix, secretKey };
+  const port = o.port ?? (await freePort());
   const keyEnv: Record<string, string> = {
     ...(o.functionKey ? { PGFERRY_FUNCTION_KEY: o.functionKey } : {}),
     ...(o.systemKey ? { PGFERRY_SYSTEM_KEY: o.systemKey } : {}),
@@ -94,7 +129,7 @@ export async function spawnPgferry(o: SpawnOptions): Promise<PgferryHost> {
   // Keys only when asked for: an inherited PGFERRY_FUNCTION_KEY would make every other test send 401s.
   if (!o.functionKey && !o.env?.PGFERRY_FUNCTION_KEY) delete env.PGFERRY_FUNCTION_KEY;
   if (!o.systemKey && !o.env?.PGFERRY_SYSTEM_KEY) delete env.PGFERRY_SYSTEM_KEY;
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'emulator', 'main.js'), '--app', ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub, ...(o.args ?? [])], {
+  const child = spawn(process.execPath, [MAIN, '--app', o.app ?? ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub, ...(o.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
@@ -104,35 +139,61 @@ export async function spawnPgferry(o: SpawnOptions): Promise<PgferryHost> {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => { exitCode = code; r(code); }));
   child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr?.on('data', (b: Buffer) => { out += b.toString(); });
-  const host: PgferryHost = {
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (exitCode === undefined) child.kill(signal);
+    const code = await exited;
+    live.delete(host);
+    return code;
+  };
+  const host: Host = {
     url: `http://127.0.0.1:${port}`,
     api: `http://127.0.0.1:${port}/api`,
-    hub, prefix, secretKey, child,
+    port,
+    hub,
+    prefix,
+    secretKey,
+    child,
     ...(o.functionKey ? { functionKey: o.functionKey, systemKey: o.systemKey ?? o.functionKey } : {}),
     logs: () => out,
-    kill: async (signal = 'SIGKILL') => {
-      if (exitCode === undefined) child.kill(signal);
-      const code = await exited;
-      live.delete(host);
-      return code;
+    kill,
+    restart: async (signal = 'SIGKILL') => {
+      await kill(signal);
+      return startHost(o);
     },
   };
   live.add(host);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + START_MS;
   while (!out.includes('pgferry host listening on ')) {
     if (exitCode !== undefined) throw new Error(`host exited (${exitCode}) before listening:\n${out}`);
     if (Date.now() > deadline) {
       await host.kill();
-      throw new Error(`host did not start in 60 s:\n${out}`);
+      throw new Error(`host did not start in ${START_MS / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return host;
 }
 
-export async function killAllPgferry(): Promise<void> {
+/** Kills (SIGKILL) every host this process started that is still running. */
+export async function stopAllHosts(): Promise<void> {
   await Promise.all([...live].map((h) => h.kill('SIGKILL')));
 }
+
+/**
+ * A test file's host: started by beforeAll (on the rig's Azurite unless `storage` is given), and
+ * every host of the file stopped by afterAll. The returned object is filled in by that beforeAll,
+ * so tests use it directly (`host.url`, `host.logs()`).
+ */
+export function useHost(options: Partial<HostOptions> = {}): Host {
+  const host = {} as Host;
+  beforeAll(async () => {
+    Object.assign(host, await startHost({ storage: inject('azurite').connectionString, ...options }));
+  });
+  afterAll(stopAllHosts);
+  return host;
+}
+
+// HTTP -------------------------------------------------------------------------------------------
 
 export interface Reply {
   status: number;

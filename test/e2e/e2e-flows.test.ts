@@ -3,42 +3,22 @@
  * cancel (during copy and during CDC), eight databases at once, two migrations on one target,
  * a taken name, the list and the name check.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
-import { FIXTURE_SQL, databaseExists, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
+import { describe, expect, it, inject } from 'vitest';
+import { http, useHost } from '../support/host';
+import { FIXTURE_SQL, databaseExists, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
 const target = inject('target');
-const azurite = inject('azurite');
-let host: PgferryHost;
-const dbs: string[] = [];
-
-async function db(label: string, fixture = FIXTURE_SQL): Promise<string> {
-  const name = await createTestDatabase(source, label);
-  dbs.push(name);
-  if (fixture) await sql(source, name, fixture);
-  return name;
-}
+const host = useHost();
+const dbs = useDatabases(source, target);
+const db = (label: string, fixture = FIXTURE_SQL) => dbs.create(label, fixture);
 
 async function put(server: string, name: string, body: unknown): Promise<number> {
   const r = await http(migrationUrl(host, server, name), { method: 'PUT', body });
   if (r.status !== 201) throw new Error(`PUT ${name}: ${r.status} ${r.text}`);
   return r.status;
 }
-
-beforeAll(async () => {
-  host = await spawnPgferry({ storage: azurite.connectionString });
-});
-
-afterAll(async () => {
-  await killAllPgferry();
-  for (const d of dbs) {
-    await dropTestDatabase(source, d).catch(() => undefined);
-    await dropTestDatabase(target, d).catch(() => undefined);
-  }
-});
 
 describe('validation options', () => {
   it('Validate only reports the checks and copies nothing', async () => {

@@ -3,35 +3,17 @@
  * source keeps changing, waits for cutover, cuts over (by PATCH, and by the Durable raiseEvent
  * API as `az rest` would), and the target equals the source with no slot left behind.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
-import { FIXTURE_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
+import { describe, expect, it, inject } from 'vitest';
+import { sql } from '../support/databases';
+import { http, startHost, useHost } from '../support/host';
+import { FIXTURE_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 
 const source = inject('source');
 const target = inject('target');
 const azurite = inject('azurite');
-let host: PgferryHost;
-const dbs: string[] = [];
-
-async function fixtureDb(label: string): Promise<string> {
-  const db = await createTestDatabase(source, label);
-  dbs.push(db);
-  await sql(source, db, FIXTURE_SQL);
-  return db;
-}
-
-beforeAll(async () => {
-  host = await spawnPgferry({ storage: azurite.connectionString });
-});
-
-afterAll(async () => {
-  await killAllPgferry();
-  for (const db of dbs) {
-    await dropTestDatabase(source, db).catch(() => undefined);
-    await dropTestDatabase(target, db).catch(() => undefined);
-  }
-});
+const host = useHost();
+const dbs = useDatabases(source, target);
+const fixtureDb = (label: string) => dbs.create(label, FIXTURE_SQL);
 
 describe('Online migration over HTTP', () => {
   it('copies, streams changes during the copy, waits for cutover, cuts over on PATCH, and the target equals the source', async () => {
@@ -79,7 +61,7 @@ describe('Online migration over HTTP', () => {
   }, 300_000);
 
   it('with PGFERRY_DECODER=wal2json the slot uses wal2json (format-version 2) and the result is the same', async () => {
-    const wal2jsonHost = await spawnPgferry({ storage: azurite.connectionString, env: { PGFERRY_DECODER: 'wal2json' } });
+    const wal2jsonHost = await startHost({ storage: azurite.connectionString, env: { PGFERRY_DECODER: 'wal2json' } });
     const db = await fixtureDb('e2ew2j');
     expect((await http(migrationUrl(wal2jsonHost, 'tgt', 'w2j'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
     const writer = startWriter(source, db);

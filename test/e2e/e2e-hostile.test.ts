@@ -3,15 +3,15 @@
  * with quotes, spaces, unicode, reserved words, 63-byte names and case-only twins migrate Online
  * with changes streaming, and the target equals the source.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
-import { expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, waitForState } from '../support/e2e';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { sql } from '../support/databases';
+import { http, useHost } from '../support/host';
+import { expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, useDatabases, waitForState } from '../support/e2e';
 
 const source = inject('source');
 const target = inject('target');
-const azurite = inject('azurite');
-let host: PgferryHost;
+const host = useHost();
+const dbs = useDatabases(source, target);
 const long63 = `t${'x'.repeat(61)}Z`; // 63 bytes, mixed case
 const col63 = 'c'.repeat(63);
 const DB = `Hostile "DB" ünï ${Math.floor(Math.random() * 1e6)}`;
@@ -47,15 +47,7 @@ const WRITES = `
   INSERT INTO public."user" VALUES (99, 'new');`;
 
 beforeAll(async () => {
-  host = await spawnPgferry({ storage: azurite.connectionString });
-  await createTestDatabase(source, 'unused', DB);
-  await sql(source, DB, FIXTURE);
-});
-
-afterAll(async () => {
-  await killAllPgferry();
-  await dropTestDatabase(source, DB).catch(() => undefined);
-  await dropTestDatabase(target, DB).catch(() => undefined);
+  await dbs.create('unused', FIXTURE, DB);
 });
 
 describe('hostile identifiers', () => {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ROOT, ensureBuilt } from '../support/pgferry';
+import { ROOT, ensureBuilt } from '../support/host';
 
 const run = promisify(execFile);
 

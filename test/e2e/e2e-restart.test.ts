@@ -3,37 +3,21 @@
  * hub and tables: every migration resumes from Table Storage and the target still equals the
  * source — nothing lost, nothing duplicated.
  */
-import { afterAll, describe, expect, it, inject } from 'vitest';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost } from '../support/pgferry';
-import { FIXTURE_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
+import { describe, expect, it, inject } from 'vitest';
+import { http, startHost, waitFor } from '../support/host';
+import { FIXTURE_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 
 const source = inject('source');
 const target = inject('target');
 const azurite = inject('azurite');
-const dbs: string[] = [];
-
-async function restart(host: PgferryHost): Promise<PgferryHost> {
-  await host.kill('SIGKILL');
-  return spawnPgferry({ storage: azurite.connectionString, hub: host.hub, prefix: host.prefix, secretKey: host.secretKey });
-}
-
-afterAll(async () => {
-  await killAllPgferry();
-  for (const d of dbs) {
-    await dropTestDatabase(source, d).catch(() => undefined);
-    await dropTestDatabase(target, d).catch(() => undefined);
-  }
-});
+const dbs = useDatabases(source, target);
 
 describe('host killed and restarted', () => {
   it('mid-copy: the copy resumes, CDC catches up, cutover succeeds and the target equals the source', async () => {
     const tables = Array.from({ length: 30 }, (_, i) =>
       `CREATE TABLE big${i} (id int PRIMARY KEY, v text); INSERT INTO big${i} SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 25000) g;`).join('\n');
-    const first = await spawnPgferry({ storage: azurite.connectionString });
-    const db = await createTestDatabase(source, 'e2ekillcopy');
-    dbs.push(db);
-    await sql(source, db, `${FIXTURE_SQL}\n${tables}`);
+    const first = await startHost({ storage: azurite.connectionString });
+    const db = await dbs.create('e2ekillcopy', `${FIXTURE_SQL}\n${tables}`);
     expect((await http(migrationUrl(first, 'restart', 'copy'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
     const writer = startWriter(source, db);
     await waitFor('some tables copied', async () => {
@@ -44,7 +28,7 @@ describe('host killed and restarted', () => {
     const before = (await getMigration(first, 'restart', 'copy')).properties.currentStatus.currentSubStateDetails.dbDetails[db];
     expect(before?.fullLoadCompletedTables ?? 0).toBeLessThan(35);
 
-    const second = await restart(first);
+    const second = await first.restart();
     await waitForState(second, 'restart', 'copy', 'WaitingForUserAction', 'WaitingForCutoverTrigger', 240_000);
     await writer.stop();
     expect((await http(migrationUrl(second, 'restart', 'copy'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } })).status).toBe(200);
@@ -54,17 +38,15 @@ describe('host killed and restarted', () => {
   }, 400_000);
 
   it('mid-CDC: replay resumes from the target-recorded position while the source keeps writing', async () => {
-    const first = await spawnPgferry({ storage: azurite.connectionString });
-    const db = await createTestDatabase(source, 'e2ekillcdc');
-    dbs.push(db);
-    await sql(source, db, FIXTURE_SQL);
+    const first = await startHost({ storage: azurite.connectionString });
+    const db = await dbs.create('e2ekillcdc', FIXTURE_SQL);
     expect((await http(migrationUrl(first, 'restart', 'cdc'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
     await waitForState(first, 'restart', 'cdc', 'WaitingForUserAction', 'WaitingForCutoverTrigger');
     const writer = startWriter(source, db);
     await new Promise((r) => setTimeout(r, 1500));
-    const second = await restart(first);
+    const second = await first.restart();
     await new Promise((r) => setTimeout(r, 1500));
-    const third = await restart(second);
+    const third = await second.restart();
     await new Promise((r) => setTimeout(r, 1000));
     expect(await writer.stop()).toBeGreaterThan(0);
     expect((await http(migrationUrl(third, 'restart', 'cdc'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } })).status).toBe(200);

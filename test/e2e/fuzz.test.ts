@@ -8,10 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
+import { describe, expect, it, inject } from 'vitest';
+import { useHost } from '../support/host';
 
-const azurite = inject('azurite');
 const source = inject('source');
 const targetServer = inject('target');
 const KEY = randomBytes(24).toString('base64url');
@@ -20,15 +19,7 @@ const HANG_MS = 30_000;
 /** PGFERRY_FUZZ_RUNS raises it for a deeper local run; CI keeps the default. */
 const RUNS = Number(process.env.PGFERRY_FUZZ_RUNS ?? 520);
 
-let host: PgferryHost;
-
-beforeAll(async () => {
-  host = await spawnPgferry({ storage: azurite.connectionString, functionKey: KEY });
-});
-
-afterAll(async () => {
-  await killAllPgferry();
-});
+const host = useHost({ functionKey: KEY });
 
 interface Req {
   method: string;

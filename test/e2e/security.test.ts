@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { TableServiceClient, TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createTestDatabase, dropTestDatabase, sql, withAdmin } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost, type HttpInit, type Reply } from '../support/pgferry';
+import { http, stopAllHosts, useHost, waitFor, type HttpInit, type Reply } from '../support/host';
 import { migrationBody, migrationUrl, waitForState } from '../support/e2e';
 import type { ServerInfo } from '../support/cluster';
 import { createStoreContext } from '../../shared/store/tables';
@@ -36,7 +36,7 @@ const SOURCE_ROLE = `pgf_sec_src_${tag}`;
 const TARGET_ROLE = `pgf_sec_tgt_${tag}`;
 const SERVER = 'sec-target';
 
-let host: PgferryHost;
+const host = useHost({ functionKey: FUNCTION_KEY, systemKey: SYSTEM_KEY });
 let db: string;
 /** Every answer this file received from the host, for the scan. */
 const answers: string[] = [];
@@ -148,11 +148,10 @@ beforeAll(async () => {
   await sql(source, db, `
     CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);
     INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 500) g;`);
-  host = await spawnPgferry({ storage: azurite.connectionString, functionKey: FUNCTION_KEY, systemKey: SYSTEM_KEY });
 });
 
 afterAll(async () => {
-  await killAllPgferry();
+  await stopAllHosts(); // before the database and the roles it uses go
   if (db) {
     await dropTestDatabase(source, db).catch(() => undefined);
     await dropTestDatabase(target, db).catch(() => undefined);

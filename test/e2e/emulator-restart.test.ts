@@ -10,28 +10,18 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import {
-  call,
-  ensureEmulatorBuilt,
-  getStatus,
-  killAllHosts,
-  spawnHost,
-  startInstance,
-  waitForStatus,
-  waitUntil,
-  webhook,
-  type HostProcess,
-} from '../fixtures/durable-app/harness';
+import { FIXTURE_APP, call, getStatus, startInstance, waitForStatus, waitUntil, webhook } from '../fixtures/durable-app/harness';
+import { ensureBuilt, startHost, stopAllHosts, type Host } from '../support/host';
 
 const azurite = inject('azurite');
 const dir = mkdtempSync(join(tmpdir(), 'pgferry-emulator-'));
 
 beforeAll(async () => {
-  await ensureEmulatorBuilt();
+  await ensureBuilt();
 });
 
 afterAll(async () => {
-  await killAllHosts();
+  await stopAllHosts();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,13 +36,13 @@ function lines(file: string): string[] {
 /** A hub of its own per test, so instances of one test never resume in another's host. */
 let hubNo = 0;
 const newHub = () => `Rst${Date.now().toString(36)}${hubNo++}`;
-const start = (hub: string) => spawnHost({ storage: azurite.connectionString, hub });
+const start = (hub: string) => startHost({ app: FIXTURE_APP, storage: azurite.connectionString, hub });
 
 describe('host restart', () => {
   it('re-runs an activity killed mid-flight (kill -9) and completes the orchestration once', async () => {
     const hub = newHub();
     const marker = join(dir, 'long.txt');
-    let host: HostProcess = await start(hub);
+    let host: Host = await start(hub);
     const a = await startInstance(host.url, 'LongActivity', { ms: 3000, marker });
     await waitUntil(() => lines(marker).length === 1, 10_000, 'the activity to start');
     expect(await host.kill('SIGKILL')).toBeNull();

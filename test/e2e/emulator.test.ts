@@ -5,88 +5,67 @@
  * Crash and restart behaviour is in emulator-restart.test.ts.
  */
 import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
-import {
-  call,
-  ensureEmulatorBuilt,
-  getStatus,
-  killAllHosts,
-  spawnHost,
-  startInstance,
-  waitForStatus,
-  webhook,
-  type HostProcess,
-  type Status,
-} from '../fixtures/durable-app/harness';
+import { FIXTURE_APP, call, getStatus, startInstance, waitForStatus, webhook, type Status } from '../fixtures/durable-app/harness';
+import { useHost } from '../support/host';
 
 const azurite = inject('azurite');
 const hub = `Emu${Date.now().toString(36)}`;
-let host: HostProcess;
-let base: string;
-
-beforeAll(async () => {
-  await ensureEmulatorBuilt();
-  host = await spawnHost({ storage: azurite.connectionString, hub });
-  base = host.url;
-});
-
-afterAll(async () => {
-  await killAllHosts();
-});
+const host = useHost({ app: FIXTURE_APP, hub });
 
 /** Runs an orchestration to its end through the app's starter and the status URL it returns. */
 async function run(name: string, input?: unknown, instanceId?: string): Promise<Status> {
-  const started = await startInstance(base, name, input, instanceId);
-  return waitForStatus(base, started.id);
+  const started = await startInstance(host.url, name, input, instanceId);
+  return waitForStatus(host.url, started.id);
 }
 
 describe('HTTP triggers', () => {
   it('routes {param}, an optional {param:int?}, query strings and headers', async () => {
-    const r = await call(`${base}/api/hello/bob/3?q=x&tag=a&tag=b`, { headers: { 'x-test': 'yes' } });
+    const r = await call(`${host.url}/api/hello/bob/3?q=x&tag=a&tag=b`, { headers: { 'x-test': 'yes' } });
     expect(r.status).toBe(200);
     expect(r.json()).toEqual({ name: 'bob', count: '3', q: 'x', tags: ['a', 'b'], header: 'yes', method: 'GET' });
-    expect((await call(`${base}/api/hello/al%20ice`)).json()).toMatchObject({ name: 'al ice', count: null });
+    expect((await call(`${host.url}/api/hello/al%20ice`)).json()).toMatchObject({ name: 'al ice', count: null });
   });
 
   it('matches literal segments case-insensitively and requires the route prefix', async () => {
-    expect((await call(`${base}/API/Hello/bob`)).status).toBe(200);
-    expect((await call(`${base}/hello/bob`)).status).toBe(404);
+    expect((await call(`${host.url}/API/Hello/bob`)).status).toBe(200);
+    expect((await call(`${host.url}/hello/bob`)).status).toBe(404);
   });
 
   it('gives catch-all parameters the rest of the path', async () => {
-    expect((await call(`${base}/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
-    expect((await call(`${base}/api/files`)).json()).toEqual({ path: null });
+    expect((await call(`${host.url}/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
+    expect((await call(`${host.url}/api/files`)).json()).toEqual({ path: null });
   });
 
   it('prefers a literal route over a parameter', async () => {
-    expect((await call(`${base}/api/items/special`)).json()).toEqual({ route: 'special' });
-    expect((await call(`${base}/api/items/42`)).json()).toEqual({ route: 'byId', id: '42' });
+    expect((await call(`${host.url}/api/items/special`)).json()).toEqual({ route: 'special' });
+    expect((await call(`${host.url}/api/items/42`)).json()).toEqual({ route: 'byId', id: '42' });
   });
 
   it('passes JSON, text and binary bodies and returns status, headers and body', async () => {
-    const j = await call(`${base}/api/echo`, { body: { a: [1, 2] } });
+    const j = await call(`${host.url}/api/echo`, { body: { a: [1, 2] } });
     expect(j.status).toBe(201);
     expect(j.headers.get('x-echo')).toBe('json');
     expect(j.headers.get('content-type')).toMatch(/application\/json/);
     expect(j.json()).toEqual({ got: { a: [1, 2] } });
 
-    const t = await call(`${base}/api/echo`, { method: 'PUT', body: 'héllo', headers: { 'content-type': 'text/plain' } });
+    const t = await call(`${host.url}/api/echo`, { method: 'PUT', body: 'héllo', headers: { 'content-type': 'text/plain' } });
     expect(t.text).toBe('text:héllo');
 
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
-    const res = await fetch(`${base}/api/echo`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    const res = await fetch(`${host.url}/api/echo`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
     expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
   });
 
   it('answers 404 for unknown routes and for methods a function does not accept', async () => {
-    expect((await call(`${base}/api/nope`)).status).toBe(404);
-    expect((await call(`${base}/api/hello/bob`, { method: 'DELETE' })).status).toBe(404);
-    expect((await call(`${base}/elsewhere`)).status).toBe(404);
+    expect((await call(`${host.url}/api/nope`)).status).toBe(404);
+    expect((await call(`${host.url}/api/hello/bob`, { method: 'DELETE' })).status).toBe(404);
+    expect((await call(`${host.url}/elsewhere`)).status).toBe(404);
   });
 
   it('turns a throwing handler into a generic 500 and logs the error with its stack', async () => {
-    const r = await call(`${base}/api/boom`);
+    const r = await call(`${host.url}/api/boom`);
     expect(r.status).toBe(500);
     expect(r.text).not.toContain('secret detail');
     expect(host.logs()).toMatch(/Error: secret detail that must not reach the caller\n\s+at /);
@@ -94,22 +73,22 @@ describe('HTTP triggers', () => {
   });
 
   it('sends cookies, answers 204 when a handler returns nothing, and routes by function name by default', async () => {
-    expect((await call(`${base}/api/cookie`)).headers.get('set-cookie')).toBe('session=abc; Path=/; HttpOnly');
-    expect((await call(`${base}/api/nothing`)).status).toBe(204);
-    expect((await call(`${base}/api/defaultRoute`, { method: 'POST', body: 'x' })).text).toBe('default POST');
+    expect((await call(`${host.url}/api/cookie`)).headers.get('set-cookie')).toBe('session=abc; Path=/; HttpOnly');
+    expect((await call(`${host.url}/api/nothing`)).status).toBe(204);
+    expect((await call(`${host.url}/api/defaultRoute`, { method: 'POST', body: 'x' })).text).toBe('default POST');
   });
 });
 
 describe('orchestrations', () => {
   it('starts with a 202 check-status response whose URLs point at this host', async () => {
-    const r = await call(`${base}/api/orchestrators/Sequence`, { body: ['a'] });
+    const r = await call(`${host.url}/api/orchestrators/Sequence`, { body: ['a'] });
     expect(r.status).toBe(202);
     const p = r.json<{ id: string; statusQueryGetUri: string; sendEventPostUri: string }>();
     expect(r.headers.get('location')).toBe(p.statusQueryGetUri);
     expect(r.headers.get('retry-after')).toBe('10');
-    expect(p.statusQueryGetUri.startsWith(`${base}/runtime/webhooks/durabletask/instances/${p.id}?`)).toBe(true);
+    expect(p.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/${p.id}?`)).toBe(true);
     expect(p.sendEventPostUri).toContain(`/instances/${p.id}/raiseEvent/{eventName}`);
-    await waitForStatus(base, p.id);
+    await waitForStatus(host.url, p.id);
     const done = await call(p.statusQueryGetUri);
     expect(done.status).toBe(200);
     expect(done.json()).toMatchObject({ runtimeStatus: 'Completed', output: ['Hello a', null] });
@@ -118,7 +97,7 @@ describe('orchestrations', () => {
   it('runs a sequence with string inputs passed through unchanged', async () => {
     const s = await run('Sequence', ['Tokyo', 'Seattle', '"quoted"']);
     expect(s.output).toEqual(['Hello Tokyo', 'Hello Seattle', 'Hello "quoted"', null]);
-    const text = await call(`${base}/api/run/Sequence`, { body: ['London'] });
+    const text = await call(`${host.url}/api/run/Sequence`, { body: ['London'] });
     expect(text.status).toBe(200);
     expect(text.json()).toEqual(['Hello London', null]);
   });
@@ -136,11 +115,11 @@ describe('orchestrations', () => {
   });
 
   it('races an external event against a timer (both outcomes, the loser cancelled)', async () => {
-    const a = await startInstance(base, 'EventOrTimer', { timeoutMs: 60_000 });
-    await waitForStatus(base, a.id, (s) => s.runtimeStatus === 'Running');
-    const raised = await call(webhook(base, `instances/${a.id}/raiseEvent/Approval`), { body: { ok: true } });
+    const a = await startInstance(host.url, 'EventOrTimer', { timeoutMs: 60_000 });
+    await waitForStatus(host.url, a.id, (s) => s.runtimeStatus === 'Running');
+    const raised = await call(webhook(host.url, `instances/${a.id}/raiseEvent/Approval`), { body: { ok: true } });
     expect(raised.status).toBe(202);
-    expect((await waitForStatus(base, a.id)).output).toEqual({ outcome: 'event', data: { ok: true } });
+    expect((await waitForStatus(host.url, a.id)).output).toEqual({ outcome: 'event', data: { ok: true } });
 
     const t0 = Date.now();
     const b = await run('EventOrTimer', { timeoutMs: 700 });
@@ -149,10 +128,10 @@ describe('orchestrations', () => {
   });
 
   it('buffers an event raised before the orchestrator waits for it', async () => {
-    const a = await startInstance(base, 'EarlyEvent');
-    expect((await call(webhook(base, `instances/${a.id}/raiseEvent/Early`), { body: JSON.stringify('early bird') })).status).toBe(202);
-    expect((await call(webhook(base, `instances/${a.id}/raiseEvent/Early`), { body: 'not json' })).status).toBe(400);
-    expect((await waitForStatus(base, a.id)).output).toEqual({ data: 'early bird' });
+    const a = await startInstance(host.url, 'EarlyEvent');
+    expect((await call(webhook(host.url, `instances/${a.id}/raiseEvent/Early`), { body: JSON.stringify('early bird') })).status).toBe(202);
+    expect((await call(webhook(host.url, `instances/${a.id}/raiseEvent/Early`), { body: 'not json' })).status).toBe(400);
+    expect((await waitForStatus(host.url, a.id)).output).toEqual({ data: 'early bird' });
   });
 
   it('runs sub-orchestrations with a generated and an explicit instance id', async () => {
@@ -161,7 +140,7 @@ describe('orchestrations', () => {
       { greeting: 'Hello anonymous', parent: 'parent-1', self: 'parent-1:0' },
       { greeting: 'Hello named', parent: 'parent-1', self: 'parent-1-named' },
     ]);
-    expect((await getStatus(base, 'parent-1:0')).status).toMatchObject({ runtimeStatus: 'Completed', name: 'Child' });
+    expect((await getStatus(host.url, 'parent-1:0')).status).toMatchObject({ runtimeStatus: 'Completed', name: 'Child' });
   });
 
   it('fails the parent task when a sub-orchestration fails', async () => {
@@ -189,25 +168,25 @@ describe('orchestrations', () => {
   it('continues as new from 0 to 5 with a fresh history each time', async () => {
     const s = await run('Counter', 0, 'counter-1');
     expect(s).toMatchObject({ runtimeStatus: 'Completed', output: 5, input: 5 });
-    const withHistory = await getStatus(base, 'counter-1', '?showHistory=true');
+    const withHistory = await getStatus(host.url, 'counter-1', '?showHistory=true');
     expect(withHistory.status.historyEvents?.filter((e) => e.EventType === 'TaskCompleted')).toHaveLength(1);
   });
 
   it('marks a throwing orchestrator Failed with the error in its output', async () => {
     const s = await run('Failing');
     expect(s).toMatchObject({ runtimeStatus: 'Failed', output: "Orchestrator function 'Failing' failed: orchestrator exploded" });
-    const waited = await call(`${base}/api/run/Failing`, { method: 'POST' });
+    const waited = await call(`${host.url}/api/run/Failing`, { method: 'POST' });
     expect(waited.status).toBe(500);
     expect(waited.json()).toMatchObject({ runtimeStatus: 'Failed' });
   });
 
   it('terminates a running instance; later events and terminations answer 410', async () => {
-    const a = await startInstance(base, 'WaitForever');
-    await waitForStatus(base, a.id, (s) => s.customStatus === 'waiting');
-    expect((await call(webhook(base, `instances/${a.id}/terminate?reason=enough`), { method: 'POST' })).status).toBe(202);
-    expect(await waitForStatus(base, a.id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'enough' });
-    expect((await call(webhook(base, `instances/${a.id}/terminate?reason=again`), { method: 'POST' })).status).toBe(410);
-    expect((await call(webhook(base, `instances/${a.id}/raiseEvent/x`), { method: 'POST' })).status).toBe(410);
+    const a = await startInstance(host.url, 'WaitForever');
+    await waitForStatus(host.url, a.id, (s) => s.customStatus === 'waiting');
+    expect((await call(webhook(host.url, `instances/${a.id}/terminate?reason=enough`), { method: 'POST' })).status).toBe(202);
+    expect(await waitForStatus(host.url, a.id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'enough' });
+    expect((await call(webhook(host.url, `instances/${a.id}/terminate?reason=again`), { method: 'POST' })).status).toBe(410);
+    expect((await call(webhook(host.url, `instances/${a.id}/raiseEvent/x`), { method: 'POST' })).status).toBe(410);
   });
 
   it('stores bodies larger than a Table Storage property and an entity', async () => {
@@ -227,66 +206,66 @@ describe('orchestrations', () => {
 
 describe('Durable client', () => {
   it('builds management URLs for this host, not localhost:7071 (WEBSITE_HOSTNAME is set)', async () => {
-    const p = (await call(`${base}/api/client/payload/abc`)).json<Record<string, string>>();
+    const p = (await call(`${host.url}/api/client/payload/abc`)).json<Record<string, string>>();
     expect(p.id).toBe('abc');
-    expect(p.statusQueryGetUri).toBe(`${base}/runtime/webhooks/durabletask/instances/abc?taskHub=${hub}&connection=Storage`);
-    expect(p.terminatePostUri).toBe(`${base}/runtime/webhooks/durabletask/instances/abc/terminate?reason={text}&taskHub=${hub}&connection=Storage`);
+    expect(p.statusQueryGetUri).toBe(`${host.url}/runtime/webhooks/durabletask/instances/abc?taskHub=${hub}&connection=Storage`);
+    expect(p.terminatePostUri).toBe(`${host.url}/runtime/webhooks/durabletask/instances/abc/terminate?reason={text}&taskHub=${hub}&connection=Storage`);
   });
 
   it('works through df.getClient on a plain HTTP trigger with a durableClient input', async () => {
-    const r = await call(`${base}/api/plain/Sequence`, { body: ['plain'] });
+    const r = await call(`${host.url}/api/plain/Sequence`, { body: ['plain'] });
     expect(r.status).toBe(202);
-    expect((await waitForStatus(base, r.json<{ id: string }>().id)).output).toEqual(['Hello plain', null]);
+    expect((await waitForStatus(host.url, r.json<{ id: string }>().id)).output).toEqual(['Hello plain', null]);
   });
 
   it('getStatus, getStatusAll, getStatusBy, raiseEvent, terminate and purge through the SDK', async () => {
-    const a = await startInstance(base, 'Approval', undefined, 'sdk-approval');
-    await waitForStatus(base, a.id, (s) => s.runtimeStatus === 'Running');
-    const st = await call(`${base}/api/client/status/${a.id}`);
+    const a = await startInstance(host.url, 'Approval', undefined, 'sdk-approval');
+    await waitForStatus(host.url, a.id, (s) => s.runtimeStatus === 'Running');
+    const st = await call(`${host.url}/api/client/status/${a.id}`);
     expect(st.json()).toMatchObject({ instanceId: a.id, runtimeStatus: 'Running', customStatus: 'waiting for approval' });
-    expect((await call(`${base}/api/client/raise/${a.id}?event=Approve`, { body: { by: 'sdk' } })).status).toBe(202);
-    expect((await waitForStatus(base, a.id)).output).toEqual({ greeting: 'Hello sdk', data: { by: 'sdk' } });
+    expect((await call(`${host.url}/api/client/raise/${a.id}?event=Approve`, { body: { by: 'sdk' } })).status).toBe(202);
+    expect((await waitForStatus(host.url, a.id)).output).toEqual({ greeting: 'Hello sdk', data: { by: 'sdk' } });
 
-    const all = (await call(`${base}/api/client/all`)).json<Status[]>();
+    const all = (await call(`${host.url}/api/client/all`)).json<Status[]>();
     expect(all.map((s) => s.instanceId)).toContain(a.id);
-    const completed = (await call(`${base}/api/client/by?status=Completed`)).json<Status[]>();
+    const completed = (await call(`${host.url}/api/client/by?status=Completed`)).json<Status[]>();
     expect(completed.every((s) => s.runtimeStatus === 'Completed')).toBe(true);
     expect(completed.map((s) => s.instanceId)).toContain(a.id);
 
-    const w = await startInstance(base, 'WaitForever', undefined, 'sdk-wait');
-    await waitForStatus(base, w.id, (s) => s.runtimeStatus === 'Running');
-    expect((await call(`${base}/api/client/terminate/${w.id}?reason=sdk`, { method: 'POST' })).status).toBe(202);
-    expect(await waitForStatus(base, w.id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'sdk' });
+    const w = await startInstance(host.url, 'WaitForever', undefined, 'sdk-wait');
+    await waitForStatus(host.url, w.id, (s) => s.runtimeStatus === 'Running');
+    expect((await call(`${host.url}/api/client/terminate/${w.id}?reason=sdk`, { method: 'POST' })).status).toBe(202);
+    expect(await waitForStatus(host.url, w.id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'sdk' });
 
-    expect((await call(`${base}/api/client/purge/${a.id}`, { method: 'DELETE' })).json()).toEqual({ instancesDeleted: 1 });
-    expect((await getStatus(base, a.id)).code).toBe(404);
-    expect((await call(`${base}/api/client/purge/${a.id}`, { method: 'DELETE' })).json()).toMatchObject({ instancesDeleted: 0 });
-    expect((await call(`${base}/api/client/purgeBy?status=Terminated`, { method: 'DELETE' })).json<{ instancesDeleted: number }>().instancesDeleted).toBeGreaterThanOrEqual(1);
-    expect((await getStatus(base, w.id)).code).toBe(404);
+    expect((await call(`${host.url}/api/client/purge/${a.id}`, { method: 'DELETE' })).json()).toEqual({ instancesDeleted: 1 });
+    expect((await getStatus(host.url, a.id)).code).toBe(404);
+    expect((await call(`${host.url}/api/client/purge/${a.id}`, { method: 'DELETE' })).json()).toMatchObject({ instancesDeleted: 0 });
+    expect((await call(`${host.url}/api/client/purgeBy?status=Terminated`, { method: 'DELETE' })).json<{ instancesDeleted: number }>().instancesDeleted).toBeGreaterThanOrEqual(1);
+    expect((await getStatus(host.url, w.id)).code).toBe(404);
   });
 
   it('answers status with history, pages lists, and rejects what it cannot do', async () => {
     await Promise.all([run('Sequence', ['p1']), run('Sequence', ['p2'])]);
     const s = await run('Sequence', ['h']);
-    const h = await getStatus(base, s.instanceId, '?showHistory=true&showHistoryOutput=true');
+    const h = await getStatus(host.url, s.instanceId, '?showHistory=true&showHistoryOutput=true');
     expect(h.status.historyEvents?.map((e) => e.EventType)).toEqual(['ExecutionStarted', 'TaskCompleted', 'TaskCompleted', 'ExecutionCompleted']);
     expect(h.status.historyEvents?.[1]).toMatchObject({ FunctionName: 'SayHello', Result: 'Hello h' });
 
-    const page = await call(webhook(base, 'instances?top=2&runtimeStatus=Completed'));
+    const page = await call(webhook(host.url, 'instances?top=2&runtimeStatus=Completed'));
     expect(page.json<Status[]>()).toHaveLength(2);
     const token = page.headers.get('x-ms-continuation-token');
     expect(token).toBeTruthy();
-    const next = await call(webhook(base, 'instances?top=2&runtimeStatus=Completed'), { headers: { 'x-ms-continuation-token': token ?? '' } });
+    const next = await call(webhook(host.url, 'instances?top=2&runtimeStatus=Completed'), { headers: { 'x-ms-continuation-token': token ?? '' } });
     expect(next.json<Status[]>()[0]?.instanceId).not.toBe(page.json<Status[]>()[0]?.instanceId);
 
-    expect((await getStatus(base, 'no-such-instance')).code).toBe(404);
-    expect((await call(webhook(base, 'instances/no-such-instance/raiseEvent/x'), { method: 'POST' })).status).toBe(404);
-    expect((await call(webhook(base, 'orchestrators/NoSuchOrchestrator'), { method: 'POST' })).status).toBe(400);
-    expect((await call(webhook(base, `instances/${s.instanceId}/suspend`), { method: 'POST' })).status).toBe(501);
+    expect((await getStatus(host.url, 'no-such-instance')).code).toBe(404);
+    expect((await call(webhook(host.url, 'instances/no-such-instance/raiseEvent/x'), { method: 'POST' })).status).toBe(404);
+    expect((await call(webhook(host.url, 'orchestrators/NoSuchOrchestrator'), { method: 'POST' })).status).toBe(400);
+    expect((await call(webhook(host.url, `instances/${s.instanceId}/suspend`), { method: 'POST' })).status).toBe(501);
 
-    await startInstance(base, 'WaitForever', undefined, 'dup-1');
-    expect((await call(webhook(base, 'orchestrators/WaitForever/dup-1'), { method: 'POST' })).status).toBe(409);
-    expect((await call(`${base}/api/orchestrators/WaitForever/dup-1`, { method: 'POST' })).status).toBe(500);
+    await startInstance(host.url, 'WaitForever', undefined, 'dup-1');
+    expect((await call(webhook(host.url, 'orchestrators/WaitForever/dup-1'), { method: 'POST' })).status).toBe(409);
+    expect((await call(`${host.url}/api/orchestrators/WaitForever/dup-1`, { method: 'POST' })).status).toBe(500);
   });
 
   it('keeps its state in Table Storage under the task hub name', async () => {

@@ -12,17 +12,16 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
+import { http, stopAllHosts, useHost } from '../support/host';
 import { databaseExists, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, waitForState } from '../support/e2e';
 import type { ParameterDifference } from '../../shared/params';
 
 const target = inject('target');
-const azurite = inject('azurite');
 const p = `w${randomBytes(3).toString('hex')}_`;
 const ROLES = { owner: `${p}owner`, app: `${p}app` };
 let src: Cluster;
 let source: ServerInfo;
-let host: PgferryHost;
+const host = useHost();
 const dbs: string[] = [];
 
 async function database(label: string): Promise<string> {
@@ -58,11 +57,10 @@ beforeAll(async () => {
   src = await startCluster({ label: 'window-src', settings: { work_mem: "'8MB'" } });
   source = src.info;
   await sql(source, 'postgres', `CREATE ROLE "${ROLES.owner}" NOLOGIN; CREATE ROLE "${ROLES.app}" LOGIN PASSWORD 'app-secret' IN ROLE "${ROLES.owner}"`);
-  host = await spawnPgferry({ storage: azurite.connectionString });
 }, 120_000);
 
 afterAll(async () => {
-  await killAllPgferry();
+  await stopAllHosts(); // before the databases, the roles and the source go
   for (const d of dbs) await dropTestDatabase(target, d).catch(() => undefined);
   for (const r of Object.values(ROLES)) {
     await sql(target, 'postgres', `DROP OWNED BY "${r}"`).catch(() => undefined);

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { ROOT, http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost } from '../support/pgferry';
+import { sql } from '../support/databases';
+import { ROOT, http, useHost, waitFor } from '../support/host';
+import { useDatabases } from '../support/e2e';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
 const target = inject('target');
-const azurite = inject('azurite');
 const SERVER = 'portal-tgt';
 const SHOTS = join(ROOT, 'test', 'artifacts', 'screenshots');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
@@ -30,10 +30,10 @@ const FIXTURE = `
   INSERT INTO customers (name, city) SELECT 'customer ' || g, 'city ' || (g % 17) FROM generate_series(1, 2000) g;
   INSERT INTO orders (customer_id, total) SELECT 1 + g % 2000, g * 0.5 FROM generate_series(1, 6000) g;`;
 
-let host: PgferryHost;
+const host = useHost({ functionKey: randomBytes(24).toString('base64url') });
+const dbs = useDatabases(source, target);
 let context: BrowserContext;
 let userDataDir: string;
-const dbs: string[] = [];
 const requests: string[] = [];
 const pageErrors: string[] = [];
 /** Console errors other than the browser's own note on a 4xx answer (the 401 before the key is entered). */
@@ -79,16 +79,8 @@ async function getMigration(name: string): Promise<MigrationResource> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const functionKey = randomBytes(24).toString('base64url');
-  [host, mainDb, cancelDb] = await Promise.all([
-    spawnPgferry({ storage: azurite.connectionString, functionKey }),
-    createTestDatabase(source, 'portal_main'),
-    createTestDatabase(source, 'portal_cancel'),
-  ]);
-  dbs.push(mainDb, cancelDb);
-  await Promise.all([sql(source, mainDb, FIXTURE), sql(source, cancelDb, FIXTURE)]);
-  for (let i = 0; i < 8; i++) extraDbs.push(await createTestDatabase(source, `portal_extra${i}`));
-  dbs.push(...extraDbs);
+  [mainDb, cancelDb] = await Promise.all([dbs.create('portal_main', FIXTURE), dbs.create('portal_cancel', FIXTURE)]);
+  for (let i = 0; i < 8; i++) extraDbs.push(await dbs.create(`portal_extra${i}`));
   userDataDir = mkdtempSync(join(tmpdir(), 'pgferry-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
@@ -103,11 +95,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close().catch(() => undefined);
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-  await killAllPgferry();
-  for (const db of dbs) {
-    await dropTestDatabase(source, db).catch(() => undefined);
-    await dropTestDatabase(target, db).catch(() => undefined);
-  }
 });
 
 describe('portal page', () => {

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { ROOT, ensureBuilt, killAllPgferry, spawnPgferry, type PgferryHost } from '../support/pgferry';
+import { sql } from '../support/databases';
+import { ROOT, useHost } from '../support/host';
+import { useDatabases } from '../support/e2e';
 import { freePort } from '../support/ports';
 import { main } from '../../cli/main';
 import type { Io } from '../../cli/commands/context';
@@ -20,12 +21,12 @@ import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
 const target = inject('target');
-const azurite = inject('azurite');
 const SERVER = 'cli-tgt';
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
-let host: PgferryHost;
-let key = '';
+const key = randomBytes(24).toString('base64url');
+const host = useHost({ functionKey: key });
+const dbs = useDatabases(source, target);
 let dir = '';
 let db = '';
 let cancelDb = '';
@@ -35,9 +36,6 @@ const FIXTURE = `
   CREATE TABLE notes (id int PRIMARY KEY, body text);
   INSERT INTO items (name, qty) SELECT 'item ' || g, g % 10 FROM generate_series(1, 3000) g;
   INSERT INTO notes SELECT g, repeat('n', g % 50) FROM generate_series(1, 500) g;`;
-
-/** dist/ is built (and rebuilt when cli/ or the app changed) by the shared e2e helper. */
-const ensureCliBuilt = ensureBuilt;
 
 interface Run {
   code: number | null;
@@ -86,24 +84,13 @@ function azFile(database: string): unknown {
 }
 
 beforeAll(async () => {
-  key = randomBytes(24).toString('base64url');
+  // dist/ (cli/ included) was built, or rebuilt when anything changed, before the host started.
   dir = mkdtempSync(join(tmpdir(), 'pgferry-cli-'));
-  await ensureCliBuilt();
-  [host, db, cancelDb] = await Promise.all([
-    spawnPgferry({ storage: azurite.connectionString, functionKey: key }),
-    createTestDatabase(source, 'cli_main'),
-    createTestDatabase(source, 'cli_cancel'),
-  ]);
-  await Promise.all([sql(source, db, FIXTURE), sql(source, cancelDb, FIXTURE)]);
+  [db, cancelDb] = await Promise.all([dbs.create('cli_main', FIXTURE), dbs.create('cli_cancel', FIXTURE)]);
 });
 
-afterAll(async () => {
-  await killAllPgferry();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  for (const d of [db, cancelDb].filter(Boolean)) {
-    await dropTestDatabase(source, d).catch(() => undefined);
-    await dropTestDatabase(target, d).catch(() => undefined);
-  }
 });
 
 describe('pgferry CLI', () => {

@@ -12,13 +12,13 @@
  * deliberately changed orchestrators and show the difference is caught (the SDK alone would not).
  */
 import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } from 'durable-functions';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 
 import { EventType } from '../../emulator/durable/history';
 import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId, type MigrationInput } from '../../shared/steps/contracts';
-import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { migrationBody, migrationUrl, waitForState } from '../support/e2e';
-import { http, killAllPgferry, spawnPgferry, waitFor, type PgferryHost } from '../support/pgferry';
+import { sql } from '../support/databases';
+import { migrationBody, migrationUrl, useDatabases, waitForState } from '../support/e2e';
+import { http, useHost, waitFor } from '../support/host';
 import { eventTypes, historyProblems, loadPgferryApp, readRecording, verifyReplay, type PgferryApp, type Recording } from '../support/replay';
 
 const source = inject('source');
@@ -41,9 +41,9 @@ const FIXTURE = `
   INSERT INTO parent (name) SELECT 'p' || g FROM generate_series(1, 200) g;
   INSERT INTO child (parent_id, v) SELECT 1 + g % 200, md5(g::text) FROM generate_series(1, 2000) g;`;
 
-let host: PgferryHost;
+const host = useHost();
+const dbs = useDatabases(source, target);
 let pgferry: PgferryApp;
-const dbs: string[] = [];
 const recordings = new Map<string, Recording>();
 
 function recording(id: string): Recording {
@@ -52,12 +52,7 @@ function recording(id: string): Recording {
   return r;
 }
 
-async function fixtureDb(label: string): Promise<string> {
-  const name = await createTestDatabase(source, label);
-  dbs.push(name);
-  await sql(source, name, FIXTURE);
-  return name;
-}
+const fixtureDb = (label: string) => dbs.create(label, FIXTURE);
 
 async function put(name: string, body: unknown): Promise<void> {
   const r = await http(migrationUrl(host, SERVER, name), { method: 'PUT', body });
@@ -67,14 +62,12 @@ async function put(name: string, body: unknown): Promise<void> {
 const record = (id: string) => readRecording(azurite.connectionString, host.hub, id);
 
 beforeAll(async () => {
-  const [spawned, app, off0, off1, on0] = await Promise.all([
-    spawnPgferry({ storage: azurite.connectionString }),
+  const [app, off0, off1, on0] = await Promise.all([
     loadPgferryApp(),
     fixtureDb('replay_off0'),
     fixtureDb('replay_off1'),
     fixtureDb('replay_on0'),
   ]);
-  host = spawned;
   pgferry = app;
   await put('offline', migrationBody(source, target, [off0, off1], { mode: 'Offline' }));
   await put('online', migrationBody(source, target, [on0], { mode: 'Online' }));
@@ -96,14 +89,6 @@ beforeAll(async () => {
     }, 60_000, 250));
   }
 }, 300_000);
-
-afterAll(async () => {
-  await killAllPgferry();
-  for (const d of dbs) {
-    await dropTestDatabase(source, d).catch(() => undefined);
-    await dropTestDatabase(target, d).catch(() => undefined);
-  }
-});
 
 describe('recorded histories', () => {
   it('hold every kind of work the orchestrators do, and agree with the Durable HTTP API', async () => {
