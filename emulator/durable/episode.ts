@@ -127,7 +127,7 @@ export function decodeState(result: unknown, of?: EpisodeOf): EpisodeOutcome {
   };
 }
 
-export async function runEpisode(invoker: Invoker, log: Logger, req: EpisodeRequest): Promise<EpisodeOutcome> {
+export async function runEpisode(invoker: Pick<Invoker, 'invoke'>, log: Logger, req: EpisodeRequest): Promise<EpisodeOutcome> {
   const trigger = {
     history: [...req.past, ...req.fresh],
     instanceId: req.instanceId,
