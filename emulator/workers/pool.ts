@@ -70,6 +70,8 @@ export class Worker {
     private readonly log: Logger,
     private readonly isStopping: () => boolean,
     onExit: (w: Worker) => void,
+    /** The number of the worker this one replaces. */
+    private readonly replacing?: number,
   ) {
     if (!existsSync(ENTRY)) throw new Error(`activity worker ${ENTRY} is missing: build the host first (npm run build)`);
     this.child = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
@@ -85,7 +87,9 @@ export class Worker {
           clearTimeout(timer);
           this.ready = true;
           this.loaded = true;
-          this.log.debug(`activity worker ${this.no} (pid ${this.child.pid ?? '?'}) loaded ${m.activities} activities`);
+          this.log[this.replacing === undefined ? 'debug' : 'info'](
+            `activity worker ${this.no} (pid ${this.child.pid ?? '?'}) loaded ${m.activities} activities${this.replacing === undefined ? '' : `, replacing worker ${this.replacing}`}`,
+          );
           settle(true);
           break;
         case 'failed':
@@ -232,8 +236,8 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.stop(graceMs)));
   }
 
-  private spawn(): Worker {
-    const w = new Worker(++this.spawned, this.o.init, this.o.log, () => this.stopping, (gone) => this.replace(gone));
+  private spawn(replacing?: number): Worker {
+    const w = new Worker(++this.spawned, this.o.init, this.o.log, () => this.stopping, (gone) => this.replace(gone), replacing);
     this.workers.push(w);
     void w.started.then((ok) => {
       if (ok) this.failures = 0;
@@ -251,7 +255,7 @@ export class WorkerPool {
     const delay = Math.min(30_000, this.failures === 0 ? 0 : 500 * 2 ** this.failures);
     this.o.log.info(`replacing activity worker ${gone.no}${delay > 0 ? ` in ${delay} ms` : ''}`);
     setTimeout(() => {
-      if (!this.stopping) this.spawn();
+      if (!this.stopping) this.spawn(gone.no);
     }, delay).unref();
   }
 
