@@ -17,7 +17,7 @@ import {
   type CdcState, type CopyLaneInput, type DatabaseInput, type DatabaseOutcome, type LaneOutcome,
 } from '../shared/steps/contracts';
 import { activityCaller, outputOf, run, type ActivityTask } from './activity';
-import { verifyAllTables } from './verify';
+import { applySchemaPhase, verifyAllTables } from './shares';
 
 /** Chunk copies at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
 export const COPY_LANES = 4;
@@ -45,7 +45,7 @@ export const databaseOrchestrator: OrchestrationHandler = function* (context: Or
       if (!slot.ok) return yield* end(failed(slot.failure.message));
     }
     // 3.
-    const pre = yield* run(call('applySchema', { ...key, phase: 'pre-data' }));
+    const pre = yield* applySchemaPhase(call, key, 'pre-data');
     if (!pre.ok) return yield* end(failed(pre.failure.message));
 
     // 4. Copy in lanes.
@@ -64,14 +64,14 @@ export const databaseOrchestrator: OrchestrationHandler = function* (context: Or
     if (outcomes.some((o) => o.state === 'Canceled')) return yield* end({ db: input.db, state: 'Canceled' });
 
     // 5. Keys for the rest, sequences, large objects; records the consistency point
-    const keys = yield* run(call('applySchema', { ...key, phase: 'keys' }));
+    const keys = yield* applySchemaPhase(call, key, 'keys');
     if (!keys.ok) return yield* end(failed(keys.failure.message));
     const finished = yield* run(call('finishCopy', key));
     if (!finished.ok) return yield* end(failed(finished.failure.message));
 
     // 6.
     if (input.mode === 'Offline') {
-      const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
+      const post = yield* applySchemaPhase(call, key, 'post-data');
       if (!post.ok) return yield* end(failed(post.failure.message));
       const verified = yield* verifyAllTables(call, key);
       if (!verified.ok) return yield* end(failed(verified.failure.message));
