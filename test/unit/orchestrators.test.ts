@@ -459,16 +459,16 @@ describe('database orchestrator', () => {
   });
 
   it.each([
-    { mode: 'Online', activity: A.prepareTargetDatabase },
-    { mode: 'Online', activity: A.createSlot },
-    { mode: 'Online', activity: A.applySchema, phase: 'pre-data' },
-    { mode: 'Online', activity: A.planCopy },
-    { mode: 'Online', activity: A.applySchema, phase: 'keys' },
-    { mode: 'Online', activity: A.finishCopy },
-    { mode: 'Offline', activity: A.applySchema, phase: 'post-data' },
-    { mode: 'Offline', activity: A.verifyTables },
-    { mode: 'Offline', activity: A.completeDatabase },
-  ] as const)('$mode: a failed $activity $phase fails the database', ({ mode, activity, ...rest }) => {
+    { mode: 'Online', step: 'prepareTargetDatabase', activity: A.prepareTargetDatabase },
+    { mode: 'Online', step: 'createSlot', activity: A.createSlot },
+    { mode: 'Online', step: 'applySchema pre-data', activity: A.applySchema, phase: 'pre-data' },
+    { mode: 'Online', step: 'planCopy', activity: A.planCopy },
+    { mode: 'Online', step: 'applySchema keys', activity: A.applySchema, phase: 'keys' },
+    { mode: 'Online', step: 'finishCopy', activity: A.finishCopy },
+    { mode: 'Offline', step: 'applySchema post-data', activity: A.applySchema, phase: 'post-data' },
+    { mode: 'Offline', step: 'verifyTables', activity: A.verifyTables },
+    { mode: 'Offline', step: 'completeDatabase', activity: A.completeDatabase },
+  ] as const)('$mode: a failed $step fails the database', ({ mode, activity, ...rest }) => {
     const phase = 'phase' in rest ? rest.phase : undefined;
     const error = `${activity} said no`;
     const run = runDatabase(mode, {
@@ -694,7 +694,7 @@ describe('CDC orchestrator', () => {
   it.each([
     { event: EVENTS.cancel, during: undefined },
     { event: EVENTS.cutover, during: 'timer' },
-  ])('an $event event wakes the idle wait early: the timer is cancelled and the loop continues as new', ({ event, during }) => {
+  ])('a $event event wakes the idle wait early: the timer is cancelled and the loop continues as new', ({ event, during }) => {
     const run = runCdc([batch({ idle: true })], { state: { caughtUp: true }, events: [{ name: event, data: { dbs: ['app'], recorded: true }, ...(during ? { during } : {}) }] });
     expect(trace(run)).toEqual([A.applyBatch, IDLE_WAIT]);
     expect(timerStates(run)).toEqual([{ fireAt: later(CDC_IDLE_MS), fired: false, cancelled: true }]);
