@@ -14,7 +14,7 @@ import { applyLocalSettings, resolveConfig, type HostConfig, type HostOptions } 
 import { installCoreShim } from './core-shim';
 import { ClientApi } from './durable/client-api';
 import { clientBindingValue } from './durable/client-binding';
-import { Engine } from './durable/engine';
+import { Engine, type EngineStats } from './durable/engine';
 import { DurableStore } from './durable/store';
 import { KeyGate, authLevelOf } from './http/auth';
 import { createDispatch } from './http/dispatch';
@@ -35,6 +35,8 @@ export interface RunningHost {
   registry: Registry;
   /** Stops accepting requests, lets running activities finish (drainMs), runs appTerminate hooks. */
   stop(): Promise<void>;
+  /** The orchestration engine's counters (episodes, replay time, longest history). */
+  stats(): EngineStats;
 }
 
 let started = false;
@@ -144,7 +146,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       })();
       return stopping;
     };
-    return { url: origin, port, config, registry, stop };
+    return { url: origin, port, config, registry, stop, stats: () => ({ ...engine.stats }) };
   } catch (e) {
     await workers?.stop(0);
     const closing = http.close();

@@ -14,7 +14,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import { EVENTS, ORCHESTRATORS, type CdcState, type DatabaseOutcome } from '../shared/steps/contracts';
 import { activityCaller, run } from './activity';
-import { verifyAllTables } from './verify';
+import { applySchemaPhase, verifyAllTables } from './shares';
 
 export const CDC_BATCHES_PER_EXECUTION = 50;
 /** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
@@ -34,7 +34,7 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
       if (o.control === 'cancel') return { db: state.db, state: 'Canceled' };
 
       if (!state.caughtUp && o.pastConsistencyPoint) {
-        const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
+        const post = yield* applySchemaPhase(call, key, 'post-data');
         if (!post.ok) return failed(post.failure.message);
         yield call('markCaughtUp', key);
         state.caughtUp = true;

@@ -16,8 +16,8 @@ import {
   ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId,
   type CdcState, type CopyLaneInput, type DatabaseInput, type DatabaseOutcome, type LaneOutcome,
 } from '../shared/steps/contracts';
-import { activityCaller, outputOf, run, type ActivityTask } from './activity';
-import { verifyAllTables } from './verify';
+import { activityCaller, outputOf, run, type ActivityTask, type Call } from './activity';
+import { applySchemaPhase, verifyAllTables } from './shares';
 
 /** Chunk copies at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
 export const COPY_LANES = 4;
@@ -26,65 +26,81 @@ export const databaseOrchestrator: OrchestrationHandler = function* (context: Or
   const input = context.df.getInput<DatabaseInput>();
   const key = { server: input.server, name: input.name, db: input.db };
   const call = activityCaller(context);
-  const end = function* (outcome: DatabaseOutcome): Generator<Task, DatabaseOutcome, unknown> {
-    if (outcome.state !== 'Succeeded') yield call('stopDatabase', { ...key, state: outcome.state, error: outcome.error ?? null });
+  let outcome: DatabaseOutcome;
+  try {
+    outcome = yield* migrate(context, call, input);
+  } catch (err) {
+    outcome = { db: input.db, state: 'Failed', error: err instanceof Error ? err.message : String(err) };
+  }
+  // The end is recorded outside the steps' try: a failing clean-up or notice never rewrites the outcome.
+  if (outcome.state !== 'Succeeded') {
+    try {
+      yield call('stopDatabase', { ...key, state: outcome.state, error: outcome.error ?? null });
+    } catch {
+      // The slot stays for finishMigration's safety net; the watch reads this orchestration's output.
+    }
+  }
+  try {
     yield call('databaseFinished', { server: key.server, name: key.name, db: key.db, migrationInstanceId: input.migrationInstanceId });
-    return outcome;
-  };
+  } catch {
+    // Only a wake-up: the watch's timer finds the outcome anyway.
+  }
+  return outcome;
+};
+
+/** Steps 1–6; the outcome of the database (its end is recorded by the caller). */
+function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInput): Generator<Task, DatabaseOutcome, unknown> {
+  const key = { server: input.server, name: input.name, db: input.db };
   const failed = (error: string): DatabaseOutcome => ({ db: input.db, state: 'Failed', error });
 
-  try {
-    // 1. The target database, then its owner, privileges and role settings before its schema
-    // (a no-op without migrateRoles).
-    const prepared = yield* run(call('prepareTargetDatabase', key));
-    if (!prepared.ok) return yield* end(failed(prepared.failure.message));
-    yield call('applyDatabaseRoles', { server: key.server, name: key.name, databases: [key.db] });
-    // 2. Online: the slot, before any row is copied.
-    if (input.mode === 'Online') {
-      const slot = yield* run(call('createSlot', key));
-      if (!slot.ok) return yield* end(failed(slot.failure.message));
-    }
-    // 3.
-    const pre = yield* run(call('applySchema', { ...key, phase: 'pre-data' }));
-    if (!pre.ok) return yield* end(failed(pre.failure.message));
-
-    // 4. Copy in lanes.
-    const plan = yield* run(call('planCopy', key));
-    if (!plan.ok) return yield* end(failed(plan.failure.message));
-    const lanes = Math.min(COPY_LANES, plan.value.chunks);
-    const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
-    for (let lane = 0; lane < lanes; lane++) {
-      const laneInput: CopyLaneInput = { ...key, lane, lanes, chunks: plan.value.chunks, next: lane };
-      laneTasks.push(context.df.callSubOrchestrator(ORCHESTRATORS.copyLane, laneInput, copyLaneInstanceId(context.df.instanceId, lane)));
-    }
-    if (laneTasks.length > 0) yield context.df.Task.all(laneTasks);
-    const outcomes = laneTasks.map(outputOf);
-    const laneFailure = outcomes.find((o) => o.state === 'Failed');
-    if (laneFailure) return yield* end(failed(laneFailure.error ?? 'a copy lane failed'));
-    if (outcomes.some((o) => o.state === 'Canceled')) return yield* end({ db: input.db, state: 'Canceled' });
-
-    // 5. Keys for the rest, sequences, large objects; records the consistency point
-    const keys = yield* run(call('applySchema', { ...key, phase: 'keys' }));
-    if (!keys.ok) return yield* end(failed(keys.failure.message));
-    const finished = yield* run(call('finishCopy', key));
-    if (!finished.ok) return yield* end(failed(finished.failure.message));
-
-    // 6.
-    if (input.mode === 'Offline') {
-      const post = yield* run(call('applySchema', { ...key, phase: 'post-data' }));
-      if (!post.ok) return yield* end(failed(post.failure.message));
-      const verified = yield* verifyAllTables(call, key);
-      if (!verified.ok) return yield* end(failed(verified.failure.message));
-      const done = yield* run(call('completeDatabase', key));
-      if (!done.ok) return yield* end(failed(done.failure.message));
-      return yield* end({ db: input.db, state: 'Succeeded' });
-    }
-    const cdc: CdcState = { ...key, caughtUp: false, migrationInstanceId: input.migrationInstanceId };
-    const cdcTask: ActivityTask<DatabaseOutcome> = context.df.callSubOrchestrator(ORCHESTRATORS.cdc, cdc, cdcInstanceId(input.migrationInstanceId, input.index));
-    return yield* end(yield* run(cdcTask));
-  } catch (err) {
-    return yield* end(failed(err instanceof Error ? err.message : String(err)));
+  // 1. The target database, then its owner, privileges and role settings before its schema
+  // (a no-op without migrateRoles).
+  const prepared = yield* run(call('prepareTargetDatabase', key));
+  if (!prepared.ok) return failed(prepared.failure.message);
+  yield call('applyDatabaseRoles', { server: key.server, name: key.name, databases: [key.db] });
+  // 2. Online: the slot, before any row is copied.
+  if (input.mode === 'Online') {
+    const slot = yield* run(call('createSlot', key));
+    if (!slot.ok) return failed(slot.failure.message);
   }
-};
+  // 3.
+  const pre = yield* applySchemaPhase(call, key, 'pre-data');
+  if (!pre.ok) return failed(pre.failure.message);
+
+  // 4. Copy in lanes.
+  const plan = yield* run(call('planCopy', key));
+  if (!plan.ok) return failed(plan.failure.message);
+  const lanes = Math.min(COPY_LANES, plan.value.chunks);
+  const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
+  for (let lane = 0; lane < lanes; lane++) {
+    const laneInput: CopyLaneInput = { ...key, lane, lanes, chunks: plan.value.chunks, next: lane };
+    laneTasks.push(context.df.callSubOrchestrator(ORCHESTRATORS.copyLane, laneInput, copyLaneInstanceId(context.df.instanceId, lane)));
+  }
+  if (laneTasks.length > 0) yield context.df.Task.all(laneTasks);
+  const outcomes = laneTasks.map(outputOf);
+  const laneFailure = outcomes.find((o) => o.state === 'Failed');
+  if (laneFailure) return failed(laneFailure.error ?? 'a copy lane failed');
+  if (outcomes.some((o) => o.state === 'Canceled')) return { db: input.db, state: 'Canceled' };
+
+  // 5. Keys for the rest, sequences, large objects; records the consistency point
+  const keys = yield* applySchemaPhase(call, key, 'keys');
+  if (!keys.ok) return failed(keys.failure.message);
+  const finished = yield* run(call('finishCopy', key));
+  if (!finished.ok) return failed(finished.failure.message);
+
+  // 6.
+  if (input.mode === 'Offline') {
+    const post = yield* applySchemaPhase(call, key, 'post-data');
+    if (!post.ok) return failed(post.failure.message);
+    const verified = yield* verifyAllTables(call, key);
+    if (!verified.ok) return failed(verified.failure.message);
+    const done = yield* run(call('completeDatabase', key));
+    if (!done.ok) return failed(done.failure.message);
+    return { db: input.db, state: 'Succeeded' };
+  }
+  const cdc: CdcState = { ...key, caughtUp: false, migrationInstanceId: input.migrationInstanceId };
+  const cdcTask: ActivityTask<DatabaseOutcome> = context.df.callSubOrchestrator(ORCHESTRATORS.cdc, cdc, cdcInstanceId(input.migrationInstanceId, input.index));
+  return yield* run(cdcTask);
+}
 
 df.app.orchestration(ORCHESTRATORS.database, databaseOrchestrator);

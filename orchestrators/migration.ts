@@ -44,6 +44,10 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
     return result;
   };
 
+  // Event waiters of this execution that may still be listening (the SDK hands an event to the
+  // newest listener): whatever they caught is recorded before the execution ends.
+  const listening: Array<['cutover' | 'cancel', Task]> = [];
+
   try {
     if (!input.watching) {
       // 1. PerformingPreRequisiteSteps
@@ -66,6 +70,7 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
         yield setState('InProgress', 'WaitingForDataMigrationWindow');
         const timer = context.df.createTimer(start);
         const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+        listening.push(['cancel', cancel]);
         if ((yield context.df.Task.any([timer, cancel])) === cancel) {
           timer.cancel();
           yield call('recordControl', { ...key, control: 'cancel', request: cancel.result ?? null });
@@ -85,7 +90,7 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
     }
 
     // 5. Watch: this execution's one wait (events raised earlier in it are delivered to it).
-    const finished = yield* watchOnce(context, call, key);
+    const finished = yield* watchOnce(context, call, key, listening);
     if (!finished) {
       context.df.continueAsNew({ ...input, watching: true });
       return undefined;
@@ -105,16 +110,17 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
  * One wait for a database to finish, a user's cutover or cancel, or the timer; the user's events
  * are recorded (or refused) as data. Returns the databases' outcomes once all have finished.
  */
-function* watchOnce(context: OrchestrationContext, call: Call, key: MigrationKey): Generator<Task, DatabaseOutcome[] | undefined, unknown> {
+function* watchOnce(context: OrchestrationContext, call: Call, key: MigrationKey, listening: Array<['cutover' | 'cancel', Task]>): Generator<Task, DatabaseOutcome[] | undefined, unknown> {
   const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + WATCH_MS));
   const cutover = context.df.waitForExternalEvent(EVENTS.cutover);
   const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+  listening.push(['cutover', cutover], ['cancel', cancel]);
   const dbFinished = context.df.waitForExternalEvent(EVENTS.databaseFinished);
   const woke = yield context.df.Task.any([timer, cutover, cancel, dbFinished]);
   if (woke !== timer) timer.cancel();
   const status = yield* run(call('watchDatabases', { ...key, migrationInstanceId: context.df.instanceId }));
   // Events that arrived by now, during the wait or the activity, are recorded before this execution ends.
-  for (const [control, event] of [['cutover', cutover], ['cancel', cancel]] as const) {
+  for (const [control, event] of listening) {
     if (event.isCompleted) yield call('recordControl', { ...key, control, request: event.result ?? null });
   }
   return status.finished ? status.outcomes : undefined;

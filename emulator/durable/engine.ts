@@ -8,6 +8,7 @@
  * work still pending: start() re-runs the one and re-arms the other (at-least-once, as in Azure).
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
 import type { ActivityPool } from '../activities';
 import type { Invoker } from '../invoker';
@@ -44,6 +45,18 @@ interface Active {
   running: boolean;
 }
 
+/** What the engine has done since it started (benchmarks read it). */
+export interface EngineStats {
+  /** Orchestrator episodes run (each a replay of the execution's history through the SDK). */
+  episodes: number;
+  /** Time spent in those replays, in milliseconds. */
+  replayMs: number;
+  /** Most history events one execution held (counted before an episode, so continued executions count too). */
+  longestHistory: number;
+  /** Which orchestration held it. */
+  longestHistoryOf: string;
+}
+
 export type StartResult = { ok: true; instanceId: string } | { ok: false; status: 400 | 409 | 503; message: string };
 export type SendResult = 'accepted' | 'notFound' | 'gone';
 
@@ -61,6 +74,7 @@ export class Engine {
   private readonly slots: Semaphore;
   private readonly children: ChildHost;
   private stopping = false;
+  readonly stats: EngineStats = { episodes: 0, replayMs: 0, longestHistory: 0, longestHistoryOf: '' };
 
   constructor(private readonly d: EngineDeps) {
     this.slots = new Semaphore(d.maxConcurrentOrchestratorFunctions);
@@ -236,9 +250,16 @@ export class Engine {
     const clock = later(now.toISOString(), rec.clock, prep.fireAt);
     const fresh = [history.orchestratorStarted(clock), ...events.map((e) => ({ ...e, IsPlayed: false }))];
     const fn = this.d.registry.orchestrations.get(rec.name.toLowerCase());
+    const replayStarted = performance.now();
     const outcome: EpisodeOutcome = fn
       ? await this.slots.run(() => runEpisode(this.d.invoker, this.d.log, { fn, instanceId: rec.instanceId, parentInstanceId: rec.parent?.instanceId, input: rec.input, past: a.history, fresh }))
       : { kind: 'failed', error: `The function '${rec.name}' doesn't exist, is disabled, or is not an orchestrator function.` };
+    this.stats.episodes++;
+    this.stats.replayMs += performance.now() - replayStarted;
+    if (a.history.length + fresh.length > this.stats.longestHistory) {
+      this.stats.longestHistory = a.history.length + fresh.length;
+      this.stats.longestHistoryOf = `${rec.name} ${rec.instanceId}`;
+    }
     const settled = settleEpisode(rec, prep, outcome, fresh, clock, newId());
     if (settled.record.status === 'Failed') this.d.log.warn(`Orchestration ${rec.instanceId}: ${settled.record.failure?.reason ?? 'failed'}`);
     if (settled.continuedAsNew && outcome.kind === 'done') {

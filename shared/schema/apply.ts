@@ -3,14 +3,15 @@
  * as soon as its dependencies are done, each in its own transaction. Re-running is safe: every
  * object's existence check runs first, and a broken leftover (an invalid index) is dropped and
  * rebuilt. A failed object is reported with its name, the statement and the server's message;
- * the objects depending on it are skipped and reported as such; everything else continues.
+ * the objects depending on it are skipped and reported as such; everything else continues. With a
+ * deadline, no object starts after it: the caller runs the phase again for the deferred rest.
  */
 import type { Client } from 'pg';
-import { closeQuietly } from '../pg/connect';
 import { isRetryable, sqlstateOf } from '../pg/retryable';
 import type { Phase, SchemaObject, SchemaPlan } from './model';
+import { Sessions, type ConnectTarget } from './sessions';
 
-export type ConnectTarget = () => Promise<Client>;
+export type { ConnectTarget };
 
 export type ObjectStatus = 'created' | 'existed' | 'repaired' | 'failed' | 'skipped';
 
@@ -42,6 +43,8 @@ export interface PhaseReport {
   counts: Record<ObjectStatus, number>;
   results: ObjectResult[];
   seconds: number;
+  /** Objects not started because the deadline passed (not in results). */
+  deferred: number;
 }
 
 export interface ApplyOptions {
@@ -55,6 +58,8 @@ export interface ApplyOptions {
   maintenanceWorkMem?: string;
   /** Called as each object finishes, for progress. */
   onResult?: (result: ObjectResult) => void;
+  /** Epoch ms after which no object starts (at least one does). */
+  deadline?: number;
 }
 
 export async function applyPhase(plan: SchemaPlan, phase: Phase, connectTarget: ConnectTarget, opts: ApplyOptions = {}): Promise<PhaseReport> {
@@ -69,7 +74,7 @@ export async function applyObjects(plan: SchemaPlan, ids: readonly string[], con
 }
 
 async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarget: ConnectTarget, opts: ApplyOptions): Promise<PhaseReport> {
-  const started = Date.now();
+  const t0 = Date.now();
   const sessions = new Sessions(connectTarget, sessionSetup(plan, opts));
   const results = new Map<string, ObjectResult>();
   const bad = new Map<string, string>();
@@ -89,6 +94,8 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
   const queue = objects.filter((o) => pending.get(o.id) === 0);
   let head = 0;
   let running = 0;
+  let started = 0;
+  const pastDeadline = () => opts.deadline !== undefined && started > 0 && Date.now() >= opts.deadline;
 
   const settle = (o: SchemaObject, r: ObjectResult) => {
     results.set(o.id, r);
@@ -104,7 +111,7 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
   try {
     await new Promise<void>((resolve) => {
       const pump = () => {
-        while (running < (opts.concurrency ?? 4) && head < queue.length) {
+        while (running < (opts.concurrency ?? 4) && head < queue.length && !pastDeadline()) {
           const o = queue[head++] as SchemaObject;
           const failedDep = o.deps.find((d) => bad.has(d) && !o.orderOnly?.includes(d));
           if (failedDep !== undefined) {
@@ -112,6 +119,7 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
             continue;
           }
           running++;
+          started++;
           void runWithRetries(sessions, o, opts.retries ?? 2)
             .catch((err: unknown): ObjectResult => ({ ...base(o), status: 'failed', seconds: 0, error: describe('(pgferry)', err) }))
             .then((r) => {
@@ -120,7 +128,7 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
               pump();
             });
         }
-        if (running === 0 && head >= queue.length) resolve();
+        if (running === 0 && (head >= queue.length || pastDeadline())) resolve();
       };
       pump();
     });
@@ -128,10 +136,13 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
     await sessions.closeAll();
   }
 
-  const ordered = objects.map((o) => results.get(o.id) ?? { ...base(o), status: 'skipped' as const, seconds: 0, skippedBecause: 'unmet dependency' });
+  // Past the deadline, what did not start is deferred, not skipped.
+  const deferred = pastDeadline() ? objects.filter((o) => !results.has(o.id)).length : 0;
+  const ordered = objects.filter((o) => deferred === 0 || results.has(o.id))
+    .map((o) => results.get(o.id) ?? { ...base(o), status: 'skipped' as const, seconds: 0, skippedBecause: 'unmet dependency' });
   const counts: Record<ObjectStatus, number> = { created: 0, existed: 0, repaired: 0, failed: 0, skipped: 0 };
   for (const r of ordered) counts[r.status]++;
-  return { phase: 'subset', ok: counts.failed === 0 && counts.skipped === 0, counts, results: ordered, seconds: (Date.now() - started) / 1000 };
+  return { phase: 'subset', ok: counts.failed === 0 && counts.skipped === 0, counts, results: ordered, seconds: (Date.now() - t0) / 1000, deferred };
 }
 
 function base(o: SchemaObject): Pick<ObjectResult, 'id' | 'kind' | 'name' | 'phase'> {
@@ -235,50 +246,6 @@ function describe(statement: string, err: unknown): ObjectError {
     ...(e?.detail ? { detail: e.detail } : {}),
     ...(e?.hint ? { hint: e.hint } : {}),
   };
-}
-
-/** Idle target sessions, opened on demand and set up once each. */
-class Sessions {
-  private idle: Client[] = [];
-  private all = new Set<Client>();
-
-  constructor(
-    private readonly connect: ConnectTarget,
-    private readonly setup: string,
-  ) {}
-
-  async acquire(): Promise<Client> {
-    const reused = this.idle.pop();
-    if (reused) return reused;
-    const client = await this.connect();
-    // A dropped idle session must not crash the process (node-pg emits 'error').
-    client.on('error', () => undefined);
-    this.all.add(client);
-    await client.query(this.setup);
-    return client;
-  }
-
-  release(client: Client): void {
-    this.idle.push(client);
-  }
-
-  /** After a failure: roll back and keep the session, or drop it when it is gone. */
-  async afterError(client: Client, inTransaction: boolean): Promise<void> {
-    try {
-      if (inTransaction) await client.query('ROLLBACK');
-      this.idle.push(client);
-    } catch {
-      this.all.delete(client);
-      await closeQuietly(client);
-    }
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.all];
-    this.all.clear();
-    this.idle = [];
-    await Promise.all(all.map((c) => closeQuietly(c)));
-  }
 }
 
 /** One line per failed or skipped object, for logs and error messages. */

@@ -160,7 +160,7 @@ export interface ActivityContracts {
   finishMigration: { input: MigrationKey & { state: MigrationState; error?: string }; output: null };
   prepareTargetDatabase: { input: DatabaseKey; output: Result<null> };
   createSlot: { input: DatabaseKey; output: Result<{ plugin: 'wal2json' | 'pgoutput'; startLsn: string }> };
-  applySchema: { input: DatabaseKey & { phase: SchemaPhase }; output: Result<{ created: number; existed: number }> };
+  applySchema: { input: DatabaseKey & { phase: SchemaPhase }; output: Result<{ created: number; existed: number; more?: boolean }> };
   planCopy: { input: DatabaseKey; output: Result<CopyPlanSummary> };
   copyChunk: { input: DatabaseKey & { chunk: number }; output: Result<ChunkOutcome> };
   buildTableIndexes: { input: DatabaseKey & { table: string }; output: Result<null> };

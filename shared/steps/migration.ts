@@ -168,11 +168,6 @@ export async function markCaughtUp(rt: Runtime, key: DatabaseKey): Promise<null>
 
 /** Final state, end time; credentials are deleted once nothing will connect again. */
 export async function finishMigration(rt: Runtime, i: MigrationKey & { state: MigrationState; error?: string }): Promise<null> {
-  await updateMigration(rt.store, i.server, i.name, (m) => {
-    if (isTerminal(m.state)) return undefined;
-    const next = { ...m, state: i.state, subState: 'Completed' as const, endedOn: nowIso() };
-    return i.error ? { ...next, error: i.error } : next;
-  });
   // Databases that never got to finish (the migration failed or was canceled before or around
   // them) take the migration's end, so dbDetails never shows InProgress on a finished migration.
   // (A Validate-only migration that Succeeded leaves its databases Succeeded: validated, nothing to copy.)
@@ -185,6 +180,12 @@ export async function finishMigration(rt: Runtime, i: MigrationKey & { state: Mi
         ...(i.error && !r.message ? { message: i.error } : {}),
       }))));
   }
+  // The migration's end last: whoever reads it finished reads finished databases too.
+  await updateMigration(rt.store, i.server, i.name, (m) => {
+    if (isTerminal(m.state)) return undefined;
+    const next = { ...m, state: i.state, subState: 'Completed' as const, endedOn: nowIso() };
+    return i.error ? { ...next, error: i.error } : next;
+  });
   // Safety net: whatever path ended the migration, the source keeps no slot or publication of ours.
   // When the source cannot be reached even now, the error says which slots to drop by hand.
   await dropAllSlots(rt, i).catch(async (err: unknown) => {

@@ -30,12 +30,16 @@ function reportFailure(report: PhaseReport, phase: string, k: DatabaseKey): Fail
   return { message: `${phase} of ${k.db}: ${problems.length} object(s) could not be created: ${shown}${problems.length > 5 ? ' …' : ''}`, context: { phase, database: k.db } };
 }
 
-export async function applySchema(rt: Runtime, i: DatabaseKey & { phase: SchemaPhase }): Promise<Result<{ created: number; existed: number }>> {
+/** Longest one applySchema call keeps starting objects (an index build already started finishes). */
+export const SCHEMA_BUDGET_MS = 120_000;
+
+/** One share of a phase: objects are started until the budget is spent; `more` asks for another share. */
+export async function applySchema(rt: Runtime, i: DatabaseKey & { phase: SchemaPhase }): Promise<Result<{ created: number; existed: number; more?: boolean }>> {
   const e = await databaseEndpoints(rt, i);
   await setDb(rt, i, (r) => ({ ...r, migrationOperation: OPERATION[i.phase] }));
   try {
     const plan = await planOf(rt, i, e);
-    const report = await applyPhase(plan, i.phase, () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 4 });
+    const report = await applyPhase(plan, i.phase, () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 4, deadline: Date.now() + SCHEMA_BUDGET_MS });
     const failure = reportFailure(report, i.phase, i);
     if (failure) {
       // Rows cannot load without pre-data, nor replay without keys; a missing index or trigger is
@@ -43,7 +47,7 @@ export async function applySchema(rt: Runtime, i: DatabaseKey & { phase: SchemaP
       if (i.phase !== 'post-data') return { ok: false, failure };
       await setDb(rt, i, (r) => ({ ...r, message: failure.message }));
     }
-    return ok({ created: report.counts.created ?? 0, existed: report.counts.existed ?? 0 });
+    return ok({ created: report.counts.created ?? 0, existed: report.counts.existed ?? 0, ...(report.deferred > 0 ? { more: true } : {}) });
   } catch (err) {
     return permanent(err, { phase: i.phase, database: i.db });
   }

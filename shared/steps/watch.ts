@@ -33,6 +33,12 @@ export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationI
     }
     // A database orchestration that ended without writing its row (it crashed past its own handling).
     const status = await port.status(databaseInstanceId(i.migrationInstanceId, index));
+    // One that completed with its outcome but could not write its row (its clean-up kept failing).
+    const output = status?.runtimeStatus === 'Completed' ? outcomeOf(status.output, db) : undefined;
+    if (output) {
+      outcomes.push(output);
+      continue;
+    }
     if (status && ['Failed', 'Terminated', 'Canceled'].includes(status.runtimeStatus)) {
       outcomes.push({ db, state: 'Failed', error: `the orchestration of ${db} ended ${status.runtimeStatus}: ${String(status.output ?? 'no reason given')}` });
       continue;
@@ -45,4 +51,11 @@ export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationI
 export async function databaseFinished(_rt: Runtime, i: MigrationKey & { migrationInstanceId: string; db: string }, port: OrchestrationPort): Promise<null> {
   await port.raiseEvent(i.migrationInstanceId, EVENTS.databaseFinished, { db: i.db });
   return null;
+}
+
+function outcomeOf(output: unknown, db: string): DatabaseOutcome | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const o = output as { state?: unknown; error?: unknown };
+  if (o.state !== 'Succeeded' && o.state !== 'Failed' && o.state !== 'Canceled') return undefined;
+  return { db, state: o.state, ...(typeof o.error === 'string' ? { error: o.error } : {}) };
 }

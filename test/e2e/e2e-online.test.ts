@@ -60,6 +60,27 @@ describe('Online migration over HTTP', () => {
     expect(await slotsOn(source, db)).toEqual([]);
   }, 300_000);
 
+  it('a cutover raised through raiseEvent before the databases caught up is refused on the resource, never queued', async () => {
+    const db = await fixtureDb('e2eearly');
+    expect((await http(migrationUrl(host, 'tgt', 'early1'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
+    // Raised at once: validation or the copy is running, as PATCH would answer 409 now.
+    const raise = await http(`${host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent('pgferry:tgt:early1')}/raiseEvent/cutover`, { method: 'POST', body: {} });
+    expect(raise.status, raise.text).toBe(202);
+    const waiting = await waitForState(host, 'tgt', 'early1', 'WaitingForUserAction', 'WaitingForCutoverTrigger');
+    expect(waiting.properties.rejectedRequest?.message).toMatch(/^cutover raised as an event at .* was refused: cutover is possible once every database waits for it/);
+    expect(waiting.properties.triggerCutover).toBe('False');
+    // It stays waiting: the early event did not cut over by itself once catch-up ended.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const still = (await http(migrationUrl(host, 'tgt', 'early1'))).json<typeof waiting>();
+    expect(still.properties.currentStatus.state).toBe('WaitingForUserAction');
+    expect(still.properties.currentStatus.currentSubStateDetails.dbDetails[db]?.migrationState).toBe('WaitingForCutoverTrigger');
+    // The same request once it is ready is accepted.
+    const again = await http(`${host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent('pgferry:tgt:early1')}/raiseEvent/cutover`, { method: 'POST', body: {} });
+    expect(again.status, again.text).toBe(202);
+    await waitForState(host, 'tgt', 'early1', 'Succeeded', 'Completed');
+    await expectTargetEqualsSource(source, target, db);
+  }, 300_000);
+
   it('with PGFERRY_DECODER=wal2json the slot uses wal2json (format-version 2) and the result is the same', async () => {
     const wal2jsonHost = await startHost({ storage: azurite.connectionString, env: { PGFERRY_DECODER: 'wal2json' } });
     const db = await fixtureDb('e2ew2j');

@@ -1,10 +1,12 @@
 /**
- * Issue #7: the orchestrators replay deterministically.
+ * Issues #7 and #14: the orchestrators replay deterministically.
  *
  * Records real histories by running two migrations through the offline host (dist/ in its own
  * process, as in production): an Offline one of two small databases and an Online one that streams
- * changes, idles on timers and is cut over. The six instances' histories (migration, database
- * sub-orchestrations, the CDC loop) are read from the host's Table Storage and replayed through the
+ * changes, idles on timers and is cut over. The final executions of every kind of instance (the
+ * migration's watch, the database orchestrations, a copy lane, the CDC loop) and two executions
+ * caught while they wait (the migration's watch and an idle CDC loop) are read from the host's
+ * Table Storage and replayed through the
  * real durable-functions engine with pgferry's own orchestrator functions, loaded from dist/ the way
  * the host loads them. The replay must schedule exactly what the history recorded, in order
  * (activity names and inputs, sub-orchestration names, ids and inputs, timer fire times), and end
@@ -15,11 +17,11 @@ import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } f
 import { beforeAll, describe, expect, it, inject } from 'vitest';
 
 import { EventType } from '../../emulator/durable/history';
-import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId, databaseInstanceId, migrationInstanceId, type MigrationInput } from '../../shared/steps/contracts';
+import { ACTIVITIES, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId, type DatabaseInput } from '../../shared/steps/contracts';
 import { sql } from '../support/databases';
 import { migrationBody, migrationUrl, useDatabases, waitForState } from '../support/e2e';
 import { http, useHost, waitFor } from '../support/host';
-import { eventTypes, historyProblems, loadPgferryApp, readRecording, verifyReplay, type PgferryApp, type Recording } from '../support/replay';
+import { eventTypes, historyProblems, loadPgferryApp, readRecording, recordedOutcome, verifyReplay, type PgferryApp, type Recording } from '../support/replay';
 
 const source = inject('source');
 const target = inject('target');
@@ -32,7 +34,12 @@ const OFFLINE_DB0 = databaseInstanceId(OFFLINE, 0);
 const OFFLINE_DB1 = databaseInstanceId(OFFLINE, 1);
 const ONLINE_DB0 = databaseInstanceId(ONLINE, 0);
 const ONLINE_CDC0 = cdcInstanceId(ONLINE, 0);
-const INSTANCES = [OFFLINE, OFFLINE_DB0, OFFLINE_DB1, ONLINE, ONLINE_DB0, ONLINE_CDC0];
+const OFFLINE_LANE0 = copyLaneInstanceId(OFFLINE_DB0, 0);
+/** Instances recorded once they completed (their last execution). */
+const INSTANCES = [OFFLINE, OFFLINE_DB0, OFFLINE_DB1, OFFLINE_LANE0, ONLINE, ONLINE_DB0, ONLINE_CDC0];
+/** Executions recorded while they wait on a timer (keys of the recordings map). */
+const WATCHING = `${ONLINE} (watching)`;
+const IDLE_CDC = `${ONLINE_CDC0} (idle)`;
 
 const FIXTURE = `
   CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);
@@ -74,8 +81,9 @@ beforeAll(async () => {
 
   await waitForState(host, SERVER, 'online', 'WaitingForUserAction', 'WaitingForCutoverTrigger');
   await sql(source, on0, `INSERT INTO parent (name) SELECT 'live' || g FROM generate_series(1, 20) g; UPDATE child SET v = 'changed' WHERE id <= 10;`);
-  // Let the caught-up CDC loop idle on at least one timer that fires, so the history has one.
-  await waitFor('an idle CDC timer to fire', async () => ((await record(ONLINE_CDC0)).history.some((e) => e.EventType === EventType.TimerFired) ? true : undefined), 120_000, 500);
+  // Executions that wait: the migration's watch and the caught-up CDC loop, each on its timer.
+  recordings.set(WATCHING, await waiting(ONLINE));
+  recordings.set(IDLE_CDC, await waiting(ONLINE_CDC0));
   const cut = await http(migrationUrl(host, SERVER, 'online'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
   if (cut.status !== 200) throw new Error(`cutover: ${cut.status} ${cut.text}`);
 
@@ -90,6 +98,16 @@ beforeAll(async () => {
   }
 }, 300_000);
 
+/** The current execution of `id` once it has created a timer it is still waiting on. */
+function waiting(id: string): Promise<Recording> {
+  return waitFor(`${id} waiting on a timer`, async () => {
+    // Between reading the instance and its history the execution may continue as new: try again.
+    const r = await record(id).catch(() => undefined);
+    const timer = r?.history.some((e) => e.EventType === EventType.TimerCreated) && !r.history.some((e) => e.EventType === EventType.TimerFired);
+    return r && timer && recordedOutcome(r.history).kind === 'running' ? r : undefined;
+  }, 120_000, 100);
+}
+
 describe('recorded histories', () => {
   it('hold every kind of work the orchestrators do, and agree with the Durable HTTP API', async () => {
     for (const id of INSTANCES) {
@@ -102,19 +120,23 @@ describe('recorded histories', () => {
     }
     expect(recording(OFFLINE).name).toBe(ORCHESTRATORS.migration);
     expect(recording(OFFLINE_DB0).name).toBe(ORCHESTRATORS.database);
+    expect(recording(OFFLINE_LANE0).name).toBe(ORCHESTRATORS.copyLane);
     expect(recording(ONLINE_CDC0).name).toBe(ORCHESTRATORS.cdc);
-    expect(recording(OFFLINE_DB1).parentInstanceId).toBe(OFFLINE);
+    // Databases are orchestrations of their own (started by an activity); lanes and CDC are their children.
+    expect(recording(OFFLINE_DB1).parentInstanceId).toBeUndefined();
+    expect(recording(OFFLINE_LANE0).parentInstanceId).toBe(OFFLINE_DB0);
     expect(recording(ONLINE_CDC0).parentInstanceId).toBe(ONLINE_DB0);
 
-    const offline = eventTypes(recording(OFFLINE).history);
-    expect(offline.filter((t) => t === 'SubOrchestrationInstanceCreated')).toHaveLength(2);
-    const online = eventTypes(recording(ONLINE).history);
-    expect(online).toContain('EventRaised');
-    expect(recording(ONLINE).history.some((e) => e.EventType === EventType.TaskScheduled && e.Name === ACTIVITIES.recordControl)).toBe(true);
-    expect(eventTypes(recording(ONLINE_DB0).history)).toContain('SubOrchestrationInstanceCreated');
-    const cdc = eventTypes(recording(ONLINE_CDC0).history);
-    for (const t of ['TaskScheduled', 'TimerCreated', 'TimerFired', 'EventRaised', 'ExecutionCompleted']) expect(cdc, t).toContain(t);
-    expect(recording(ONLINE).history.filter((e) => e.EventType === EventType.OrchestratorStarted).length).toBeGreaterThan(3);
+    const activities = (id: string) => recording(id).history.filter((e) => e.EventType === EventType.TaskScheduled).map((e) => e.Name);
+    expect(activities(OFFLINE)).toEqual(expect.arrayContaining([ACTIVITIES.watchDatabases, ACTIVITIES.finishMigration]));
+    expect(activities(OFFLINE_DB0)).toEqual(expect.arrayContaining([ACTIVITIES.planCopy, ACTIVITIES.verifyTables, ACTIVITIES.completeDatabase, ACTIVITIES.databaseFinished]));
+    expect(activities(OFFLINE_LANE0)).toContain(ACTIVITIES.copyChunk);
+    expect(eventTypes(recording(ONLINE_DB0).history).filter((t) => t === 'SubOrchestrationInstanceCreated').length).toBeGreaterThanOrEqual(2);
+    expect(activities(ONLINE_CDC0)).toEqual(expect.arrayContaining([ACTIVITIES.applyBatch, ACTIVITIES.beginCutover, ACTIVITIES.verifyTables, ACTIVITIES.completeDatabase]));
+    for (const id of [WATCHING, IDLE_CDC]) {
+      expect(eventTypes(recording(id).history), id).toContain('TimerCreated');
+      expect(recordedOutcome(recording(id).history), id).toEqual({ kind: 'running' });
+    }
   });
 });
 
@@ -123,8 +145,17 @@ describe('replaying the recorded histories with pgferry’s orchestrators', () =
     const rec = recording(id);
     const v = await verifyReplay(pgferry, rec);
     expect(v.replay.outcome.kind, JSON.stringify(v.replay.outcome)).toBe('done');
-    expect(v.expected.schedule.length).toBeGreaterThan(3);
+    expect(v.expected.schedule.length).toBeGreaterThan(1);
     expect(v.expected.outcome).toEqual({ kind: 'completed', output: JSON.parse(String(rec.output)) });
+    expect(v.replay.view).toEqual(v.expected);
+    expect(v.whole).toEqual([]);
+    expect(v.episodes).toEqual([]);
+  });
+
+  it.each([WATCHING, IDLE_CDC])('%s: an execution caught waiting replays to the same wait', async (key) => {
+    const v = await verifyReplay(pgferry, recording(key));
+    expect(v.expected.outcome).toEqual({ kind: 'running' });
+    expect(v.expected.schedule.some((s) => s.kind === 'timer')).toBe(true);
     expect(v.replay.view).toEqual(v.expected);
     expect(v.whole).toEqual([]);
     expect(v.episodes).toEqual([]);
@@ -148,33 +179,33 @@ function withDf(context: OrchestrationContext, overrides: Record<string, unknown
 }
 
 describe('negative controls: a changed orchestrator does not pass', () => {
-  it('the migration orchestrator checking prerequisites before it records its state is caught at the first task', async () => {
-    const { migrationOrchestrator } = pgferry.distModule<{ migrationOrchestrator: OrchestrationHandler }>('orchestrators/migration.js');
-    // A copy with steps 1a and 1b swapped: the first state change is issued after the prerequisite check.
+  it('a database orchestrator that applies the roles before it prepares the database is caught at the first task', async () => {
+    const { databaseOrchestrator } = pgferry.distModule<{ databaseOrchestrator: OrchestrationHandler }>('orchestrators/database.js');
+    // A copy with steps 1a and 1b swapped: the roles are applied before the target database exists.
     const swapped: OrchestrationHandler = function* (context) {
-      const input = context.df.getInput<MigrationInput>();
+      const input = context.df.getInput<DatabaseInput>();
       const df = context.df;
       let held: [string, RetryOptions, unknown] | undefined;
       let released = false;
       const callActivityWithRetry = (name: string, retry: RetryOptions, payload: unknown): Task => {
-        if (!held && name === ACTIVITIES.setMigrationState) {
+        if (!held && name === ACTIVITIES.prepareTargetDatabase) {
           held = [name, retry, payload];
-          return df.callActivityWithRetry(ACTIVITIES.checkPrerequisites, retry, { server: input.server, name: input.name });
+          return df.callActivityWithRetry(ACTIVITIES.applyDatabaseRoles, retry, { server: input.server, name: input.name, databases: [input.db] });
         }
-        if (held && !released && name === ACTIVITIES.checkPrerequisites) {
+        if (held && !released && name === ACTIVITIES.applyDatabaseRoles) {
           released = true;
           return df.callActivityWithRetry(...held);
         }
         return df.callActivityWithRetry(name, retry, payload);
       };
-      return yield* migrationOrchestrator(withDf(context, { callActivityWithRetry }));
+      return yield* databaseOrchestrator(withDf(context, { callActivityWithRetry }));
     };
-    const fn = pgferry.register('replayControlSwappedMigration', swapped);
-    for (const id of [OFFLINE, ONLINE]) {
+    const fn = pgferry.register('replayControlSwappedDatabase', swapped);
+    for (const id of [OFFLINE_DB0, ONLINE_DB0]) {
       const v = await verifyReplay(pgferry, recording(id), { fn });
-      expect(v.whole[0]).toMatch(/^schedule\[0\]: recorded .*"setMigrationState".*, replay .*"checkPrerequisites"/);
-      expect(v.whole[1]).toMatch(/^schedule\[1\]: recorded .*"checkPrerequisites".*, replay .*"setMigrationState"/);
-      expect(v.episodes[0]).toMatch(/^episode 0: schedule\[0\]: recorded .*"setMigrationState".*, replay .*"checkPrerequisites"/);
+      expect(v.whole[0]).toMatch(/^schedule\[0\]: recorded .*"prepareTargetDatabase".*, replay .*"applyDatabaseRoles"/);
+      expect(v.whole[1]).toMatch(/^schedule\[1\]: recorded .*"applyDatabaseRoles".*, replay .*"prepareTargetDatabase"/);
+      expect(v.episodes[0]).toMatch(/^episode 0: schedule\[0\]: recorded .*"prepareTargetDatabase".*, replay .*"applyDatabaseRoles"/);
       // The SDK itself raised nothing: it hands each task the result recorded for its sequence number.
       expect(v.replay.outcome.kind).not.toBe('failed');
     }
@@ -200,7 +231,7 @@ describe('negative controls: a changed orchestrator does not pass', () => {
       return yield* cdcOrchestrator(withDf(context, { createTimer }));
     };
     const fn = pgferry.register('replayControlWallClockCdc', wallClock);
-    const v = await verifyReplay(pgferry, recording(ONLINE_CDC0), { fn });
+    const v = await verifyReplay(pgferry, recording(IDLE_CDC), { fn });
     expect(v.whole.length).toBeGreaterThan(0);
     for (const m of v.whole) expect(m).toMatch(/^schedule\[\d+\]: recorded \{"kind":"timer","fireAt":"[^"]+"\}, replay \{"kind":"timer","fireAt":"[^"]+"\}$/);
     expect(v.episodes.length).toBeGreaterThan(0);

@@ -104,6 +104,18 @@ describe('applyPhase', () => {
     expect(fake.log.filter((s) => s === 'CREATE b')).toHaveLength(3);
   });
 
+  it('with a deadline already passed, starts one object and defers the rest (not skipped), so a share stays time-bounded', async () => {
+    const fake = fakeTarget();
+    const objects = [obj('a'), obj('b'), obj('c', ['a'])];
+    const report = await applyPhase(planOf(objects), 'pre-data', fake.connect, { deadline: Date.now() - 1 });
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([['a', 'created']]);
+    expect(report.deferred).toBe(2);
+    expect(report.counts.skipped).toBe(0);
+    const rest = await applyPhase(planOf(objects), 'pre-data', fake.connect);
+    expect(rest.deferred).toBe(0);
+    expect(rest.results).toHaveLength(3);
+  });
+
   it('skips objects whose dependencies failed in an earlier phase', async () => {
     const fake = fakeTarget();
     const earlier = {
@@ -111,6 +123,7 @@ describe('applyPhase', () => {
       ok: false,
       counts: { created: 0, existed: 0, repaired: 0, failed: 1, skipped: 0 },
       results: [{ id: 't', kind: 'table' as const, name: 'table t', phase: 'pre-data' as const, status: 'failed' as const, seconds: 0 }],
+      deferred: 0,
       seconds: 0,
     };
     const objects = [obj('t'), obj('pk', ['t'], { phase: 'keys', kind: 'primary-key' }), obj('pk2', [], { phase: 'keys' })];

@@ -57,8 +57,14 @@ export async function rows<T>(ctx: CatalogContext, text: string, values: unknown
   return result.rows as T[];
 }
 
-/** reloptions as `name='value'` items, quoted by the server, ready for WITH (…). */
-export function optionsArray(expr: string): string {
-  return `CASE WHEN ${expr} IS NOT NULL THEN ARRAY(SELECT pg_catalog.quote_ident(pg_catalog.split_part(o, '=', 1)) || '=' ||
-      pg_catalog.quote_literal(pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)) FROM pg_catalog.unnest(${expr}) AS o) END`;
+/**
+ * reloptions as `name='value'` items, quoted by the server, ready for WITH (…); NULL when there are
+ * none. With `only`, just those option names (servers may stamp options of their own that another
+ * server would refuse, e.g. a pg_attver column option).
+ */
+export function optionsArray(expr: string, only?: readonly string[]): string {
+  const keep = only ? ` WHERE pg_catalog.split_part(o, '=', 1) IN (${only.map((n) => `'${n}'`).join(', ')})` : '';
+  const items = `ARRAY(SELECT pg_catalog.quote_ident(pg_catalog.split_part(o, '=', 1)) || '=' ||
+      pg_catalog.quote_literal(pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)) FROM pg_catalog.unnest(${expr}) AS o${keep})`;
+  return only ? `CASE WHEN ${expr} IS NOT NULL THEN NULLIF(${items}, '{}') END` : `CASE WHEN ${expr} IS NOT NULL THEN ${items} END`;
 }

@@ -77,6 +77,9 @@ export interface ColumnRow {
   acl: AclItem[] | null;
 }
 
+/** The attribute options PostgreSQL documents (ALTER TABLE … ALTER COLUMN … SET): the only ones copied. */
+const COLUMN_OPTIONS = ['n_distinct', 'n_distinct_inherited'];
+
 export async function readColumns(ctx: CatalogContext): Promise<ColumnRow[]> {
   const v = ctx.versionNum;
   return rows<ColumnRow>(ctx, `
@@ -85,7 +88,7 @@ export async function readColumns(ctx: CatalogContext): Promise<ColumnRow[]> {
            ad.oid AS default_oid, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
            a.attidentity::text AS identity, ${v >= 120000 ? 'a.attgenerated::text' : "''"} AS generated,
            a.attstorage::text AS storage, t.typstorage::text AS type_storage, a.attstattarget::int AS stat_target,
-           ${optionsArray('a.attoptions')} AS options, ${v >= 140000 ? 'a.attcompression::text' : "''"} AS compression,
+           ${optionsArray('a.attoptions', COLUMN_OPTIONS)} AS options, ${v >= 140000 ? 'a.attcompression::text' : "''"} AS compression,
            CASE WHEN a.attcollation <> t.typcollation THEN
              (SELECT ARRAY[cn.nspname::text, co.collname::text] FROM pg_catalog.pg_collation co
                 JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
