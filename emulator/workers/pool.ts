@@ -7,14 +7,20 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { ActivityJob } from '../activities';
 import { history, type Failure, type HistoryEvent } from '../durable/history';
 import type { Logger } from '../log';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 
-const ENTRY = join(__dirname, 'worker.js');
+/** The worker's script: beside this file when built; the built one when running from the TypeScript sources (vite-node). */
+function workerEntry(): string {
+  for (const file of [join(__dirname, 'worker.js'), resolve(__dirname, '..', '..', 'dist', 'emulator', 'workers', 'worker.js')]) {
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`the activity worker (dist/emulator/workers/worker.js) is missing: build the host first (npm run build)`);
+}
 const START_MS = 60_000;
 
 /** A .NET TimeSpan as the Functions host prints it: [d.]hh:mm:ss. */
@@ -73,8 +79,7 @@ export class Worker {
     /** The number of the worker this one replaces. */
     private readonly replacing?: number,
   ) {
-    if (!existsSync(ENTRY)) throw new Error(`activity worker ${ENTRY} is missing: build the host first (npm run build)`);
-    this.child = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    this.child = fork(workerEntry(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     let settle: (ok: boolean) => void = () => undefined;
     this.started = new Promise((r) => { settle = r; });
     const timer = setTimeout(() => {
