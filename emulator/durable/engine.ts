@@ -2,10 +2,11 @@
  * The orchestration scheduler (spec §5). Per instance: the record, the current execution's
  * history and an inbox, with one episode at a time delivering every event waiting in the inbox
  * (batch.ts). An episode replays the history through the real SDK, then commits its history row,
- * the new scheduler state and the consumed inbox rows in one transaction; only then does work start (activities, timers,
- * children) and does a finished child answer its parent. A host killed anywhere in between finds
- * in storage either the old state, with the event still in the inbox, or the new one, with the
- * work still pending: start() re-runs the one and re-arms the other (at-least-once, as in Azure).
+ * the new scheduler state and the consumed inbox rows in one transaction; only then does work
+ * start (activities, timers, children) and does a finished child answer its parent. A host killed
+ * anywhere in between finds in storage either the old state, with the events still in the inbox,
+ * or the new one, with the work still pending: start() re-runs the one and re-arms the other
+ * (at-least-once, as in Azure).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

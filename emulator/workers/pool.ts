@@ -137,6 +137,9 @@ export class Worker {
   /** Runs `job`; `timeoutMs` (functionTimeout) kills the worker and answers with Azure's timeout failure. */
   invoke(job: ActivityJob, timeoutMs: number | undefined): Promise<HistoryEvent> {
     const id = this.nextId++;
+    if (this.exited || !this.child.connected) {
+      return Promise.resolve(history.taskFailed(new Date().toISOString(), job.seq, exitFailure(job.name, this.child.pid, 'before the invocation reached it')));
+    }
     return new Promise((answer) => {
       const r: Running = { job, answer };
       if (timeoutMs !== undefined) {
