@@ -229,6 +229,8 @@ export class Engine {
       return false;
     }
     const now = new Date();
+    // Everything waiting now would be in the extension's batch, even what the cut leaves for later.
+    const waiting = new Set(a.inbox);
     let taken: InboxEntry[] = [];
     let events: HistoryEvent[];
     let prep: PreparedEvent;
@@ -264,14 +266,15 @@ export class Engine {
     const settled = settleEpisode(rec, prep, outcome, fresh, clock, newId());
     if (settled.record.status === 'Failed') this.d.log.warn(`Orchestration ${rec.instanceId}: ${settled.record.failure?.reason ?? 'failed'}`);
     if (settled.continuedAsNew && outcome.kind === 'done') {
-      for (const e of unconsumedEvents([...a.history, ...fresh], outcome.actions)) {
+      const undelivered = a.inbox.filter((e) => waiting.has(e) && !taken.includes(e) && e.event.EventType === EventType.EventRaised).map((e) => e.event);
+      for (const e of [...unconsumedEvents([...a.history, ...fresh], outcome.actions), ...undelivered]) {
         this.d.log.warn(
           `Orchestration ${rec.instanceId} ('${rec.name}') continued as new: event '${String(e.Name)}' raised at ${e.Timestamp} was not consumed by a waiter ` +
             'and is dropped (the Durable extension drops unprocessed events on continueAsNew)',
         );
       }
     }
-    await this.apply(a, settled, taken);
+    await this.apply(a, settled, taken, waiting);
     if (isTerminal(settled.record.status)) return false;
     for (const f of prep.failNow) {
       const at = new Date().toISOString();
@@ -282,14 +285,16 @@ export class Engine {
   }
 
   /** Commits a settled episode, then makes memory and the outside world follow it. */
-  private async apply(a: Active, s: Settled, taken: InboxEntry[]): Promise<void> {
+  private async apply(a: Active, s: Settled, taken: InboxEntry[], waiting = new Set<InboxEntry>()): Promise<void> {
     const old = a.record;
     const terminal = isTerminal(s.record.status);
     const rest = a.inbox.filter((e) => !taken.includes(e));
-    // What is still in the inbox arrived after this episode took its batch. Answers to the old
-    // execution's work are void; a raised event targets no execution, so the new one receives it
-    // (as in Azure, where it is still in the queue when the execution continues as new).
-    const dropped = terminal ? rest : s.continuedAsNew ? rest.filter((e) => e.event.EventType !== EventType.EventRaised) : [];
+    // On continueAsNew, answers to the old execution's work are void. A raised event that arrived
+    // while this episode ran targets no execution: the new one receives it (in Azure it is still in
+    // the queue). One that was waiting when the episode began would have been in the extension's
+    // batch, so in the old execution's history, unconsumed: it goes too.
+    const carried = (e: InboxEntry) => e.event.EventType === EventType.EventRaised && !waiting.has(e);
+    const dropped = terminal ? rest : s.continuedAsNew ? rest.filter((e) => !carried(e)) : [];
     await this.d.store.commit({
       record: s.record,
       history: s.continuedAsNew ? undefined : { episode: old.episodes, events: s.recorded },

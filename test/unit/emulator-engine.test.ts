@@ -158,6 +158,32 @@ describe('continueAsNew and raised events', () => {
     expect(m.log.warnings().filter((w) => w.includes('continued as new'))).toEqual([]);
   });
 
+  it('drops an event that was waiting when the last episode began even if the batch was cut before it', async () => {
+    const cut: OrchestratorFn = function* (ctx) {
+      if (ctx.df.getInput<number>() === 0) {
+        // R's failure makes the SDK allocate a back-off timer: the batch is cut before it.
+        yield ctx.df.Task.any([ctx.df.callActivity('A', 0), ctx.df.callActivityWithRetry('R', new df.RetryOptions(10, 2), 'r')]);
+        ctx.df.continueAsNew(1);
+        return undefined;
+      }
+      return yield* (loop(ctx) as Generator<unknown, unknown, unknown>);
+    };
+    const m = memoryEngine({ Cut: cut });
+    await m.engine.startNew('Cut', { instanceId: 'cut-drop', input: '0' });
+    await m.until('A and R scheduled', () => m.activities.jobs.length === 2);
+    await holdAnEpisode(m, 'cut-drop');
+    await m.activities.complete('A', null);
+    await m.activities.fail('R', 'no');
+    expect(await m.engine.raiseEvent('cut-drop', 'Go', '"waiting"')).toBe('accepted');
+    m.invoker.release();
+    await m.until('the new execution waiting', () => m.status('cut-drop')?.input === '1' && m.store.historyOf('cut-drop').length > 0);
+    expect(m.log.warnings().join('\n')).toMatch(/continued as new: event 'Go' raised at \S+ was not consumed by a waiter and is dropped/);
+    expect(m.status('cut-drop')?.status).toBe('Running');
+    expect(await m.engine.raiseEvent('cut-drop', 'Go', '"later"')).toBe('accepted');
+    await m.until('completion', done(m, 'cut-drop'));
+    expect(output(m, 'cut-drop')).toEqual({ go: 'later' });
+  });
+
   it('counts waiters per name, case-insensitively, and drops the latest events beyond them', () => {
     const at = (s: number) => `2030-01-01T00:00:0${s}.000Z`;
     const events = [history.eventRaised(at(1), 'Go'), history.eventRaised(at(2), 'go'), history.eventRaised(at(3), 'Other'), history.executionStarted(at(0), { name: 'x', instanceId: 'i', executionId: 'e' })];
