@@ -4,7 +4,9 @@
  *
  *   node dist/emulator/bench-overhead.js [--count 200] [--app test/fixtures/durable-app]
  *
- * Prints ms per activity for both shapes. The fixture's host.json bounds activity concurrency at 4.
+ * Prints ms per activity for both shapes. The fixture's host.json bounds activity concurrency at 4;
+ * activities run in the host's worker processes (2 by default), so each one includes its IPC round
+ * trip, and a fan-out's answers reach the orchestration in batches (one episode per batch).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

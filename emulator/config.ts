@@ -1,5 +1,5 @@
 /**
- * Host settings: host.json (routePrefix, task hub, concurrency), local.settings.json (app
+ * Host settings: host.json (routePrefix, task hub, concurrency, functionTimeout), local.settings.json (app
  * settings, as Core Tools loads them) and the command line, merged once at start-up.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +28,15 @@ export interface HostOptions {
   drainMs?: number;
   /** Function keys: `on`, `off` or `auto` (default PGFERRY_AUTH, else auto: enforced when a key is set). */
   auth?: AuthMode;
+  /** `[d.]hh:mm:ss` or `-1`, instead of host.json functionTimeout (default 00:30:00). */
+  functionTimeout?: string;
+  /** Activity worker processes (at least 2; default 2). */
+  workers?: number;
+  /**
+   * Test hook: activities whose every invocation runs twice at once on two workers (a lease that
+   * expired and was redelivered); default PGFERRY_HOST_DELIVER_TWICE (comma-separated).
+   */
+  deliverTwice?: string[];
 }
 
 export interface HostConfig {
@@ -44,12 +53,18 @@ export interface HostConfig {
   drainMs: number;
   /** Function and system keys (PGFERRY_FUNCTION_KEY, PGFERRY_SYSTEM_KEY) and whether they are enforced. */
   keys: KeySettings;
+  /** functionTimeout in ms (undefined: unbounded, `-1`), and as written. */
+  functionTimeoutMs: number | undefined;
+  functionTimeout: string;
+  workers: number;
+  deliverTwice: string[];
 }
 
 const positiveInt = z.number().int().positive();
 
 const hostJsonSchema = z
   .object({
+    functionTimeout: z.string().optional(),
     extensions: z
       .object({
         http: z.object({ routePrefix: z.string().optional() }).passthrough().optional(),
@@ -75,6 +90,26 @@ const localSettingsSchema = z
   .passthrough();
 
 const packageJsonSchema = z.object({ main: z.string().optional() }).passthrough();
+
+/** Azure's default functionTimeout on the plans that allow more than 10 minutes (Premium, Dedicated, Flex). */
+export const DEFAULT_FUNCTION_TIMEOUT = '00:30:00';
+export const DEFAULT_WORKERS = 2;
+
+/**
+ * host.json's functionTimeout, a .NET TimeSpan (`[d.]hh:mm:ss[.fff]`), in ms; `-1` is unbounded
+ * (undefined). Throws on anything else, naming `where`.
+ */
+export function parseFunctionTimeout(text: string, where: string): number | undefined {
+  const t = text.trim();
+  if (t === '-1') return undefined;
+  const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$/.exec(t);
+  if (!m) throw new Error(`${where} must be a time span like 00:05:00 ([d.]hh:mm:ss) or -1, got ${JSON.stringify(text)}`);
+  const [, d, h, min, sec, frac] = m;
+  if (Number(h) > 23 || Number(min) > 59 || Number(sec) > 59) throw new Error(`${where}: ${text} is not a valid time span`);
+  const ms = ((Number(d ?? 0) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(sec) * 1000 + Math.round(Number(`0.${frac ?? '0'}`) * 1000);
+  if (ms <= 0) throw new Error(`${where} must be positive, got ${text}`);
+  return ms;
+}
 
 /** Azure's rule for task hub names; they also become the table-name prefix here. */
 const HUB_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
@@ -132,6 +167,11 @@ export function resolveConfig(options: HostOptions, env: NodeJS.ProcessEnv, loca
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be 0–65535, got ${port}`);
 
   const host = options.host ?? '127.0.0.1';
+  const functionTimeout = options.functionTimeout ?? hostJson?.functionTimeout ?? DEFAULT_FUNCTION_TIMEOUT;
+  const functionTimeoutMs = parseFunctionTimeout(functionTimeout, options.functionTimeout !== undefined ? '--function-timeout' : 'host.json functionTimeout');
+  const workers = options.workers ?? DEFAULT_WORKERS;
+  if (!Number.isInteger(workers) || workers < 2) throw new Error(`--workers must be at least 2 (no activity may rely on memory another left), got ${workers}`);
+  const deliverTwice = options.deliverTwice ?? (env.PGFERRY_HOST_DELIVER_TWICE ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
   return {
     appDir,
     entry,
@@ -145,5 +185,9 @@ export function resolveConfig(options: HostOptions, env: NodeJS.ProcessEnv, loca
     logLevel: options.logLevel ?? 'info',
     drainMs: options.drainMs ?? 5000,
     keys: resolveKeySettings(options.auth, env, host),
+    functionTimeoutMs,
+    functionTimeout: functionTimeout.trim(),
+    workers,
+    deliverTwice,
   };
 }

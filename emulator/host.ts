@@ -23,6 +23,7 @@ import { HttpHost } from './http/server';
 import { Invoker } from './invoker';
 import { Logger } from './log';
 import { classify, type Registry } from './registry';
+import { WorkerPool } from './workers/pool';
 
 export type { HostOptions } from './config';
 
@@ -70,6 +71,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const log = new Logger(config.logLevel);
 
   const http = new HttpHost(log);
+  let workers: WorkerPool | undefined;
   const port = await http.listen(config.port, config.host);
   const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const origin = `http://${urlHost}:${port}`;
@@ -77,6 +79,18 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     process.env.WEBSITE_HOSTNAME = `${urlHost}:${port}`;
     process.env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
     process.env.AzureWebJobsStorage ??= config.storage;
+
+    // The activity workers load the app while this process does (same environment, same shim).
+    const gate = new KeyGate(config.keys);
+    const clientBinding = () => gate.secureBinding(clientBindingValue(origin, config.hubName), origin);
+    const pool = new WorkerPool({
+      size: config.workers,
+      log,
+      init: { appDir: config.appDir, entry: config.entry, logLevel: config.logLevel, clientBinding: clientBinding() },
+    });
+    workers = pool;
+    const workersReady = pool.start();
+    workersReady.catch(() => undefined);
 
     const shim = installCoreShim();
     shim.setSystemLog((level, _category, message) => {
@@ -96,10 +110,14 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const invoker = new Invoker(shim, log);
     await invoker.runAppHooks('appStart', config.appDir);
 
-    const store = await DurableStore.open(config.storage, config.hubName, log);
-    const gate = new KeyGate(config.keys);
-    const clientBinding = () => gate.secureBinding(clientBindingValue(origin, config.hubName), origin);
-    const activities = new ActivityPool(config.maxConcurrentActivityFunctions, registry, invoker, log, clientBinding);
+    const [store] = await Promise.all([DurableStore.open(config.storage, config.hubName, log), workersReady]);
+    const activities = new ActivityPool({
+      limit: config.maxConcurrentActivityFunctions,
+      workers: pool,
+      log,
+      functionTimeoutMs: config.functionTimeoutMs,
+      deliverTwice: config.deliverTwice,
+    });
     const engine = new Engine({ store, registry, invoker, activities, log, maxConcurrentOrchestratorFunctions: config.maxConcurrentOrchestratorFunctions });
     const clientApi = new ClientApi({ engine, store, hubName: config.hubName });
     const functions = new HttpFunctions(registry.http, config.routePrefix, invoker, log, clientBinding);
@@ -111,6 +129,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     if (config.keys.enforce) log.info(config.keys.summary);
     else log.warn(config.keys.summary);
     log.info(`task hub ${config.hubName} in table ${store.tableName}; ${resumed} unfinished orchestration(s) resumed; activities ≤ ${config.maxConcurrentActivityFunctions}, orchestrators ≤ ${config.maxConcurrentOrchestratorFunctions} at a time`);
+    log.info(`activities run in ${config.workers} worker processes (pids ${pool.pids.join(', ')}); functionTimeout ${config.functionTimeout}`);
+    if (config.deliverTwice.length > 0) log.warn(`test hook: every invocation of ${config.deliverTwice.join(', ')} runs twice at once (--deliver-twice)`);
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -128,6 +148,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     };
     return { url: origin, port, config, registry, stop, stats: () => ({ ...engine.stats }) };
   } catch (e) {
+    await workers?.stop(0);
     const closing = http.close();
     http.forceClose();
     await closing;

@@ -46,7 +46,7 @@ export class Logger {
     this.write(line.ok ? 'info' : 'warn', `Executed '${line.name}' (${parts.join(', ')})`);
   }
 
-  private write(level: LogLevel, msg: string): void {
+  protected write(level: LogLevel, msg: string): void {
     if (RANK[level] < RANK[this.min]) return;
     const text = `${new Date().toISOString()} ${msg}\n`;
     if (level === 'error' || level === 'warn') process.stderr.write(text);

@@ -1,7 +1,7 @@
 /**
  * `node dist/emulator/main.js [--port 7071] [--host 127.0.0.1] [--app <dir>] [--storage <conn>]
  * [--hub <name>] [--entry <glob>]… [--log-level debug|info|warn|error] [--drain-ms 5000]
- * [--auth on|off|auto]`
+ * [--auth on|off|auto] [--function-timeout hh:mm:ss] [--workers 2] [--deliver-twice a,b]`
  *
  * Runs a function app offline, as `func start` would: HTTP triggers, orchestrations and
  * activities, the Durable HTTP API, state in Table Storage (Azurite by default). Prints
@@ -21,7 +21,12 @@ const USAGE = `usage: node dist/emulator/main.js [options]
   --log-level <lvl>   debug | info | warn | error (default info)
   --drain-ms <n>      on stop, how long running activities may finish (default 5000)
   --auth <mode>       function keys: on | off | auto (default PGFERRY_AUTH, else auto: enforced
-                      when PGFERRY_FUNCTION_KEY is set; without a key only a loopback --host is allowed)`;
+                      when PGFERRY_FUNCTION_KEY is set; without a key only a loopback --host is allowed)
+  --function-timeout <t>  [d.]hh:mm:ss or -1: how long one activity may run (default host.json
+                      functionTimeout, else 00:30:00); past it the activity fails and its worker is killed
+  --workers <n>       activity worker processes, at least 2 (default 2)
+  --deliver-twice <a,b>  test hook: run every invocation of these activities twice at once, on two
+                      workers, answering with the first (default PGFERRY_HOST_DELIVER_TWICE)`;
 
 export function parseArgs(argv: string[]): HostOptions {
   const o: HostOptions = {};
@@ -47,6 +52,9 @@ export function parseArgs(argv: string[]): HostOptions {
       case '--hub': o.hub = value(); break;
       case '--drain-ms': o.drainMs = int(); break;
       case '--auth': o.auth = parseAuthMode(value(), '--auth') ?? 'auto'; break;
+      case '--function-timeout': o.functionTimeout = value(); break;
+      case '--workers': o.workers = int(); break;
+      case '--deliver-twice': o.deliverTwice = value().split(',').map((n) => n.trim()).filter((n) => n !== ''); break;
       case '--log-level': {
         const v = value();
         if (v !== 'debug' && v !== 'info' && v !== 'warn' && v !== 'error') throw new Error(`--log-level must be debug, info, warn or error`);

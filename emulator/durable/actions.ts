@@ -1,9 +1,12 @@
 /**
- * Decodes the `actions` of an OrchestratorState. The SDK re-emits every action since the
- * execution started on every episode (V1: one array per yield; V2+: `[[…]]` with WhenAll/WhenAny
- * compounds, nestable), and a task yielded again inside a new compound repeats the very same
- * action object: so the list is flattened depth-first and de-duplicated by object identity, which
- * yields the actions in the order the SDK gave them sequence numbers.
+ * Decodes the `actions` of an OrchestratorState as the Durable extension reads them. The SDK
+ * re-emits every action since the execution started on every episode (V1: one array per yield;
+ * V2+: `[[…]]` with WhenAll/WhenAny compounds, nestable), and a compound carries the action of
+ * every child, including a child yielded before (the very same object). The extension receives the
+ * list as JSON and schedules every atomic action in it, in the list and in each compound, as new
+ * (azure-functions-durable-js#574): so the host first looks, by object identity, for a compound
+ * holding an action already emitted in this execution — a non-deterministic orchestration in Azure
+ * — and otherwise decodes the list after a JSON round trip, every atomic action counted.
  */
 
 /** Retry policy of CallActivityWithRetry / CallSubOrchestratorWithRetry (durable-functions RetryOptions). */
@@ -58,23 +61,70 @@ function isCompound(v: Obj): boolean {
   return (v.actionType === ActionType.WhenAll || v.actionType === ActionType.WhenAny) && Array.isArray(v.compoundActions);
 }
 
-/** Atomic actions in first-appearance order, each object once. */
+/** Atomic actions depth-first, left to right, each occurrence counted (as the extension counts them). */
 export function flattenActions(actions: unknown): Obj[] {
-  const seen = new Set<Obj>();
   const out: Obj[] = [];
   const visit = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      v.forEach(visit);
-    } else if (isObj(v)) {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (isObj(v)) {
       if (isCompound(v)) visit(v.compoundActions);
-      else if (!seen.has(v)) {
-        seen.add(v);
-        out.push(v);
-      }
+      else out.push(v);
     }
   };
   visit(actions);
   return out;
+}
+
+/** An atomic action that a compound holds although this execution emitted it before. */
+export interface RescheduledAction {
+  action: DecodedAction;
+  /** The compound that holds it again. */
+  compound: 'Task.any' | 'Task.all';
+}
+
+/**
+ * The first atomic action, by object identity, that a Task.any/Task.all holds although it was
+ * already emitted earlier in the list (on its own or in an earlier compound) or earlier in the same
+ * compound. Must run on the SDK's own objects, before any JSON round trip.
+ */
+export function findRescheduled(actions: unknown): RescheduledAction | undefined {
+  const emitted = new Set<Obj>();
+  let found: RescheduledAction | undefined;
+  const visit = (v: unknown, inCompound: RescheduledAction['compound'] | undefined): void => {
+    if (found) return;
+    if (Array.isArray(v)) {
+      for (const item of v) visit(item, inCompound);
+    } else if (isObj(v)) {
+      if (isCompound(v)) {
+        visit(v.compoundActions, inCompound ?? (v.actionType === ActionType.WhenAny ? 'Task.any' : 'Task.all'));
+      } else if (emitted.has(v) && inCompound) {
+        found = { action: decodeAction(JSON.parse(JSON.stringify(v)) as Obj), compound: inCompound };
+      } else {
+        emitted.add(v);
+      }
+    }
+  };
+  visit(actions, undefined);
+  return found;
+}
+
+/** A few words naming an action, e.g. `activity 'copyChunk' (input {"chunk":3})`. */
+export function describeAction(a: DecodedAction): string {
+  const input = (text: string | undefined) => (text === undefined ? '' : ` (input ${text.length > 200 ? `${text.slice(0, 200)}…` : text})`);
+  switch (a.type) {
+    case 'activity':
+      return `activity '${a.name}'${input(a.input)}`;
+    case 'subOrchestration':
+      return `sub-orchestration '${a.name}'${a.instanceId === undefined ? '' : ` (instance ${a.instanceId})`}${input(a.input)}`;
+    case 'timer':
+      return `a timer (fireAt ${a.fireAt})`;
+    case 'waitForEvent':
+      return `a wait for event '${a.name}'`;
+    case 'continueAsNew':
+      return 'continueAsNew';
+    case 'unsupported':
+      return a.what;
+  }
 }
 
 /**
@@ -152,8 +202,10 @@ export function decodeAction(a: Obj): DecodedAction {
   }
 }
 
+/** The actions as the extension reads them: JSON text, every atomic action counted. */
 export function decodeActions(actions: unknown): DecodedAction[] {
-  return flattenActions(actions).map(decodeAction);
+  const wire = JSON.stringify(actions);
+  return wire === undefined ? [] : flattenActions(JSON.parse(wire)).map(decodeAction);
 }
 
 /** Whether an action takes a sequence number when the SDK first yields it. */

@@ -1,11 +1,12 @@
 /**
  * The orchestration scheduler (spec §5). Per instance: the record, the current execution's
- * history and an inbox, with one episode at a time delivering exactly one inbox event. An episode
- * replays the history through the real SDK, then commits its history row, the new scheduler state
- * and the consumed inbox row in one transaction; only then does work start (activities, timers,
- * children) and does a finished child answer its parent. A host killed anywhere in between finds
- * in storage either the old state, with the event still in the inbox, or the new one, with the
- * work still pending: start() re-runs the one and re-arms the other (at-least-once, as in Azure).
+ * history and an inbox, with one episode at a time delivering every event waiting in the inbox
+ * (batch.ts). An episode replays the history through the real SDK, then commits its history row,
+ * the new scheduler state and the consumed inbox rows in one transaction; only then does work
+ * start (activities, timers, children) and does a finished child answer its parent. A host killed
+ * anywhere in between finds in storage either the old state, with the events still in the inbox,
+ * or the new one, with the work still pending: start() re-runs the one and re-arms the other
+ * (at-least-once, as in Azure).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -20,15 +21,20 @@ import { EventType, completedSeq, history, type HistoryEvent } from './history';
 import { notifyParent, startChild, type ChildHost } from './children';
 import { isTerminal, validInstanceId, type InboxEntry, type InstanceRecord, type ParentLink } from './model';
 import { failureWith, settleEpisode, settleTermination, type Settled } from './settle';
-import { newExecution, prepareEvent, type PendingTask } from './state';
+import { newExecution, prepareEvent, type PendingTask, type PreparedEvent } from './state';
+import { takeBatch, unconsumedEvents } from './batch';
 import { newInboxKey, partitionOf, type DurableStore } from './store';
 import { TimerSet } from './timers';
 
+/** What the engine needs of the store, the invoker and the activity pool (tests give it fakes). */
+export type EngineStore = Pick<DurableStore, 'readInstance' | 'listInstances' | 'loadInstance' | 'createInstance' | 'appendInbox' | 'commit' | 'deleteRows' | 'purge'>;
+export type EngineActivities = Pick<ActivityPool, 'schedule' | 'drain'>;
+
 export interface EngineDeps {
-  store: DurableStore;
+  store: EngineStore;
   registry: Registry;
-  invoker: Invoker;
-  activities: ActivityPool;
+  invoker: Pick<Invoker, 'invoke'>;
+  activities: EngineActivities;
   log: Logger;
   maxConcurrentOrchestratorFunctions: number;
 }
@@ -213,34 +219,39 @@ export class Engine {
     this.loops.add(loop);
   }
 
-  /** Delivers one event; false when there was nothing to deliver. */
+  /** Runs one episode with every event waiting (batch.ts); false when there was nothing to deliver. */
   private async step(a: Active): Promise<boolean> {
     const rec = a.record;
     const terminate = a.inbox.find((e) => e.event.EventType === EventType.ExecutionTerminated);
     if (terminate) {
-      await this.apply(a, settleTermination(rec, terminate.event, later(new Date().toISOString(), rec.clock)), terminate);
+      await this.apply(a, settleTermination(rec, terminate.event, later(new Date().toISOString(), rec.clock)), [terminate]);
       this.d.log.info(`Orchestration ${rec.instanceId} terminated`);
       return false;
     }
     const now = new Date();
-    let entry: InboxEntry | undefined;
-    let event: HistoryEvent;
+    // Everything waiting now would be in the extension's batch, even what the cut leaves for later.
+    const waiting = new Set(a.inbox);
+    let taken: InboxEntry[] = [];
+    let events: HistoryEvent[];
+    let prep: PreparedEvent;
     if (a.history.length === 0) {
       const { name, instanceId, input, version, parent } = rec;
-      event = history.executionStarted(now.toISOString(), { name, instanceId, executionId: rec.exec.executionId, input, version, parent });
+      events = [history.executionStarted(now.toISOString(), { name, instanceId, executionId: rec.exec.executionId, input, version, parent })];
+      prep = prepareEvent(rec.exec, events[0] as HistoryEvent, rec.instanceId, now);
     } else {
-      entry = a.inbox[0];
-      if (!entry) return false;
-      event = entry.event;
-    }
-    const prep = prepareEvent(rec.exec, event, rec.instanceId, now);
-    if (entry && (prep.stale || (entry.executionId !== undefined && entry.executionId !== rec.exec.executionId))) {
-      await this.d.store.deleteRows(partitionOf(rec.instanceId), [`i-${entry.key}`]);
-      a.inbox = a.inbox.filter((e) => e !== entry);
-      return true;
+      const batch = takeBatch(rec.exec, a.inbox, rec.instanceId, now);
+      if (batch.deliver.length === 0) {
+        if (batch.drop.length === 0) return false;
+        await this.d.store.deleteRows(partitionOf(rec.instanceId), batch.drop.map((e) => `i-${e.key}`));
+        a.inbox = a.inbox.filter((e) => !batch.drop.includes(e));
+        return true;
+      }
+      taken = [...batch.deliver, ...batch.drop];
+      events = batch.deliver.map((e) => e.event);
+      prep = batch.prep;
     }
     const clock = later(now.toISOString(), rec.clock, prep.fireAt);
-    const fresh = [history.orchestratorStarted(clock), { ...event, IsPlayed: false }];
+    const fresh = [history.orchestratorStarted(clock), ...events.map((e) => ({ ...e, IsPlayed: false }))];
     const fn = this.d.registry.orchestrations.get(rec.name.toLowerCase());
     const replayStarted = performance.now();
     const outcome: EpisodeOutcome = fn
@@ -254,7 +265,16 @@ export class Engine {
     }
     const settled = settleEpisode(rec, prep, outcome, fresh, clock, newId());
     if (settled.record.status === 'Failed') this.d.log.warn(`Orchestration ${rec.instanceId}: ${settled.record.failure?.reason ?? 'failed'}`);
-    await this.apply(a, settled, entry);
+    if (settled.continuedAsNew && outcome.kind === 'done') {
+      const undelivered = a.inbox.filter((e) => waiting.has(e) && !taken.includes(e) && e.event.EventType === EventType.EventRaised).map((e) => e.event);
+      for (const e of [...unconsumedEvents([...a.history, ...fresh], outcome.actions), ...undelivered]) {
+        this.d.log.warn(
+          `Orchestration ${rec.instanceId} ('${rec.name}') continued as new: event '${String(e.Name)}' raised at ${e.Timestamp} was not consumed by a waiter ` +
+            'and is dropped (the Durable extension drops unprocessed events on continueAsNew)',
+        );
+      }
+    }
+    await this.apply(a, settled, taken, waiting);
     if (isTerminal(settled.record.status)) return false;
     for (const f of prep.failNow) {
       const at = new Date().toISOString();
@@ -265,22 +285,26 @@ export class Engine {
   }
 
   /** Commits a settled episode, then makes memory and the outside world follow it. */
-  private async apply(a: Active, s: Settled, entry: InboxEntry | undefined): Promise<void> {
+  private async apply(a: Active, s: Settled, taken: InboxEntry[], waiting = new Set<InboxEntry>()): Promise<void> {
     const old = a.record;
     const terminal = isTerminal(s.record.status);
-    const rest = a.inbox.filter((e) => e !== entry);
-    // Raised events outlive the execution; answers to its work do not.
-    const dropped = terminal ? rest : s.continuedAsNew ? rest.filter((e) => e.event.EventType !== EventType.EventRaised) : [];
+    const rest = a.inbox.filter((e) => !taken.includes(e));
+    // On continueAsNew, answers to the old execution's work are void. A raised event that arrived
+    // while this episode ran targets no execution: the new one receives it (in Azure it is still in
+    // the queue). One that was waiting when the episode began would have been in the extension's
+    // batch, so in the old execution's history, unconsumed: it goes too.
+    const carried = (e: InboxEntry) => e.event.EventType === EventType.EventRaised && !waiting.has(e);
+    const dropped = terminal ? rest : s.continuedAsNew ? rest.filter((e) => !carried(e)) : [];
     await this.d.store.commit({
       record: s.record,
       history: s.continuedAsNew ? undefined : { episode: old.episodes, events: s.recorded },
-      consumed: entry ? [entry.key] : [],
+      consumed: taken.map((e) => e.key),
       dropInbox: dropped.map((e) => e.key),
       dropHistoryOf: s.continuedAsNew ? old.exec.executionId : undefined,
     });
     a.record = s.record;
     a.history = s.continuedAsNew ? [] : [...a.history, ...s.recorded];
-    a.inbox = a.inbox.filter((e) => e !== entry && !dropped.includes(e));
+    a.inbox = a.inbox.filter((e) => !taken.includes(e) && !dropped.includes(e));
     if (terminal || s.continuedAsNew) this.timers.cancelPrefix(timerKey(old.instanceId, old.exec.executionId));
     if (terminal) {
       this.active.delete(old.instanceId);

@@ -7,7 +7,7 @@
 import { InvocationError, type Invoker } from '../invoker';
 import { errorMessage, type Logger } from '../log';
 import type { DurableFunction } from '../registry';
-import { decodeActions, type DecodedAction } from './actions';
+import { decodeActions, describeAction, findRescheduled, type DecodedAction } from './actions';
 import type { FailureDetailsDto, HistoryEvent } from './history';
 
 /**
@@ -33,7 +33,20 @@ export interface EpisodeRequest {
 
 export type EpisodeOutcome =
   | { kind: 'yielded' | 'done'; actions: DecodedAction[]; output?: string; customStatus?: string }
-  | { kind: 'failed'; error: string; failureDetails?: FailureDetailsDto; customStatus?: string };
+  | {
+      kind: 'failed';
+      error: string;
+      failureDetails?: FailureDetailsDto;
+      customStatus?: string;
+      /** The host's own verdict (not the orchestrator's error): the failure reason is `error` as it is. */
+      nonDeterministic?: boolean;
+    };
+
+/** Which orchestration an episode ran, for the messages that name it. */
+export interface EpisodeOf {
+  name: string;
+  instanceId: string;
+}
 
 const OUT_OF_PROC = '$OutOfProcData$:';
 
@@ -74,11 +87,37 @@ export function decodeFailure(cause: unknown): Extract<EpisodeOutcome, { kind: '
   };
 }
 
-export function decodeState(result: unknown): EpisodeOutcome {
+/** The failure of an orchestration whose Task.any/Task.all holds a task it yielded before. */
+export function rescheduledError(of: EpisodeOf | undefined, found: NonNullable<ReturnType<typeof findRescheduled>>): string {
+  const who = of ? `'${of.name}' (instance ${of.instanceId})` : '(unnamed)';
+  const verb = found.action.type === 'waitForEvent' ? 'wait for it' : 'schedule it';
+  return (
+    `Non-deterministic orchestration ${who}: a Task.any/Task.all holds ${describeAction(found.action)} that was already scheduled; ` +
+    `the Durable extension would ${verb} again. Yield each task in at most one Task.any/Task.all.`
+  );
+}
+
+/**
+ * The SDK's OrchestratorState, read as the extension reads it (actions.ts), after the identity
+ * check that only the SDK's own objects allow: `result` must be what the orchestrator function
+ * returned, not a copy.
+ */
+export function decodeState(result: unknown, of?: EpisodeOf): EpisodeOutcome {
   if (!isRecord(result) || typeof result.isDone !== 'boolean' || !Array.isArray(result.actions)) {
     return { kind: 'failed', error: 'the orchestrator function did not return an OrchestratorState (is it registered with df.app.orchestration?)' };
   }
   const s = result as WireState;
+  const again = findRescheduled(s.actions);
+  if (again) {
+    const error = rescheduledError(of, again);
+    return {
+      kind: 'failed',
+      error,
+      nonDeterministic: true,
+      failureDetails: { ErrorType: 'NonDeterministicOrchestrationException', ErrorMessage: error },
+      customStatus: jsonOrUndefined(s.customStatus),
+    };
+  }
   const actions = decodeActions(s.actions);
   return {
     kind: s.isDone === true ? 'done' : 'yielded',
@@ -88,7 +127,7 @@ export function decodeState(result: unknown): EpisodeOutcome {
   };
 }
 
-export async function runEpisode(invoker: Invoker, log: Logger, req: EpisodeRequest): Promise<EpisodeOutcome> {
+export async function runEpisode(invoker: Pick<Invoker, 'invoke'>, log: Logger, req: EpisodeRequest): Promise<EpisodeOutcome> {
   const trigger = {
     history: [...req.past, ...req.fresh],
     instanceId: req.instanceId,
@@ -105,7 +144,7 @@ export async function runEpisode(invoker: Invoker, log: Logger, req: EpisodeRequ
   const triggerMetadata = { instanceId: { json: JSON.stringify(req.instanceId) } };
   try {
     const out = await invoker.invoke({ fn: req.fn, inputData, triggerMetadata });
-    const decoded = decodeState(out.result);
+    const decoded = decodeState(out.result, { name: req.fn.name, instanceId: req.instanceId });
     log.invocation({ name: req.fn.name, invocationId: out.invocationId, instanceId: req.instanceId, ms: out.ms, ok: decoded.kind !== 'failed' });
     return decoded;
   } catch (e) {

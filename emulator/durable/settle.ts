@@ -66,7 +66,9 @@ export function settleEpisode(
     }
   }
   if (result.kind === 'failed') {
-    const failure = failureWith('OrchestrationFailure', `Orchestrator function '${rec.name}' failed: ${result.error}`, result.failureDetails);
+    const failure = result.nonDeterministic
+      ? failureWith('NonDeterministicOrchestrationException', result.error)
+      : failureWith('OrchestrationFailure', `Orchestrator function '${rec.name}' failed: ${result.error}`, result.failureDetails);
     if (result.customStatus !== undefined) next.customStatus = result.customStatus;
     next = { ...next, status: 'Failed', output: JSON.stringify(failure.reason), failure };
     recorded.push(history.executionCompleted(clock, 'Failed', next.output, failure));

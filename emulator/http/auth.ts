@@ -7,8 +7,9 @@
  * The app's own Durable client reaches the webhooks through the binding's rpcBaseUrl, which the
  * v3 client resolves relative URLs against (dropping any query string), so it cannot carry
  * `code=`. As Azure serves that client on an in-process endpoint, this host gives it a path with a
- * random per-process token that never leaves the process; the binding's public URL templates
- * carry `code=<system key>` (requiredQueryStringParameters), as in Azure.
+ * random per-host token that never leaves the host (its activity workers get it over IPC); the
+ * binding's public URL templates carry `code=<system key>` (requiredQueryStringParameters), as in
+ * Azure.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 

@@ -16,11 +16,12 @@ export interface SourceDatabases {
 export function useDatabases(source: ServerInfo, target: ServerInfo): SourceDatabases {
   const names: string[] = [];
   afterAll(async () => {
-    await stopAllHosts();
+    const stopped = await stopAllHosts().then(() => undefined, (e: unknown) => e);
     for (const d of names) {
       await dropTestDatabase(source, d).catch(() => undefined);
       await dropTestDatabase(target, d).catch(() => undefined);
     }
+    if (stopped) throw stopped;
   });
   return {
     async create(label, fixture, name) {

@@ -7,15 +7,21 @@
  * Vitest runs a project's global setup once per project; both projects run in one main process,
  * so the servers are kept on globalThis and started once, stopped when the last project tears down.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { startCluster, type Cluster, type ServerInfo } from './cluster';
 import { startAzurite, type Azurite, type AzuriteInfo } from './azurite';
+import { describeViolation, readViolations } from './action-watch';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     source: ServerInfo;
     target: ServerInfo;
     azurite: AzuriteInfo;
+    /** Where every host's action watcher writes (test/support/action-watcher.cjs). */
+    actionWatchDir: string;
   }
 }
 
@@ -23,6 +29,7 @@ interface Rig {
   source: ServerInfo;
   target: ServerInfo;
   azurite: AzuriteInfo;
+  actionWatchDir: string;
   stop(): Promise<void>;
 }
 
@@ -41,7 +48,8 @@ async function startRig(): Promise<Rig> {
     if (!source.info.wal2json) {
       throw new Error('wal2json is not installed for PostgreSQL 15: apt-get install -y postgresql-15-wal2json (as .ci/run does)');
     }
-    return { source: source.info, target: target.info, azurite: azurite.info, stop: stopAll };
+    const actionWatchDir = mkdtempSync(join(tmpdir(), 'pgferry-action-watch-'));
+    return { source: source.info, target: target.info, azurite: azurite.info, actionWatchDir, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -59,9 +67,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('source', rig.source);
   project.provide('target', rig.target);
   project.provide('azurite', rig.azurite);
+  project.provide('actionWatchDir', rig.actionWatchDir);
   return async () => {
     if (--shared.projects > 0) return;
     delete holder[SHARED];
     await rig.stop();
+    checkActionWatch(rig.actionWatchDir);
   };
+}
+
+/**
+ * The whole run's backstop for the per-file check in stopAllHosts(): any Task.any/Task.all that held a
+ * task already yielded, in any host, fails the run (files named *.expected.jsonl were provoked on purpose).
+ */
+function checkActionWatch(dir: string): void {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl') && !f.endsWith('.expected.jsonl'));
+  const violations = files.flatMap((f) => readViolations(join(dir, f)).map((v) => `${f}: ${describeViolation(v)}`));
+  rmSync(dir, { recursive: true, force: true });
+  if (violations.length > 0) {
+    process.exitCode = 1;
+    throw new Error(`the Durable extension would schedule these tasks twice (azure-functions-durable-js#574):\n${violations.join('\n')}`);
+  }
 }

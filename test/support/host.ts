@@ -11,16 +11,24 @@
  *
  * `http()` sends the function key of the host a URL points at (its system key for the Durable
  * webhooks), so helpers work unchanged on hosts that enforce keys.
+ *
+ * Every host runs with the action watcher (action-watcher.cjs, also in its worker processes): a
+ * Task.any/Task.all holding a task yielded before is recorded, and stopAllHosts() — every file's
+ * afterAll — fails naming it (the global teardown checks once more for the whole run). A test that
+ * provokes one on purpose starts its host with `actionWatch: 'record'` and reads actionViolations().
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { describeViolation, readViolations, type ActionViolation } from './action-watch';
 import { freePort } from './ports';
 
 export const ROOT = resolve(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'emulator', 'main.js');
+export const ACTION_WATCHER = join(ROOT, 'test', 'support', 'action-watcher.cjs');
 const BUILT_DIRS = ['functions', 'orchestrators', 'shared', 'emulator', 'cli'];
 const BUILD_LOCK_MS = 300_000;
 const START_MS = 60_000;
@@ -84,6 +92,11 @@ export interface HostOptions {
   systemKey?: string;
   /** Extra command-line options for emulator/main.js, e.g. ['--auth', 'off']. */
   args?: string[];
+  /**
+   * `fail` (default): a compound action holding a task already yielded fails the file's afterAll.
+   * `record`: for tests that provoke one; read them with actionViolations().
+   */
+  actionWatch?: 'fail' | 'record';
 }
 
 export interface Host {
@@ -101,6 +114,9 @@ export interface Host {
   child: ChildProcess;
   /** Everything the host printed so far (stdout and stderr). */
   logs(): string;
+  /** What the action watcher recorded for this host (and its restarts) so far, and where. */
+  actionViolations(): ActionViolation[];
+  actionWatchFile: string;
   /** Sends `signal` (default SIGKILL) and resolves with the exit code once it is gone. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /**
@@ -111,6 +127,23 @@ export interface Host {
 }
 
 const live = new Set<Host>();
+/** Watch files of this process's hosts not yet checked by stopAllHosts(). */
+const watched = new Set<string>();
+
+let watchDir: string | undefined;
+/** The run's watch directory (the global setup's, so its teardown sees every file), else one of this process. */
+function actionWatchDir(): string {
+  if (watchDir) return watchDir;
+  let provided: string | undefined;
+  try {
+    provided = inject('actionWatchDir');
+  } catch {
+    provided = undefined;
+  }
+  watchDir = provided ?? process.env.PGFERRY_ACTION_WATCH_DIR ?? mkdtempSync(join(tmpdir(), 'pgferry-action-watch-'));
+  mkdirSync(watchDir, { recursive: true });
+  return watchDir;
+}
 
 export async function startHost(options: HostOptions): Promise<Host> {
   await ensureBuilt();
@@ -129,7 +162,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
   // Keys only when asked for: an inherited PGFERRY_FUNCTION_KEY would make every other test send 401s.
   if (!o.functionKey && !o.env?.PGFERRY_FUNCTION_KEY) delete env.PGFERRY_FUNCTION_KEY;
   if (!o.systemKey && !o.env?.PGFERRY_SYSTEM_KEY) delete env.PGFERRY_SYSTEM_KEY;
-  const child = spawn(process.execPath, [MAIN, '--app', o.app ?? ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub, ...(o.args ?? [])], {
+  const watchFile = join(actionWatchDir(), o.actionWatch === 'record' ? `${hub}.expected.jsonl` : `${hub}.jsonl`);
+  if (o.actionWatch !== 'record') watched.add(watchFile);
+  env.PGFERRY_ACTION_WATCH_FILE = watchFile;
+  const child = spawn(process.execPath, ['--require', ACTION_WATCHER, MAIN, '--app', o.app ?? ROOT, '--port', String(port), '--storage', o.storage, '--hub', hub, ...(o.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
@@ -155,6 +191,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     child,
     ...(o.functionKey ? { functionKey: o.functionKey, systemKey: o.systemKey ?? o.functionKey } : {}),
     logs: () => out,
+    actionViolations: () => readViolations(watchFile),
+    actionWatchFile: watchFile,
     kill,
     restart: async (signal = 'SIGKILL') => {
       await kill(signal);
@@ -174,9 +212,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
   return host;
 }
 
-/** Kills (SIGKILL) every host this process started that is still running. */
+/**
+ * Kills (SIGKILL) every host this process started that is still running, then fails if the action
+ * watcher recorded a Task.any/Task.all holding a task already yielded in any of them.
+ */
 export async function stopAllHosts(): Promise<void> {
   await Promise.all([...live].map((h) => h.kill('SIGKILL')));
+  const violations = [...watched].flatMap(readViolations);
+  watched.clear();
+  if (violations.length > 0) {
+    throw new Error(`the Durable extension would schedule these tasks twice (azure-functions-durable-js#574):\n${violations.map(describeViolation).join('\n')}`);
+  }
 }
 
 /**

@@ -79,6 +79,21 @@ export function episodesOf(history: HistoryEvent[]): HistoryEvent[][] {
   return out;
 }
 
+const DELIVERED = new Set<number>([
+  EventType.ExecutionStarted, EventType.ExecutionTerminated, EventType.TaskCompleted, EventType.TaskFailed,
+  EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed, EventType.TimerFired, EventType.EventRaised,
+]);
+
+/** The events an episode delivered: those after its OrchestratorStarted, before what it recorded itself. */
+export function deliveredOf(episode: HistoryEvent[]): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  for (const e of episode.slice(1)) {
+    if (!DELIVERED.has(e.EventType)) break;
+    out.push(e);
+  }
+  return out;
+}
+
 export function eventTypes(history: HistoryEvent[]): string[] {
   return history.map((e) => EVENT_TYPE_NAMES[e.EventType] ?? String(e.EventType));
 }
@@ -131,44 +146,49 @@ export interface RecordedScheduling {
 
 /**
  * Every scheduling event of a history, attributed. The host records, per episode: OrchestratorStarted,
- * the delivered event, its retry bookkeeping for that event (spec §5 step 3), then one scheduling event
- * per new action (step 4). Which failed tasks had a retry policy comes from the orchestrator's own
- * actions, in scheduling order; a history without failures needs none of this.
+ * the delivered events (every one waiting in the inbox, emulator/durable/batch.ts), its retry bookkeeping
+ * for them in their order (spec §5 step 3), then one scheduling event per new action (step 4). Which
+ * failed tasks had a retry policy comes from the orchestrator's own actions, in scheduling order; a
+ * history without failures needs none of this.
  */
 export function recordedSchedule(history: HistoryEvent[], actions: DecodedAction[]): RecordedScheduling[] {
   interface Task { retry?: RetryPolicy; attempt: number }
+  type Bookkeeping = { kind: 'timer'; failed: Task & { retry: RetryPolicy } } | { kind: 'attempt'; next: Task };
   const tasks = new Map<number, Task>();
   const retryTimers = new Map<number, { next: Task; exhausted: boolean }>();
   const own = actions.filter(takesSequenceNumber);
   let nextAction = 0;
   const out: RecordedScheduling[] = [];
   episodesOf(history).forEach((events, episode) => {
-    const delivered = events[1];
-    let bookkeeping: 'timer' | 'attempt' | undefined;
-    let failed: Task | undefined;
-    let fired: { next: Task; exhausted: boolean } | undefined;
-    if (delivered && isFailureEvent(delivered)) {
-      failed = tasks.get(completedSeq(delivered) ?? -1);
-      if (failed?.retry) bookkeeping = 'timer';
-    } else if (delivered?.EventType === EventType.TimerFired) {
-      fired = retryTimers.get(delivered.TimerId ?? -1);
-      if (fired && !fired.exhausted) bookkeeping = 'attempt';
+    const delivered = deliveredOf(events);
+    const bookkeeping: Bookkeeping[] = [];
+    for (const d of delivered) {
+      if (isFailureEvent(d)) {
+        const failed = tasks.get(completedSeq(d) ?? -1);
+        if (failed?.retry) bookkeeping.push({ kind: 'timer', failed: { ...failed, retry: failed.retry } });
+      } else if (d.EventType === EventType.TimerFired) {
+        const fired = retryTimers.get(d.TimerId ?? -1);
+        if (fired && !fired.exhausted) bookkeeping.push({ kind: 'attempt', next: fired.next });
+      }
     }
-    for (const e of events.slice(2)) {
+    for (const e of events.slice(1 + delivered.length)) {
       const item = scheduledOf(e);
       if (!item) continue;
-      if (bookkeeping === 'timer' && item.kind === 'timer' && failed?.retry) {
-        retryTimers.set(e.EventId, { next: { retry: failed.retry, attempt: failed.attempt + 1 }, exhausted: failed.attempt >= failed.retry.maxNumberOfAttempts });
+      const b = bookkeeping[0];
+      if (b?.kind === 'timer' && item.kind === 'timer') {
+        retryTimers.set(e.EventId, { next: { retry: b.failed.retry, attempt: b.failed.attempt + 1 }, exhausted: b.failed.attempt >= b.failed.retry.maxNumberOfAttempts });
         out.push({ seq: e.EventId, episode, item, by: 'retry' });
-      } else if (bookkeeping === 'attempt' && item.kind !== 'timer' && fired) {
-        tasks.set(e.EventId, fired.next);
+        bookkeeping.shift();
+      } else if (b?.kind === 'attempt' && item.kind !== 'timer') {
+        tasks.set(e.EventId, b.next);
         out.push({ seq: e.EventId, episode, item, by: 'retry' });
+        bookkeeping.shift();
       } else {
+        bookkeeping.length = 0;
         const a = own[nextAction++];
         tasks.set(e.EventId, { retry: a?.type === 'activity' || a?.type === 'subOrchestration' ? a.retry : undefined, attempt: 1 });
         out.push({ seq: e.EventId, episode, item, by: 'orchestrator' });
       }
-      bookkeeping = undefined;
     }
   });
   return out;
@@ -244,7 +264,7 @@ export interface ReplayOptions {
   input?: string;
   /**
    * Replay only up to this episode, as the host ran it: earlier episodes played, then the episode's
-   * OrchestratorStarted and delivered event. Default: the whole history, every event already played.
+   * OrchestratorStarted and delivered events. Default: the whole history, every event already played.
    */
   episode?: number;
 }
@@ -297,7 +317,8 @@ export function loadPgferryApp(): Promise<PgferryApp> {
         const episodes = episodesOf(rec.history);
         const whole = o.episode === undefined;
         const past = (whole ? rec.history : episodes.slice(0, o.episode).flat()).map((e) => ({ ...e, IsPlayed: true }));
-        const fresh = whole ? [] : (episodes[o.episode ?? 0] ?? []).slice(0, 2).map((e) => ({ ...e, IsPlayed: false }));
+        const episode = episodes[o.episode ?? 0] ?? [];
+        const fresh = whole ? [] : episode.slice(0, 1 + deliveredOf(episode).length).map((e) => ({ ...e, IsPlayed: false }));
         const outcome = await runEpisode(invoker, log, {
           fn,
           instanceId: rec.instanceId,

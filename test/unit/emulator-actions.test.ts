@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import * as df from 'durable-functions';
 import { describe, expect, it } from 'vitest';
 
-import { decodeAction, decodeActions, flattenActions } from '../../emulator/durable/actions';
+import { decodeAction, decodeActions, describeAction, findRescheduled, flattenActions } from '../../emulator/durable/actions';
 
 type Ctor = new (...args: unknown[]) => Record<string, unknown>;
 const load = createRequire(__filename);
@@ -34,15 +34,53 @@ describe('flattenActions', () => {
     expect(flattenActions([[a], [b, c]])).toEqual([a, b, c]);
   });
 
-  it('drops a re-yielded action object but keeps equal, distinct ones', () => {
+  it('counts every atomic action, a repeated one too, as the extension does', () => {
     const event = new WaitForExternalEvent('Go');
     const t1 = new CreateTimer(new Date(0));
     const t2 = new CreateTimer(new Date(0));
     const flat = flattenActions([[whenAny(event, t1), whenAny(event, t2)]]);
-    expect(flat).toHaveLength(3);
-    expect(flat[0]).toBe(event);
-    expect(flat[1]).toBe(t1);
-    expect(flat[2]).toBe(t2);
+    expect(flat).toEqual([event, t1, event, t2]);
+  });
+});
+
+describe('findRescheduled (identity, before any JSON round trip)', () => {
+  it('finds an action yielded before and held again by a new Task.any', () => {
+    const [a, b, c] = [0, 1, 2].map((i) => new CallActivity('copyChunk', { chunk: i }));
+    const found = findRescheduled([[whenAny(a, b), whenAny(b, c)]]);
+    expect(found?.compound).toBe('Task.any');
+    expect(found?.action).toEqual({ type: 'activity', name: 'copyChunk', input: '{"chunk":1}', retry: undefined });
+  });
+
+  it('finds an action emitted on its own and then put into a Task.all, nested or not', () => {
+    const a = new CallActivity('A', 1);
+    const t = new CreateTimer(new Date('2030-01-01T00:00:00Z'));
+    expect(findRescheduled([[a, whenAll(new CallActivity('B', 2), a)]])?.compound).toBe('Task.all');
+    expect(findRescheduled([[t, whenAll(whenAny(t, new CallActivity('B', 2)))]])?.action).toMatchObject({ type: 'timer' });
+    const inner = whenAny(new CallActivity('C', 3), new CallActivity('D', 4));
+    expect(findRescheduled([[inner, whenAll(inner, a)]])?.action).toMatchObject({ name: 'C' });
+  });
+
+  it('finds the same task twice in one compound', () => {
+    const a = new CallActivity('A', 1);
+    expect(findRescheduled([[whenAll(a, a)]])?.action).toMatchObject({ name: 'A' });
+  });
+
+  it('passes equal but distinct actions, waits included, and compounds of fresh tasks', () => {
+    const [a1, a2] = [1, 1].map((i) => new CallActivity('A', i));
+    expect(findRescheduled([[whenAll(a1), whenAll(a2)]])).toBeUndefined();
+    expect(findRescheduled([[whenAny(new WaitForExternalEvent('Go'), new CreateTimer(new Date(0))), whenAny(new WaitForExternalEvent('Go'), new CreateTimer(new Date(0)))]])).toBeUndefined();
+    expect(findRescheduled([[a1, whenAll(whenAny(new CallActivity('B', 1), a2))]])).toBeUndefined();
+  });
+
+  it('finds a wait for an event held again (the extension would register a second waiter)', () => {
+    const event = new WaitForExternalEvent('cutover');
+    const found = findRescheduled([[whenAny(event, new CreateTimer(new Date(0))), whenAny(event, new CreateTimer(new Date(1)))]]);
+    expect(found && describeAction(found.action)).toBe("a wait for event 'cutover'");
+  });
+
+  it('sees nothing once the actions have crossed JSON (identity is gone): it runs on the SDK objects', () => {
+    const a = new CallActivity('A', 1);
+    expect(findRescheduled(JSON.parse(JSON.stringify([[whenAny(a), whenAny(a)]])))).toBeUndefined();
   });
 });
 
@@ -84,7 +122,17 @@ describe('decodeAction', () => {
     expect(decodeAction({ actionType: 42 })).toMatchObject({ type: 'unsupported', what: 'action type 42' });
   });
 
-  it('decodes a whole state', () => {
+  it('decodes a whole state after a JSON round trip', () => {
     expect(decodeActions([[new WaitForExternalEvent('E'), whenAll(new CallActivity('A', 1))]]).map((a) => a.type)).toEqual(['waitForEvent', 'activity']);
+    const t = new CreateTimer(new Date('2030-01-01T00:00:00Z'));
+    expect(decodeActions([[whenAny(t, new WaitForExternalEvent('E'))]])[0]).toEqual({ type: 'timer', fireAt: '2030-01-01T00:00:00.000Z', canceled: false });
+    expect(decodeActions(undefined)).toEqual([]);
+  });
+
+  it('names actions for messages, inputs shortened', () => {
+    expect(describeAction({ type: 'activity', name: 'copyChunk', input: '{"chunk":3}' })).toBe(`activity 'copyChunk' (input {"chunk":3})`);
+    expect(describeAction({ type: 'activity', name: 'A', input: `"${'x'.repeat(500)}"` })).toMatch(/^activity 'A' \(input "x{199}…\)$/);
+    expect(describeAction({ type: 'subOrchestration', name: 'copyLane', instanceId: 'p:lane:0' })).toBe("sub-orchestration 'copyLane' (instance p:lane:0)");
+    expect(describeAction({ type: 'timer', fireAt: '2030-01-01T00:00:00.000Z', canceled: false })).toBe('a timer (fireAt 2030-01-01T00:00:00.000Z)');
   });
 });

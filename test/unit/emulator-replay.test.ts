@@ -91,7 +91,7 @@ async function simulate(fn: OrchestratorFn, input: unknown, world: World, instan
     })) as unknown;
     let outcome: EpisodeOutcome;
     try {
-      outcome = decodeState(await handler(trigger, new df.DummyOrchestrationContext()));
+      outcome = decodeState(await handler(trigger, new df.DummyOrchestrationContext()), { name: 'sim', instanceId });
     } catch (e) {
       outcome = decodeFailure(e);
     }
@@ -171,7 +171,7 @@ describe('scheduler + real replay engine', () => {
     expect(output(r)).toBe('Error: boom 4');
   });
 
-  it('de-duplicates a task yielded again inside a new Task.any (identity, not equality)', async () => {
+  it('fails a task yielded again inside a new Task.any as non-deterministic (the extension would schedule it twice)', async () => {
     const r = await simulate(function* (ctx) {
       const slow = ctx.df.callActivity('Slow', 1);
       const t1 = ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 100));
@@ -181,8 +181,25 @@ describe('scheduler + real replay engine', () => {
       const second = yield ctx.df.Task.any([slow, t2]);
       if (second !== slow) return 'timed out';
       t2.cancel();
+      return slow.result;
+    }, null, { activity: () => ({ ms: 500, result: 'slow' }) });
+    expect(r.record.status).toBe('Failed');
+    expect(output(r)).toBe(
+      "Non-deterministic orchestration 'sim' (instance sim): a Task.any/Task.all holds activity 'Slow' (input 1) that was already scheduled; " +
+        'the Durable extension would schedule it again. Yield each task in at most one Task.any/Task.all.',
+    );
+    expect(r.record.failure?.failureDetails.ErrorType).toBe('NonDeterministicOrchestrationException');
+  });
+
+  it('keeps waiting for a task that lost a race by yielding it alone (no new compound), with distinct equal tasks later', async () => {
+    const r = await simulate(function* (ctx) {
+      const slow = ctx.df.callActivity('Slow', 1);
+      const t1 = ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 100));
+      const first = yield ctx.df.Task.any([slow, t1]);
+      if (first === slow) return 'too fast';
+      const value = yield slow;
       const same = ctx.df.callActivity('Slow', 1);
-      return [slow.result, yield same];
+      return [value, yield same];
     }, null, { activity: (_n, _i, attempt) => ({ ms: attempt === 1 ? 500 : 1, result: `slow ${attempt}` }) });
     expect(output(r)).toEqual(['slow 1', 'slow 2']);
     expect(r.record.exec.pending).toEqual({});

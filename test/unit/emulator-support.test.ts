@@ -16,6 +16,11 @@ import { retryDelayMs, retryTimedOut } from '../../emulator/durable/retry';
 import { newExecution } from '../../emulator/durable/state';
 import { condenseHistory, toStatus, wireTime } from '../../emulator/durable/status';
 import { parseArgs } from '../../emulator/main';
+import { DEFAULT_FUNCTION_TIMEOUT, parseFunctionTimeout, resolveConfig } from '../../emulator/config';
+import { formatTimeSpan, timeoutFailure } from '../../emulator/workers/pool';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('blob codec', () => {
   it('round-trips bodies of every size through main and continuation rows', () => {
@@ -169,10 +174,55 @@ describe('command line', () => {
       .toEqual({ port: 0, host: '0.0.0.0', appDir: 'x', storage: 'cs', hub: 'H1b', entry: ['a.js', 'b/*.js'], logLevel: 'debug', drainMs: 100 });
   });
 
+  it('parses the strict host options', () => {
+    expect(parseArgs(['--function-timeout', '00:00:05', '--workers', '3', '--deliver-twice', 'copyChunk, applyBatch'])).toEqual({
+      functionTimeout: '00:00:05', workers: 3, deliverTwice: ['copyChunk', 'applyBatch'],
+    });
+  });
+
   it('rejects unknown options and bad values', () => {
     expect(() => parseArgs(['--nope'])).toThrow(/unknown option --nope/);
     expect(() => parseArgs(['--port'])).toThrow(/needs a value/);
     expect(() => parseArgs(['--port', '-1'])).toThrow(/non-negative integer/);
     expect(() => parseArgs(['--log-level', 'loud'])).toThrow(/log-level/);
+  });
+});
+
+describe('functionTimeout, workers and deliver-twice settings', () => {
+  it('parses .NET time spans as host.json writes them, and -1 as unbounded', () => {
+    expect(parseFunctionTimeout('02:00:00', 'x')).toBe(7_200_000);
+    expect(parseFunctionTimeout('00:00:05', 'x')).toBe(5000);
+    expect(parseFunctionTimeout('1.00:00:00.5', 'x')).toBe(86_400_500);
+    expect(parseFunctionTimeout('-1', 'x')).toBeUndefined();
+    expect(() => parseFunctionTimeout('5m', 'host.json functionTimeout')).toThrow(/host.json functionTimeout must be a time span/);
+    expect(() => parseFunctionTimeout('00:61:00', 'x')).toThrow(/not a valid time span/);
+    expect(() => parseFunctionTimeout('00:00:00', 'x')).toThrow(/positive/);
+  });
+
+  it('prints time spans and the timeout failure as Azure does', () => {
+    expect(formatTimeSpan(5000)).toBe('00:00:05');
+    expect(formatTimeSpan(7_200_000)).toBe('02:00:00');
+    expect(formatTimeSpan(90_061_000)).toBe('1.01:01:01');
+    expect(timeoutFailure('copyChunk', 5000)).toMatchObject({
+      reason: "Activity function 'copyChunk' failed: Timeout value of 00:00:05 was exceeded by function: Functions.copyChunk",
+      failureDetails: { ErrorType: 'Microsoft.Azure.WebJobs.Host.FunctionTimeoutException', ErrorMessage: 'Timeout value of 00:00:05 was exceeded by function: Functions.copyChunk', IsNonRetriable: false },
+    });
+  });
+
+  it('takes functionTimeout from host.json unless the command line overrides it; workers ≥ 2; deliver-twice from the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgferry-config-'));
+    try {
+      writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '2.0', functionTimeout: '02:00:00' }));
+      expect(resolveConfig({ appDir: dir }, {})).toMatchObject({ functionTimeoutMs: 7_200_000, functionTimeout: '02:00:00', workers: 2, deliverTwice: [] });
+      expect(resolveConfig({ appDir: dir, functionTimeout: '00:00:05' }, {})).toMatchObject({ functionTimeoutMs: 5000, functionTimeout: '00:00:05' });
+      expect(resolveConfig({ appDir: dir }, { PGFERRY_HOST_DELIVER_TWICE: 'copyChunk, applyBatch,' }).deliverTwice).toEqual(['copyChunk', 'applyBatch']);
+      expect(resolveConfig({ appDir: dir, deliverTwice: ['a'] }, { PGFERRY_HOST_DELIVER_TWICE: 'b' }).deliverTwice).toEqual(['a']);
+      expect(() => resolveConfig({ appDir: dir, workers: 1 }, {})).toThrow(/at least 2/);
+      expect(() => resolveConfig({ appDir: dir, functionTimeout: 'soon' }, {})).toThrow(/--function-timeout must be a time span/);
+      writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
+      expect(resolveConfig({ appDir: dir }, {}).functionTimeout).toBe(DEFAULT_FUNCTION_TIMEOUT);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
