@@ -184,6 +184,9 @@ class StatementError extends Error {
   }
 }
 
+/** duplicate_table, duplicate_object, duplicate_schema, and a catalog unique violation of a concurrent CREATE. */
+const CONCURRENT_DUPLICATE = new Set(['42P07', '42710', '42P06', '23505']);
+
 async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: number): Promise<ObjectResult> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
@@ -196,7 +199,9 @@ async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: numb
     } catch (err) {
       const cause = err instanceof StatementError ? err.original : err;
       if (client) await sessions.afterError(client, o.transactional);
-      if (attempt < retries && isTransient(cause)) {
+      // A duplicate means another session (a twice-delivered activity) created it meanwhile: the
+      // existence check of the next attempt finds it.
+      if (attempt < retries && (isTransient(cause) || (o.check !== undefined && CONCURRENT_DUPLICATE.has(sqlstateOf(cause) ?? '')))) {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
         continue;
       }

@@ -83,6 +83,8 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       const lag = await readLag(s, slot, { plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
       return { batch, lag, flushed };
     });
+    // A twin delivery of this activity is applying right now: nothing to count; look again soon.
+    if (batch.busy) return ok({ idle: true, pastConsistencyPoint: false, reachedEnd: false, control });
     const quietAndPast = batch.caughtUp && !lag.pending && (!db.consistencyLsn || compareLsn(lag.currentLsn, db.consistencyLsn) >= 0);
     const pastConsistencyPoint = batch.pastConsistency || quietAndPast;
     const reachedEnd = i.endLsn !== null && batch.caughtUp && flushed !== undefined && compareLsn(flushed, i.endLsn) >= 0;

@@ -30,6 +30,7 @@ import { advanceSlot, slotPosition } from '../slot-position';
 import { TypeCache } from '../types';
 import { emptyBatchResult, type ApplyBatchOptions, type BatchResult } from './options';
 import { applyPages } from './pages';
+import { releaseApplyLock, takeApplyLock } from './lock';
 import { openSqlSource, openStreamSource } from './page-sources';
 import { TargetTables } from './target-tables';
 import { ReplayPlanner } from './visibility';
@@ -48,6 +49,15 @@ export async function applyBatch(source: ClientBase, target: ClientBase, opts: A
 async function run(source: ClientBase, target: ClientBase, opts: ApplyBatchOptions, started: number): Promise<BatchResult> {
   await prepareSourceSession(source);
   const replicaRole = await prepareApplySession(target);
+  if (!(await takeApplyLock(target, opts.slot))) return { ...emptyBatchResult('origin', replicaRole), busy: true, caughtUp: false, durationMs: Date.now() - started };
+  try {
+    return await runLocked(source, target, opts, started, replicaRole);
+  } finally {
+    await releaseApplyLock(target, opts.slot).catch(() => undefined);
+  }
+}
+
+async function runLocked(source: ClientBase, target: ClientBase, opts: ApplyBatchOptions, started: number, replicaRole: boolean): Promise<BatchResult> {
   const name = opts.progressName ?? opts.slot;
   const mode = await chooseProgressMode(target, name, opts.progress ?? 'auto');
   const progress = await Progress.open(target, name, mode);

@@ -62,6 +62,8 @@ export interface ApplyBatchOptions {
 }
 
 export interface BatchResult {
+  /** Another applier of this slot is working right now (a twice-delivered activity): nothing was read or applied. */
+  busy?: boolean;
   /** Source transactions applied (committed on the target) in this call. */
   transactions: number;
   /** Source transactions read but already applied earlier (a restart re-reading them). */
