@@ -46,8 +46,7 @@ function failureOf(out: unknown): { message?: unknown; context?: unknown } | und
 function portOf(context: InvocationContext): OrchestrationPort {
   const client = df.getClient(context);
   return {
-    async startOnce(name, instanceId, input) {
-      if (await this.status(instanceId)) return;
+    async start(name, instanceId, input) {
       await client.startNew(name, { instanceId, input });
     },
     async raiseEvent(instanceId, event, data) {
@@ -59,7 +58,7 @@ function portOf(context: InvocationContext): OrchestrationPort {
     async status(instanceId) {
       try {
         const s = await client.getStatus(instanceId);
-        return { runtimeStatus: String(s.runtimeStatus), output: s.output };
+        return { runtimeStatus: String(s.runtimeStatus), output: s.output, input: s.input };
       } catch (err) {
         if (/\b404\b/.test(err instanceof Error ? err.message : String(err))) return undefined;
         throw err;

@@ -33,10 +33,14 @@ const schemaPlans = new Keyed<SchemaPlan>();
 const copyPlans = new Keyed<PlannedChunk[]>();
 const typeCaches = new Keyed<TypeCache>();
 
-const keyOf = (k: DatabaseKey) => `${k.server}\u0000${k.name}\u0000${k.db}`;
+/** A database of one run of a migration: a migration created again under its name is another run. */
+export type RunKey = DatabaseKey & { run: string };
 
-export function schemaPlanFor(k: DatabaseKey, source: () => Promise<Client>, target: () => Promise<Client>): Promise<SchemaPlan> {
-  return schemaPlans.get(keyOf(k), async () => {
+const keyOf = (k: DatabaseKey) => `${k.server}\u0000${k.name}\u0000${k.db}\u0000`;
+const runKeyOf = (k: RunKey) => `${keyOf(k)}${k.run}`;
+
+export function schemaPlanFor(k: RunKey, source: () => Promise<Client>, target: () => Promise<Client>): Promise<SchemaPlan> {
+  return schemaPlans.get(runKeyOf(k), async () => {
     const [s, t] = await Promise.all([source(), target()]);
     try {
       const facts = await readTargetFacts(t);
@@ -56,8 +60,8 @@ export interface PlannedChunk {
  * The stored copy plan in copy order: tables largest first (by the planner's estimates), chunks in
  * order within a table — the same order in every process, so chunk indexes mean the same thing.
  */
-export function copyPlanFor(rt: Runtime, k: DatabaseKey): Promise<PlannedChunk[]> {
-  return copyPlans.get(keyOf(k), async () => {
+export function copyPlanFor(rt: Runtime, k: RunKey): Promise<PlannedChunk[]> {
+  return copyPlans.get(runKeyOf(k), async () => {
     const rows = await listChunks(rt.store, { server: k.server, name: k.name }, k.db);
     const tableBytes = new Map<string, number>();
     for (const r of rows) {
@@ -76,8 +80,8 @@ export function copyPlanFor(rt: Runtime, k: DatabaseKey): Promise<PlannedChunk[]
   });
 }
 
-export function typeCacheFor(k: DatabaseKey): Promise<TypeCache> {
-  return typeCaches.get(keyOf(k), async () => new TypeCache());
+export function typeCacheFor(k: RunKey): Promise<TypeCache> {
+  return typeCaches.get(runKeyOf(k), async () => new TypeCache());
 }
 
 /** Forget everything about a migration (its databases finished). */

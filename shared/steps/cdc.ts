@@ -10,7 +10,7 @@ import { listMarks } from '../copy/bookkeeping';
 import { getDatabase } from '../store/databases';
 import type { ApplyOutcome, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
-import { copyPlanFor, typeCacheFor } from './caches';
+import { copyPlanFor, typeCacheFor, type RunKey } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, ok, permanent, setDb } from './record';
 import type { Runtime } from './runtime';
@@ -27,7 +27,7 @@ function refusesReplication(err: unknown): boolean {
 }
 
 /** What each copied table's chunks saw, from the plan (chunk counts) and the target's done-marks (snapshots). */
-async function copySnapshots(rt: Runtime, k: DatabaseKey, target: Client): Promise<CopySnapshotMap> {
+async function copySnapshots(rt: Runtime, k: RunKey, target: Client): Promise<CopySnapshotMap> {
   const plan = await copyPlanFor(rt, k);
   const marks = new Map((await listMarks(target)).map((m) => [m.chunkId, m]));
   const map: CopySnapshotMap = {};
@@ -71,10 +71,10 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
     const { batch, lag, flushed } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
       // Past the consistency point nothing is skipped any more, so the copy's snapshots are not needed.
       const consistent = db.appliedLsn !== undefined && db.consistencyLsn !== undefined && compareLsn(db.appliedLsn, db.consistencyLsn) >= 0;
-      const copy = consistent ? undefined : await copySnapshots(rt, i, t);
+      const copy = consistent ? undefined : await copySnapshots(rt, { ...i, run: e.record.migrationId }, t);
       const flushed = i.endLsn ? await currentFlushLsn(s) : undefined;
       const options: ApplyBatchOptions = {
-        slot, plugin, types: await typeCacheFor(i),
+        slot, plugin, types: await typeCacheFor({ ...i, run: e.record.migrationId }),
         ...(copy ? { copy } : {}),
         ...(db.consistencyLsn ? { consistencyLsn: db.consistencyLsn } : {}),
         ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),

@@ -10,7 +10,7 @@ import { dropBookkeeping } from '../copy/bookkeeping';
 import { dropProgress } from '../cdc/progress';
 import { compareDatabases } from '../verify/compare';
 import type { DatabaseKey, Result, VerifyProgress } from './contracts';
-import { forget, copyPlanFor } from './caches';
+import { forget, copyPlanFor, type RunKey } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import { dropSlotAndPublication } from '../cdc/slot';
@@ -21,7 +21,7 @@ import type { Runtime } from './runtime';
 export const VERIFY_BUDGET_MS = 60_000;
 
 /** The tables of the copy plan, in plan order: what verification compares. */
-async function planTables(rt: Runtime, k: DatabaseKey) {
+async function planTables(rt: Runtime, k: RunKey) {
   const plan = await copyPlanFor(rt, k);
   return [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
 }
@@ -33,7 +33,7 @@ async function planTables(rt: Runtime, k: DatabaseKey) {
 export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number }): Promise<Result<VerifyProgress>> {
   const e = await databaseEndpoints(rt, k);
   try {
-    const tables = await planTables(rt, k);
+    const tables = await planTables(rt, { ...k, run: e.record.migrationId });
     await setDb(rt, k, (r) => ({ ...r, migrationOperation: `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)` }));
     const compared = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => compareDatabases(s, t, tables.slice(k.from), Date.now() + VERIFY_BUDGET_MS));
     const bad = compared.filter((c) => !c.match);
@@ -52,7 +52,7 @@ export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number 
 export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Result<null>> {
   const e = await databaseEndpoints(rt, k);
   try {
-    const tables = await planTables(rt, k);
+    const tables = await planTables(rt, { ...k, run: e.record.migrationId });
     const sequences = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
     await reportMissingSequences(rt, k, sequences.missing);
     await cleanUp(rt, e, k);

@@ -41,6 +41,8 @@ export interface DatabaseInput extends DatabaseKey {
   index: number;
   /** The migration orchestration: told when this database finishes; names the CDC instance. */
   migrationInstanceId: string;
+  /** The run's migrationId: instance ids repeat when a migration is created again under its name. */
+  runId?: string;
 }
 
 /** One copy lane of a database: it copies chunks lane, lane + lanes, lane + 2·lanes … in turn. */

@@ -64,7 +64,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
   const e = await databaseEndpoints(rt, i);
   if (controlFor(e.record, i.db) === 'cancel') return ok({ canceled: true });
   if ((await getDatabase(rt.store, i, i.db))?.record.copyStopped !== undefined) return ok({ stopped: true });
-  const plan = await copyPlanFor(rt, i);
+  const plan = await copyPlanFor(rt, { ...i, run: e.record.migrationId });
   const planned = plan[i.chunk];
   if (!planned) return fail(`copy chunk ${i.chunk} is not in the plan of ${i.db} (${plan.length} chunks)`);
   const id = { schema: planned.record.schema, table: planned.record.table, chunkNo: planned.record.chunkNo };

@@ -8,11 +8,13 @@ export interface InstanceStatus {
   runtimeStatus: string;
   /** The instance's output (a failure's message when Failed). */
   output?: unknown;
+  /** The instance's input. */
+  input?: unknown;
 }
 
 export interface OrchestrationPort {
-  /** Starts an orchestration under a fixed id; an instance that exists already is left alone. */
-  startOnce(name: string, instanceId: string, input: unknown): Promise<void>;
+  /** Starts an orchestration under a fixed id, replacing a finished instance of that id. */
+  start(name: string, instanceId: string, input: unknown): Promise<void>;
   /** Raises an event; a missing or finished instance is not an error. */
   raiseEvent(instanceId: string, event: string, data: unknown): Promise<void>;
   /** The instance's status; undefined when there is no such instance. */

@@ -20,7 +20,7 @@ const OPERATION: Record<SchemaPhase, string> = {
 
 function planOf(rt: Runtime, k: DatabaseKey, e: MigrationEndpoints) {
   const timeoutMs = rt.settings.connectTimeoutMs;
-  return schemaPlanFor(k, () => connect(e.source, { timeoutMs }), () => connect(e.target, { timeoutMs }));
+  return schemaPlanFor({ ...k, run: e.record.migrationId }, () => connect(e.source, { timeoutMs }), () => connect(e.target, { timeoutMs }));
 }
 
 function reportFailure(report: PhaseReport, phase: string, k: DatabaseKey): Failure | undefined {

@@ -12,17 +12,30 @@ import { loadMigration } from './endpoints';
 import type { OrchestrationPort } from './port';
 import type { Runtime } from './runtime';
 
-export async function startDatabases(_rt: Runtime, i: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }, port: OrchestrationPort): Promise<null> {
+/**
+ * Starts each database's orchestration once per run: an instance of this run (running or done,
+ * e.g. when this activity is delivered again) is left alone; one of an earlier run of the same
+ * migration name is replaced.
+ */
+export async function startDatabases(rt: Runtime, i: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }, port: OrchestrationPort): Promise<null> {
+  const runId = (await loadMigration(rt, i)).migrationId;
   for (const [index, db] of i.databases.entries()) {
-    const input: DatabaseInput = { server: i.server, name: i.name, db, mode: i.mode, index, migrationInstanceId: i.migrationInstanceId };
-    await port.startOnce(ORCHESTRATORS.database, databaseInstanceId(i.migrationInstanceId, index), input);
+    const id = databaseInstanceId(i.migrationInstanceId, index);
+    const existing = await port.status(id);
+    if (existing && (runOf(existing.input) === runId || ['Pending', 'Running', 'ContinuedAsNew'].includes(existing.runtimeStatus))) continue;
+    const input: DatabaseInput = { server: i.server, name: i.name, db, mode: i.mode, index, migrationInstanceId: i.migrationInstanceId, runId };
+    await port.start(ORCHESTRATORS.database, id, input);
   }
   return null;
 }
 
+function runOf(input: unknown): string | undefined {
+  return typeof input === 'object' && input !== null && typeof (input as { runId?: unknown }).runId === 'string' ? (input as { runId: string }).runId : undefined;
+}
+
 export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationInstanceId: string }, port: OrchestrationPort): Promise<DatabasesStatus> {
   const rows = new Map((await listDatabases(rt.store, i)).map((r) => [r.databaseName, r]));
-  const { dbsToMigrate } = await loadMigration(rt, i);
+  const { dbsToMigrate, migrationId } = await loadMigration(rt, i);
   const outcomes: DatabaseOutcome[] = [];
   for (const [index, db] of dbsToMigrate.entries()) {
     const row = rows.get(db);
@@ -32,7 +45,9 @@ export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationI
       continue;
     }
     // A database orchestration that ended without writing its row (it crashed past its own handling).
-    const status = await port.status(databaseInstanceId(i.migrationInstanceId, index));
+    const found = await port.status(databaseInstanceId(i.migrationInstanceId, index));
+    // An instance of an earlier run under this name says nothing about this run's database.
+    const status = found && runOf(found.input) === migrationId ? found : undefined;
     // One that completed with its outcome but could not write its row (its clean-up kept failing).
     const output = status?.runtimeStatus === 'Completed' ? outcomeOf(status.output, db) : undefined;
     if (output) {
