@@ -1,248 +1,88 @@
 /**
- * Benchmark: a whole-database clone of about 1 GB (bench/lib/dataset.ts) by
- *   - pgferry: schema pre-data via `pg_dump --section=pre-data | pg_restore` (shared/schema is not
- *     ready), then the copy in a child process (data, and each table's indexes and keys started
- *     from the onTableLoaded hook while other tables still copy), sequences, large objects;
- *   - `pgcopydb clone --table-jobs 4 --index-jobs 4` (Debian 0.10; it also VACUUM ANALYZEs);
- *   - `pg_dump -Fd -j 4` then `pg_restore -j 4`;
- * each into a fresh database on the same target cluster. Every tool is timed end to end: an
- * empty database in, a complete one (schema, data, indexes, constraints) out.
- * Writes bench/results/copy.json. Run: npm run bench:copy (vite-node bench/copy.ts).
+ * `npm run bench:copy`: an Offline migration through the product path — the offline host, its
+ * orchestrations and activities, driven over HTTP: PUT → Succeeded, verification included — of
+ * the product dataset (bench/lib/dataset.ts, about 740 MB), and in the same run the peers, each
+ * into a fresh database of the same target: `pg_dump -Fc | pg_restore`, `pg_dump -Fd -j N` +
+ * `pg_restore -j N`, `pgcopydb clone`. Writes bench/results/copy.json with every figure, the
+ * ratios, the host's peak RSS, the longest activity and each activity function's times.
  *
- * Tuning through the environment: PGFERRY_BENCH_SCALE, PGFERRY_BENCH_CHUNK_JOBS, …_TABLE_JOBS,
- * …_INDEX_JOBS, …_SPLIT_MB, PGFERRY_BENCH_ONLY=pgferry (skip the peers).
+ * Options: --factor 1 (dataset size), --jobs 4 (the peers' parallel jobs), --out bench/results/copy.json
  */
-import { execFile, spawn } from 'node:child_process';
-import { cpus, totalmem, tmpdir } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
-import { startCluster, type Cluster, type ServerInfo } from '../emulator/local/cluster';
 import { sql } from '../emulator/local/admin';
-import { endpointOf } from '../emulator/local/endpoints';
-import { dropBookkeeping, takeInventory } from '../shared/copy';
-import { connect } from '../shared/pg/connect';
-import { compareDatabases, mismatches } from '../shared/verify';
-import { bundleScript } from './lib/bundle';
-import type { CopyChildConfig, CopyChildResult } from './lib/copy-child';
-import { databaseSize, generateDataset, pgEnv, PG_BIN } from './lib/dataset';
-import { readPostData } from './lib/post-data';
+import { databaseSize, generateProductDataset } from './lib/dataset';
+import { dumpRestore, dumpRestoreParallel, pgcopydbClone } from './lib/peers';
+import { activityFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+import { shape } from './lib/shape';
 
-const run = promisify(execFile);
-const env = (name: string, fallback: number) => Number(process.env[`PGFERRY_BENCH_${name}`] ?? fallback);
-const SOURCE_DB = 'bench';
-const round = (n: number) => Number(n.toFixed(2));
-
+const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, jobs: { type: 'string', default: '4' }, out: { type: 'string', default: 'bench/results/copy.json' } } });
+const DB = 'bench';
 /** Same server settings for every tool: room for WAL so checkpoints do not dominate. */
-const SETTINGS = { shared_buffers: "'512MB'", max_wal_size: "'8GB'", checkpoint_timeout: "'30min'" };
-
-function uri(server: ServerInfo, db: string): string {
-  return `postgresql://${server.user}@${server.host}:${server.port}/${db}?sslmode=disable`;
-}
-
-async function freshDatabase(server: ServerInfo, db: string): Promise<void> {
-  await sql(server, 'postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await sql(server, 'postgres', `CREATE DATABASE ${db} TEMPLATE template0 ENCODING 'UTF8'`);
-  await sql(server, 'postgres', 'CHECKPOINT');
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { seconds: (performance.now() - t0) / 1000, value };
-}
-
-/** Indexes, constraints and rows of the big tables: a finished clone has the source's. */
-async function shape(server: ServerInfo, db: string): Promise<Record<string, number>> {
-  const { rows } = await sql(server, db, `
-    SELECT (SELECT count(*) FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema'))::int AS indexes,
-           (SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-             WHERE c.contype IN ('p', 'u', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema'))::int AS constraints,
-           (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind = 'r' AND n.nspname IN ('public', 'small'))::int AS tables,
-           (SELECT count(*) FROM pgbench_accounts)::int AS accounts,
-           (SELECT count(*) FROM wide)::int AS wide,
-           (SELECT count(*) FROM events_uuid)::int AS events_uuid`);
-  return rows[0] as Record<string, number>;
-}
-
-async function pgDumpRestore(src: ServerInfo, tgt: ServerInfo, db: string): Promise<Record<string, number>> {
-  await freshDatabase(tgt, db);
-  const dir = join(mkdtempSync(join(tmpdir(), 'pgferry-dump-')), 'dump');
-  try {
-    const dump = await timed(() => run(`${PG_BIN}/pg_dump`, ['-Fd', '-j', '4', '-f', dir, uri(src, SOURCE_DB)], { env: pgEnv(src) }));
-    const restore = await timed(() => run(`${PG_BIN}/pg_restore`, ['-j', '4', '-d', uri(tgt, db), dir], { env: pgEnv(tgt) }));
-    return { seconds: round(dump.seconds + restore.seconds), dumpSeconds: round(dump.seconds), restoreSeconds: round(restore.seconds) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function pgcopydb(src: ServerInfo, tgt: ServerInfo, db: string): Promise<Record<string, number>> {
-  await freshDatabase(tgt, db);
-  const dir = mkdtempSync(join(tmpdir(), 'pgferry-pgcopydb-'));
-  try {
-    const t = await timed(() =>
-      run('pgcopydb', ['clone', '--source', uri(src, SOURCE_DB), '--target', uri(tgt, db), '--table-jobs', '4', '--index-jobs', '4', '--dir', join(dir, 'work')], {
-        env: { ...pgEnv(tgt), PGPASSWORD: src.password },
-        maxBuffer: 256 * 1024 * 1024,
-      }),
-    );
-    return { seconds: round(t.seconds) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function runChild(childJs: string, config: CopyChildConfig): Promise<CopyChildResult> {
-  const file = join(mkdtempSync(join(tmpdir(), 'pgferry-bench-')), 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return new Promise<CopyChildResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [childJs, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('result '));
-      if (code !== 0 || !line) reject(new Error(`pgferry child failed (${code}): ${err}`));
-      else resolve(JSON.parse(line.slice('result '.length)) as CopyChildResult);
-    });
-  }).finally(() => rmSync(dirname(file), { recursive: true, force: true }));
-}
-
-async function pgferry(src: ServerInfo, tgt: ServerInfo, db: string, childJs: string): Promise<Record<string, unknown>> {
-  await freshDatabase(tgt, db);
-  const dir = mkdtempSync(join(tmpdir(), 'pgferry-predata-'));
-  try {
-    const t0 = performance.now();
-    const file = join(dir, 'pre.dump');
-    const preData = await timed(async () => {
-      await run(`${PG_BIN}/pg_dump`, ['-Fc', '--section=pre-data', '-f', file, uri(src, SOURCE_DB)], { env: pgEnv(src) });
-      await run(`${PG_BIN}/pg_restore`, ['-d', uri(tgt, db), file], { env: pgEnv(tgt) });
-    });
-    const source = endpointOf(src, { database: SOURCE_DB });
-    const target = endpointOf(tgt, { database: db });
-    const client = await connect(source);
-    const postData = await readPostData(client).finally(() => client.end());
-    const child = await runChild(childJs, {
-      source,
-      target,
-      planSettings: { planId: 'bench', splitBytes: env('SPLIT_MB', 1024) * 1024 * 1024, maxChunksPerTable: env('MAX_CHUNKS', 8) },
-      run: { chunkJobs: env('CHUNK_JOBS', 4), tableJobs: env('TABLE_JOBS', 4), indexJobs: env('INDEX_JOBS', 4), maintenanceWorkMem: '1GB' },
-      postData: postData.byTable,
-      sequences: true,
-      largeObjects: true,
-    });
-    if (postData.foreignKeys.length > 0) await sql(tgt, db, postData.foreignKeys.join(';\n'));
-    // What cutover does: the done-marks go.
-    const t = await connect(target);
-    await dropBookkeeping(t).finally(() => t.end());
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      seconds: round(seconds),
-      preDataSeconds: round(preData.seconds),
-      copySeconds: round(child.copySeconds),
-      planSeconds: round(child.planSeconds),
-      chunks: child.chunks,
-      binaryChunks: child.binaryChunks,
-      frozenChunks: child.frozenChunks,
-      rows: child.rows,
-      copyBytes: child.bytes,
-      maxRssMb: round(child.maxRssKb / 1024),
-      cpuSeconds: child.cpuSeconds,
-      bigTables: child.bigTables,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function verifyPgferry(src: ServerInfo, tgt: ServerInfo, db: string): Promise<{ tables: number; mismatched: string[] }> {
-  const [s, t] = await Promise.all([connect(endpointOf(src, { database: SOURCE_DB })), connect(endpointOf(tgt, { database: db }))]);
-  try {
-    const inventory = await takeInventory(s);
-    const specs = inventory.tables.map((x) => ({ schema: x.schema, table: x.table, columns: x.columns.filter((c) => !c.generated).map((c) => c.name) }));
-    const results = await compareDatabases(s, t, specs);
-    return { tables: results.length, mismatched: mismatches(results).map((r) => `${r.schema}.${r.table}`) };
-  } finally {
-    await Promise.all([s.end(), t.end()]);
-  }
-}
+const SETTINGS = { shared_buffers: "'512MB'", max_wal_size: "'8GB'", checkpoint_timeout: "'30min'", max_locks_per_transaction: 1024 };
+const say = (msg: string) => console.log(`[bench:copy ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function main(): Promise<void> {
-  const password = 'pgferry-bench-pw';
-  const clusters: Cluster[] = [];
-  let childJs = '';
+  const jobs = Number(args.jobs);
+  const rig = await startProductRig({ label: 'bcopy', settings: SETTINGS });
   try {
-    const [src, tgt] = await Promise.all([
-      startCluster({ label: 'bcsrc', logical: true, password, settings: SETTINGS }),
-      startCluster({ label: 'bctgt', password, settings: SETTINGS }),
-    ]);
-    clusters.push(src, tgt);
-    childJs = await bundleScript(join(__dirname, 'lib', 'copy-child.ts'));
+    const source = rig.source.info;
+    const target = rig.target.info;
+    await sql(source, 'postgres', `CREATE DATABASE ${DB}`);
+    const g0 = performance.now();
+    await generateProductDataset(source, DB, Number(args.factor));
+    const sourceShape = await shape(source, DB);
+    const dataset = { sourceMb: round((await databaseSize(source, DB)) / 1048576), generatedSeconds: round((performance.now() - g0) / 1000), ...sourceShape };
+    say(`dataset ${JSON.stringify(dataset)}`);
 
-    await sql(src.info, 'postgres', `CREATE DATABASE ${SOURCE_DB}`);
-    const gen = await timed(() => generateDataset(src.info, SOURCE_DB, { scale: env('SCALE', 50) }));
-    const sourceBytes = await databaseSize(src.info, SOURCE_DB);
-    const sourceShape = await shape(src.info, SOURCE_DB);
-    console.log(`dataset: ${(sourceBytes / 1024 ** 2).toFixed(0)} MB in ${gen.seconds.toFixed(0)} s`, sourceShape);
-
-    const only = process.env.PGFERRY_BENCH_ONLY;
-    const tools: Record<string, Record<string, unknown>> = {};
+    const tools: Record<string, Record<string, unknown> & { seconds: number }> = {};
     const shapes: Record<string, Record<string, number>> = {};
-    if (!only || only === 'pg_dump') {
-      tools['pg_dump_restore'] = await pgDumpRestore(src.info, tgt.info, 'by_pgdump');
-      shapes['pg_dump_restore'] = await shape(tgt.info, 'by_pgdump');
-      console.log('pg_dump | pg_restore', tools['pg_dump_restore']);
-      await sql(tgt.info, 'postgres', 'DROP DATABASE by_pgdump');
-    }
-    if (!only || only === 'pgcopydb') {
-      tools['pgcopydb'] = await pgcopydb(src.info, tgt.info, 'by_pgcopydb');
-      shapes['pgcopydb'] = await shape(tgt.info, 'by_pgcopydb');
-      console.log('pgcopydb', tools['pgcopydb']);
-      await sql(tgt.info, 'postgres', 'DROP DATABASE by_pgcopydb');
-    }
-    tools['pgferry'] = await pgferry(src.info, tgt.info, 'by_pgferry', childJs);
-    shapes['pgferry'] = await shape(tgt.info, 'by_pgferry');
-    console.log('pgferry', tools['pgferry']);
-    const verification = await verifyPgferry(src.info, tgt.info, 'by_pgferry');
+    const peer = async (name: string, into: string, fn: () => Promise<Record<string, unknown> & { seconds: number }>) => {
+      tools[name] = await fn();
+      shapes[name] = await shape(target, into);
+      say(`${name}: ${JSON.stringify(tools[name])}`);
+      await sql(target, 'postgres', `DROP DATABASE "${into}"`);
+    };
+    await peer('pg_dump_restore', 'by_dump', () => dumpRestore(source, target, DB, 'by_dump'));
+    await peer('pg_dump_restore_parallel', 'by_dump_j', () => dumpRestoreParallel(source, target, DB, 'by_dump_j', jobs));
+    await peer('pgcopydb', 'by_pgcopydb', () => pgcopydbClone(source, target, DB, 'by_pgcopydb', jobs));
 
-    const seconds = (name: string) => Number(tools[name]?.['seconds'] ?? Number.NaN);
-    const peers = ['pgcopydb', 'pg_dump_restore'].filter((p) => tools[p]);
-    const fastestPeer = peers.sort((a, b) => seconds(a) - seconds(b))[0];
-    const ratio = fastestPeer ? round(seconds('pgferry') / seconds(fastestPeer)) : null;
-    const maxRssMb = Number(tools['pgferry']?.['maxRssMb']);
+    say('pgferry Offline through the host');
+    const put = await rig.api('PUT', '/flexibleServers/bench/migrations/offline', migrationBody(source, target, [DB], 'Offline'));
+    if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
+    const done = await waitUntil(rig, '/flexibleServers/bench/migrations/offline', (m) => m.properties.currentStatus.state === 'Succeeded');
+    const pgferry = { seconds: round(done.seconds), timeline: done.steps, ...activityFigures(rig.host), engine: { ...rig.host.stats(), activities: undefined }, hostPeakRssMb: rig.peakRssMb() };
+    tools.pgferry = pgferry;
+    shapes.pgferry = await shape(target, DB);
+    say(`pgferry: ${done.seconds.toFixed(1)} s`);
+
+    const ratios = Object.fromEntries(Object.keys(tools).filter((k) => k !== 'pgferry').map((k) => [k, round(pgferry.seconds / (tools[k]?.seconds ?? Number.NaN))]));
     const result = {
-      benchmark: 'copy-1gb-clone',
+      benchmark: 'copy: Offline migration, PUT → Succeeded, against the peers',
       when: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS },
-      timing: 'end to end for every tool: empty target database in; schema, data, indexes, constraints (and for pgcopydb its VACUUM ANALYZE) out',
-      dataset: { sourceMb: round(sourceBytes / 1024 ** 2), generatedSeconds: round(gen.seconds), ...sourceShape },
-      secondsPerTool: Object.fromEntries(Object.keys(tools).map((k) => [k, seconds(k)])),
+      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS, peerJobs: jobs },
+      timing: 'end to end for every tool: empty target database in; schema, data, indexes, constraints out (pgferry: its verification too; pgcopydb: its VACUUM ANALYZE too)',
+      dataset,
+      secondsPerTool: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v.seconds])),
+      ratiosPgferryToPeer: ratios,
       tools,
       shapes,
-      fastestPeer,
-      ratioToFastestPeer: ratio,
-      pgferryMaxRssMb: maxRssMb,
-      goals: { ratioAtMost1: ratio !== null && ratio <= 1, rssAtMost256Mb: maxRssMb <= 256 },
-      verification,
     };
-    mkdirSync(join(__dirname, 'results'), { recursive: true });
-    writeFileSync(join(__dirname, 'results', 'copy.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result, null, 2));
-    if (verification.mismatched.length > 0) throw new Error(`pgferry's copy differs from the source: ${verification.mismatched.join(', ')}`);
+    mkdirSync(dirname(String(args.out)), { recursive: true });
+    writeFileSync(String(args.out), `${JSON.stringify(result, null, 2)}\n`);
+    say(`wrote ${args.out}: ${JSON.stringify(result.secondsPerTool)} ratios ${JSON.stringify(ratios)}`);
     for (const [tool, s] of Object.entries(shapes)) {
       if (JSON.stringify(s) !== JSON.stringify(sourceShape)) throw new Error(`${tool} produced ${JSON.stringify(s)}, the source has ${JSON.stringify(sourceShape)}`);
     }
   } finally {
-    if (childJs) rmSync(dirname(childJs), { recursive: true, force: true });
-    await Promise.allSettled(clusters.map((c) => c.stop()));
+    await rig.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(`[bench:copy] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exit(1);
 });

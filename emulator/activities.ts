@@ -10,6 +10,7 @@
  */
 import type { RpcTypedData } from './core-types';
 import { history, type Failure, type FailureDetailsDto, type HistoryEvent } from './durable/history';
+import { performance } from 'node:perf_hooks';
 import { InvocationError, type Invoker } from './invoker';
 import { errorMessage, type Logger } from './log';
 import type { Registry } from './registry';
@@ -122,7 +123,16 @@ export interface ActivityPoolOptions {
   workerStopMs?: number;
 }
 
+/** How long one activity function's runs took (first answer), for benchmarks. */
+export interface ActivityTiming {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
 export class ActivityPool {
+  /** Per activity name, since the pool started. */
+  readonly timings: Record<string, ActivityTiming> = {};
   private readonly slots: Semaphore;
   private readonly running = new Set<Promise<void>>();
   private readonly twice: Set<string>;
@@ -165,13 +175,23 @@ export class ActivityPool {
     } catch {
       return; // the host is stopping: the job runs again on the next start
     }
+    const started = performance.now();
     const runs = workers.map((w) => w.invoke(job, this.o.functionTimeoutMs));
     if (runs.length > 1) {
       const pids = workers.map((w) => w.child.pid ?? '?').join(' and ');
       this.o.log.info(`delivering '${job.name}' (instance ${job.instanceId}, task ${job.seq}) twice at once, to workers ${pids}; the first answer counts`);
     }
-    await done(job, await Promise.race(runs));
+    const answer = await Promise.race(runs);
+    this.time(job.name, performance.now() - started);
+    await done(job, answer);
     // A redelivered copy holds its slot until it ends, as it would hold a worker in Azure.
     await Promise.all(runs);
+  }
+
+  private time(name: string, ms: number): void {
+    const t = (this.timings[name] ??= { count: 0, totalMs: 0, maxMs: 0 });
+    t.count++;
+    t.totalMs += ms;
+    t.maxMs = Math.max(t.maxMs, ms);
   }
 }

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
-import { ActivityPool } from './activities';
+import { ActivityPool, type ActivityTiming } from './activities';
 import { loadApp } from './app-loader';
 import { applyLocalSettings, resolveConfig, type HostConfig, type HostOptions } from './config';
 import { installCoreShim } from './core-shim';
@@ -36,7 +36,8 @@ export interface RunningHost {
   /** Stops accepting requests, lets running activities finish (drainMs), runs appTerminate hooks. */
   stop(): Promise<void>;
   /** The orchestration engine's counters (episodes, replay time, longest history). */
-  stats(): EngineStats;
+  /** The engine's replay figures and each activity function's run times. */
+  stats(): EngineStats & { activities: Record<string, ActivityTiming> };
 }
 
 let started = false;
@@ -146,7 +147,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       })();
       return stopping;
     };
-    return { url: origin, port, config, registry, stop, stats: () => ({ ...engine.stats }) };
+    return { url: origin, port, config, registry, stop, stats: () => ({ ...engine.stats, activities: structuredClone(activities.timings) }) };
   } catch (e) {
     await workers?.stop(0);
     const closing = http.close();

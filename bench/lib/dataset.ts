@@ -62,3 +62,45 @@ export async function databaseSize(server: ServerInfo, db: string): Promise<numb
   const { rows } = await sql(server, db, 'SELECT pg_database_size(current_database())::int8::text AS s');
   return Number(rows[0].s);
 }
+
+/**
+ * The product benchmarks' source (issue #16's shape, about 740 MB at factor 1): pgbench tables
+ * at scale 30 (a 3M-row pgbench_accounts; the online benchmark's backlog is pgbench's), a 1M-row
+ * uuid-keyed table with a secondary index, a 500k-row keyless REPLICA IDENTITY FULL table, a
+ * TOAST-heavy table and 500 small tables with an index each; VACUUM ANALYZEd.
+ */
+export async function generateProductDataset(server: ServerInfo, db: string, factor = 1): Promise<void> {
+  const n = (rows: number) => Math.max(1, Math.round(rows * factor));
+  await run(`${PG_BIN}/pgbench`, ['-i', '-q', '-s', String(Math.max(1, Math.round(30 * factor))), db], { env: pgEnv(server), maxBuffer: 64 * 1024 * 1024 });
+  await Promise.all([
+    sql(server, db, `
+      CREATE TABLE events_uuid (id uuid PRIMARY KEY, created timestamptz NOT NULL, kind text NOT NULL, amount numeric(12, 2), payload jsonb);
+      INSERT INTO events_uuid
+        SELECT gen_random_uuid(), '2024-01-01 00:00+00'::timestamptz + g * interval '1 second', 'kind' || (g % 20), g % 10000 / 100.0,
+               jsonb_build_object('n', g, 's', md5(g::text))
+          FROM generate_series(1, ${n(1_000_000)}) g;
+      CREATE INDEX events_uuid_created_idx ON events_uuid (created);`),
+    sql(server, db, `
+      CREATE TABLE audit_log (at timestamptz NOT NULL, actor text NOT NULL, action text NOT NULL, detail text);
+      ALTER TABLE audit_log REPLICA IDENTITY FULL;
+      INSERT INTO audit_log
+        SELECT '2024-01-01 00:00+00'::timestamptz + g * interval '1 second', 'user' || (g % 977), 'act' || (g % 13), md5(g::text)
+          FROM generate_series(1, ${n(500_000)}) g;`),
+    sql(server, db, `
+      CREATE TABLE documents (id bigint PRIMARY KEY, title text NOT NULL, body text, meta jsonb);
+      INSERT INTO documents
+        SELECT g, 'doc ' || g, (SELECT string_agg(md5(g::text || '-' || i::text), '') FROM generate_series(1, 160) i),
+               jsonb_build_object('g', g, 'tags', jsonb_build_array('a', 'b', g % 17))
+          FROM generate_series(1, ${n(20_000)}) g;`),
+    sql(server, db, `
+      CREATE SCHEMA small;
+      DO $$ BEGIN
+        FOR i IN 1..500 LOOP
+          EXECUTE format('CREATE TABLE small.t%s (id integer PRIMARY KEY, name text NOT NULL, qty integer, at timestamptz)', lpad(i::text, 3, '0'));
+          EXECUTE format('INSERT INTO small.t%s SELECT g, %L || g, g * 3, now() FROM generate_series(1, 100) g', lpad(i::text, 3, '0'), 'item ');
+          EXECUTE format('CREATE INDEX ON small.t%s (name)', lpad(i::text, 3, '0'));
+        END LOOP;
+      END $$;`),
+  ]);
+  await sql(server, db, 'VACUUM ANALYZE');
+}

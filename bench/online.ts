@@ -1,0 +1,117 @@
+/**
+ * `npm run bench:online`: an Online migration through the product path (the offline host over
+ * HTTP) of the product dataset (bench/lib/dataset.ts), against native logical replication in the
+ * same run:
+ *   1. PUT → WaitingForUserAction (ready for cutover) / native: schema, then the subscription's
+ *      initial sync (indexes built before, as a DBA sets it up);
+ *   2. catch-up of a backlog of pgbench transactions written while pgferry's host was stopped /
+ *      while the subscription was disabled: seconds from the host's start / the subscription's
+ *      enable until the target holds every change (pgbench_history rows and balances equal);
+ *   3. pgferry's cutover on an idle source: PATCH triggerCutover → Succeeded.
+ * Writes bench/results/online.json with every figure, the ratios, the host's peak RSS and the
+ * longest activity.
+ *
+ * Options: --factor 1, --backlog 76000 (pgbench transactions, 4 clients), --out bench/results/online.json
+ */
+import { execFile } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import type { ServerInfo } from '../emulator/local/cluster';
+import { sql } from '../emulator/local/admin';
+import { databaseSize, generateProductDataset, pgEnv, PG_BIN } from './lib/dataset';
+import { nativeReplication } from './lib/peers';
+import { activityFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+
+const run = promisify(execFile);
+const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, backlog: { type: 'string', default: '76000' }, out: { type: 'string', default: 'bench/results/online.json' } } });
+const DB = 'bench';
+const SETTINGS = { shared_buffers: "'512MB'", max_wal_size: "'8GB'", checkpoint_timeout: "'30min'", max_locks_per_transaction: 1024 };
+const say = (msg: string) => console.log(`[bench:online ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const PATH = '/flexibleServers/bench/migrations/online';
+
+/** pgbench's TPC-B-like transactions (3 updates and an insert each), 4 clients. */
+async function backlog(server: ServerInfo, transactions: number): Promise<number> {
+  const t0 = performance.now();
+  await run(`${PG_BIN}/pgbench`, ['-n', '-c', '4', '-j', '2', '-t', String(Math.ceil(transactions / 4)), DB], { env: pgEnv(server), maxBuffer: 64 * 1024 * 1024 });
+  return round((performance.now() - t0) / 1000);
+}
+
+/** What every pgbench change leaves: history rows and the balances' sum. */
+async function fingerprint(server: ServerInfo, db: string): Promise<string> {
+  const { rows } = await sql(server, db, `SELECT (SELECT count(*) FROM pgbench_history)::text || '/' || (SELECT sum(abalance) FROM pgbench_accounts)::text || '/' || (SELECT sum(tbalance) FROM pgbench_tellers)::text AS f`);
+  return String(rows[0].f);
+}
+
+async function main(): Promise<void> {
+  const transactions = Number(args.backlog);
+  const rig = await startProductRig({ label: 'bonline', settings: SETTINGS });
+  try {
+    const source = rig.source.info;
+    const target = rig.target.info;
+    await sql(source, 'postgres', `CREATE DATABASE ${DB}`);
+    const g0 = performance.now();
+    await generateProductDataset(source, DB, Number(args.factor));
+    const dataset = { sourceMb: round((await databaseSize(source, DB)) / 1048576), generatedSeconds: round((performance.now() - g0) / 1000) };
+    say(`dataset ${JSON.stringify(dataset)}`);
+
+    say('pgferry Online through the host: PUT → ready for cutover');
+    const put = await rig.api('PUT', PATH, migrationBody(source, target, [DB], 'Online'));
+    if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
+    const ready = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
+    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(rig.host) };
+    say(`ready in ${toReady.seconds} s; stopping the host for a backlog of ${transactions} transactions`);
+    await rig.stopHost();
+    const backlogSeconds = await backlog(source, transactions);
+    const want = await fingerprint(source, DB);
+    const c0 = performance.now();
+    await rig.startHost();
+    while ((await fingerprint(target, DB)) !== want) await new Promise((r) => setTimeout(r, 50));
+    const catchUp = { seconds: round((performance.now() - c0) / 1000), transactions, backlogWrittenSeconds: backlogSeconds };
+    say(`caught up in ${catchUp.seconds} s from the host's start`);
+    await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
+    const k0 = performance.now();
+    const patch = await rig.api('PATCH', PATH, { properties: { triggerCutover: 'True' } });
+    if (patch.status !== 200) throw new Error(`PATCH: ${patch.status} ${patch.text}`);
+    const cut = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'Succeeded', k0);
+    const cutover = { seconds: round(cut.seconds), timeline: cut.steps };
+    say(`cutover in ${cutover.seconds} s`);
+    const pgferry = { toReady, catchUp, cutover, ...activityFigures(rig.host), engine: { ...rig.host.stats(), activities: undefined }, hostPeakRssMb: rig.peakRssMb() };
+
+    say('native logical replication: schema + initial sync');
+    const native = await nativeReplication(source, target, DB, 'by_native');
+    await native.pause();
+    const nativeBacklogSeconds = await backlog(source, transactions);
+    const nativeWant = await fingerprint(source, DB);
+    const nativeCatchUp = await native.resume(async () => (await fingerprint(target, 'by_native')) === nativeWant);
+    await native.drop();
+    const nativeFigures = { initialSync: native.initialSync, catchUp: { seconds: nativeCatchUp, transactions, backlogWrittenSeconds: nativeBacklogSeconds } };
+    say(`native: ${JSON.stringify(nativeFigures)}`);
+
+    const result = {
+      benchmark: 'online: PUT → ready, catch-up of a backlog after a host restart, cutover; against native logical replication',
+      when: new Date().toISOString(),
+      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS },
+      dataset,
+      pgferry,
+      nativeLogicalReplication: nativeFigures,
+      ratios: {
+        readyToInitialSync: round(toReady.seconds / native.initialSync.seconds),
+        catchUp: round(catchUp.seconds / nativeCatchUp),
+      },
+    };
+    mkdirSync(dirname(String(args.out)), { recursive: true });
+    writeFileSync(String(args.out), `${JSON.stringify(result, null, 2)}\n`);
+    say(`wrote ${args.out}: ratios ${JSON.stringify(result.ratios)}`);
+  } finally {
+    await rig.stop();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(`[bench:online] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});
