@@ -6,8 +6,9 @@
  *
  * The stream is time-boxed by its caller (one activity = one bounded stream). Messages are
  * decoded as they arrive and the socket is paused once CDC_DEFAULTS.streamHighWater decoded
- * changes wait (back-pressure: a slow target never makes pgferry buffer an unbounded backlog; a
- * huge transaction is taken in parts by the applier). Progress is reported to the server
+ * changes, or `highWaterBytes` of them, wait (back-pressure: a slow target, or a few huge rows,
+ * never make pgferry buffer an unbounded backlog; a huge transaction is taken in parts by the
+ * applier). Bytes are counted as the messages arrive, before decoding. Progress is reported to the server
  * only as the target's DURABLE position (standby status update, flush = write = apply), so the
  * slot never moves past what the target would keep after a crash; keepalives that ask for a
  * reply get one.
@@ -40,6 +41,9 @@ export interface StreamOptions {
   maxChanges: number;
   /** Stop at a transaction boundary after this long. */
   maxMs: number;
+  /** Bytes of changes buffered above which the socket is paused, and below which it resumes. */
+  highWaterBytes: number;
+  lowWaterBytes: number;
 }
 
 /** Decoded changes held before the socket is paused (back-pressure), and resumed below. */
@@ -52,6 +56,9 @@ export class SlotStream {
   /** Transactions decoded and committed, not handed out yet. */
   private ready: SourceTransaction[] = [];
   private readyChanges = 0;
+  private readyBytes = 0;
+  /** Bytes of the messages of the open transaction not handed over yet. */
+  private openBytes = 0;
   /** Data arrived since the last next(): the open transaction may have grown. */
   private dataSinceNext = false;
   private wake: (() => void) | undefined;
@@ -136,17 +143,21 @@ export class SlotStream {
       if (walEnd > this.sentLsn) this.sentLsn = walEnd;
       if (this.stopped || this.failed) return;
       try {
+        this.openBytes += chunk.length;
         const txn = this.decodeOne(lsn, chunk.subarray(25));
         if (txn) {
+          txn.bytes = this.openBytes;
           this.ready.push(txn);
           this.readyChanges += txn.changes.length;
+          this.readyBytes += this.openBytes;
         }
+        if (this.decoder.openTransaction === undefined) this.openBytes = 0;
       } catch (err) {
         this.fail(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       this.dataSinceNext = true;
-      if (!this.paused && this.buffered() > HIGH_WATER) {
+      if (!this.paused && (this.buffered() > HIGH_WATER || this.bufferedBytes() > this.opts.highWaterBytes)) {
         this.paused = true;
         this.raw.stream.pause();
       }
@@ -173,6 +184,11 @@ export class SlotStream {
   /** Changes decoded and held: committed ones waiting plus the open transaction's. */
   private buffered(): number {
     return this.readyChanges + (this.decoder.openTransaction?.changes.length ?? 0);
+  }
+
+  /** Bytes of those changes, as received. */
+  private bufferedBytes(): number {
+    return this.readyBytes + this.openBytes;
   }
 
   private resume(): void {
@@ -241,7 +257,8 @@ export class SlotStream {
     const txns = this.ready;
     this.ready = [];
     this.readyChanges = 0;
-    if (this.buffered() < LOW_WATER) this.resume();
+    this.readyBytes = 0;
+    if (this.buffered() < LOW_WATER && this.bufferedBytes() < this.opts.lowWaterBytes) this.resume();
     if (this.decoder.missingTypeOids.size > 0) {
       await serially(this.sql, () => this.types.resolve(this.sql, this.decoder.missingTypeOids));
       this.decoder.missingTypeOids.clear();
@@ -271,7 +288,13 @@ export class SlotStream {
   }
 
   takeOpenChanges(): Change[] {
+    this.openBytes = 0;
     return this.decoder.takeOpenChanges();
+  }
+
+  /** Bytes of the open transaction's changes not taken yet. */
+  get openTransactionBytes(): number {
+    return this.openBytes;
   }
 
   /** Changes decoded and committed, not handed out yet. */
