@@ -25,6 +25,7 @@ import { ZERO_LSN, compareLsn, formatLsn, parseLsn } from '../lsn';
 import type { Plugin } from '../slot';
 import { serially } from '../serial';
 import { TypeCache } from '../types';
+import { StreamBuffer } from './stream-buffer';
 import { ReplicationQuery, standbyStatus, startReplicationCommand, type RawConnection } from './replication-protocol';
 
 export interface StreamOptions {
@@ -46,19 +47,12 @@ export interface StreamOptions {
   lowWaterBytes: number;
 }
 
-/** Decoded changes held before the socket is paused (back-pressure), and resumed below. */
-const HIGH_WATER = CDC_DEFAULTS.streamHighWater;
-const LOW_WATER = CDC_DEFAULTS.streamLowWater;
 /** Messages decoded in one go before the event loop gets a turn. */
 const SLICE_MESSAGES = CDC_DEFAULTS.streamSliceMessages;
 
 export class SlotStream {
   /** Transactions decoded and committed, not handed out yet. */
-  private ready: SourceTransaction[] = [];
-  private readyChanges = 0;
-  private readyBytes = 0;
-  /** Bytes of the messages of the open transaction not handed over yet. */
-  private openBytes = 0;
+  private readonly buffer: StreamBuffer;
   /** Data arrived since the last next(): the open transaction may have grown. */
   private dataSinceNext = false;
   private wake: (() => void) | undefined;
@@ -99,6 +93,7 @@ export class SlotStream {
       // wal2json's commit record takes its LSN from the message header.
       this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: data.toString('utf8') }])[0];
     }
+    this.buffer = new StreamBuffer(() => this.decoder.openTransaction?.changes.length ?? 0, opts);
     const text = startReplicationCommand(opts.slot, opts.plugin, opts.publication ?? opts.slot, opts.startLsn ?? ZERO_LSN);
     this.query = new ReplicationQuery(text, (chunk) => this.onData(chunk));
   }
@@ -143,21 +138,16 @@ export class SlotStream {
       if (walEnd > this.sentLsn) this.sentLsn = walEnd;
       if (this.stopped || this.failed) return;
       try {
-        this.openBytes += chunk.length;
+        this.buffer.received(chunk.length);
         const txn = this.decodeOne(lsn, chunk.subarray(25));
-        if (txn) {
-          txn.bytes = this.openBytes;
-          this.ready.push(txn);
-          this.readyChanges += txn.changes.length;
-          this.readyBytes += this.openBytes;
-        }
-        if (this.decoder.openTransaction === undefined) this.openBytes = 0;
+        if (txn) this.buffer.committed(txn);
+        else if (this.decoder.openTransaction === undefined) this.buffer.openBytes = 0;
       } catch (err) {
         this.fail(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       this.dataSinceNext = true;
-      if (!this.paused && (this.buffered() > HIGH_WATER || this.bufferedBytes() > this.opts.highWaterBytes)) {
+      if (!this.paused && this.buffer.aboveHighWater()) {
         this.paused = true;
         this.raw.stream.pause();
       }
@@ -179,16 +169,6 @@ export class SlotStream {
       if (chunk[17] === 1) this.sendStatus(this.confirmed, false);
     }
     this.wake?.();
-  }
-
-  /** Changes decoded and held: committed ones waiting plus the open transaction's. */
-  private buffered(): number {
-    return this.readyChanges + (this.decoder.openTransaction?.changes.length ?? 0);
-  }
-
-  /** Bytes of those changes, as received. */
-  private bufferedBytes(): number {
-    return this.readyBytes + this.openBytes;
   }
 
   private resume(): void {
@@ -225,7 +205,7 @@ export class SlotStream {
     if (this.done) return undefined;
     for (;;) {
       if (this.failed) throw this.failed;
-      if (this.ready.length > 0 || this.dataSinceNext) break;
+      if (this.buffer.ready.length > 0 || this.dataSinceNext) break;
       if (this.decoder.openTransaction === undefined) {
         if (this.sentLsn >= parseLsn(this.opts.caughtUpAt)) {
           this.caughtUp = true;
@@ -254,11 +234,8 @@ export class SlotStream {
       this.wake = undefined;
     }
     this.dataSinceNext = false;
-    const txns = this.ready;
-    this.ready = [];
-    this.readyChanges = 0;
-    this.readyBytes = 0;
-    if (this.buffered() < LOW_WATER && this.bufferedBytes() < this.opts.lowWaterBytes) this.resume();
+    const txns = this.buffer.take();
+    if (this.buffer.belowLowWater()) this.resume();
     if (this.decoder.missingTypeOids.size > 0) {
       await serially(this.sql, () => this.types.resolve(this.sql, this.decoder.missingTypeOids));
       this.decoder.missingTypeOids.clear();
@@ -288,18 +265,18 @@ export class SlotStream {
   }
 
   takeOpenChanges(): Change[] {
-    this.openBytes = 0;
+    this.buffer.openBytes = 0;
     return this.decoder.takeOpenChanges();
   }
 
   /** Bytes of the open transaction's changes not taken yet. */
   get openTransactionBytes(): number {
-    return this.openBytes;
+    return this.buffer.openBytes;
   }
 
   /** Changes decoded and committed, not handed out yet. */
   get queued(): number {
-    return this.readyChanges;
+    return this.buffer.queuedChanges;
   }
 
   /** Ends the stream (CopyDone) after reporting the final durable position; safe to call twice. */
