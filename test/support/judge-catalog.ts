@@ -107,7 +107,9 @@ export function schemaFactQueries(maintain: boolean): Record<string, string> {
              || CASE WHEN p.prokind IN ('f', 'p', 'w') THEN ' ' || pg_get_functiondef(p.oid) ELSE ' kind ' || p.prokind::text END
              || coalesce(' comment ' || quote_literal(obj_description(p.oid, 'pg_proc')), '') AS fact
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-       WHERE ${userSchema('n')} AND ${notInExtension('pg_proc', 'p.oid')}`,
+       WHERE ${userSchema('n')} AND ${notInExtension('pg_proc', 'p.oid')}
+         -- A range type's multirange constructors exist from 14 and are made by the server (an internal dependency).
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i')`,
     sequences: `
       SELECT 'sequence ' || quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename) || ' ' || s.data_type::text
              || ' start ' || s.start_value || ' min ' || s.min_value || ' max ' || s.max_value || ' increment ' || s.increment_by
