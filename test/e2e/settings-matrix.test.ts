@@ -116,6 +116,8 @@ async function makeDatabases(tag: string): Promise<Array<{ db: string; text: str
   for (const d of out) {
     await sql(source, 'postgres', `CREATE DATABASE ${d.db} ${d.create}`);
     made.push(d.db);
+    // A LATIN1 database cannot use the German locale's money at all (its € has no LATIN1 byte).
+    if (d.db.startsWith('latin1')) await sql(source, 'postgres', `ALTER DATABASE ${d.db} SET lc_monetary = 'C'`);
     await sql(source, d.db, SCHEMA + seed(d.text));
   }
   const styled = out[1]?.db ?? '';

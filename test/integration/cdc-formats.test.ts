@@ -79,9 +79,15 @@ interface Pair {
   close: () => Promise<void>;
 }
 
-async function makePair(label: string, plugin: Plugin, styled: boolean): Promise<Pair> {
-  const srcDb = await createTestDatabase(source, label);
-  const dstDb = await createTestDatabase(target, label);
+async function makePair(label: string, plugin: Plugin, styled: boolean, encoding = 'UTF8'): Promise<Pair> {
+  const create = async (server: ServerInfo) => {
+    if (encoding === 'UTF8') return createTestDatabase(server, label);
+    const db = `${label}_${Math.random().toString(16).slice(2, 10)}`;
+    await sql(server, 'postgres', `CREATE DATABASE ${db} ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    return db;
+  };
+  const srcDb = await create(source);
+  const dstDb = await create(target);
   await sql(source, srcDb, DDL);
   await sql(target, dstDb, DDL);
   if (styled) {
@@ -270,4 +276,22 @@ describe('the memory bound of a streamed batch counts bytes', () => {
     const again = await catchUp(p, 'pgoutput', { memoryBytes: 4 * 1024 * 1024 });
     expect(again.reduce((n, r) => n + r.transactions, 0)).toBe(0);
   }, 90_000);
+});
+
+describe('wal2json through the stream from a LATIN1 database', () => {
+  let p: Pair;
+  beforeAll(async () => {
+    p = await makePair('fmt_latin1', 'wal2json', false, 'LATIN1');
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('non-ASCII text arrives as written (wal2json writes the database encoding, not UTF-8)', async () => {
+    await p.writer.query(`INSERT INTO blobs VALUES (1, 'Grüße café ñ ¿ ÿ'), (2, $1)`, ['Ä\\Ö']);
+    await p.writer.query(`UPDATE blobs SET payload = payload || 'é' WHERE id = 2`);
+    await catchUp(p, 'wal2json');
+    expect(await rowsOf(target, p.dstDb, 'blobs')).toEqual(await rowsOf(source, p.srcDb, 'blobs'));
+    expect(await rowsOf(target, p.dstDb, 'blobs')).toEqual(['(1,"Grüße café ñ ¿ ÿ")', '(2,"Ä\\\\Öé")']);
+  }, 60_000);
 });

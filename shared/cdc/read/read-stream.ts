@@ -25,6 +25,7 @@ import { ZERO_LSN, compareLsn, formatLsn, parseLsn } from '../lsn';
 import type { Plugin } from '../slot';
 import { serially } from '../serial';
 import { TypeCache } from '../types';
+import { textDecoderFor } from './encoding';
 import { StreamBuffer } from './stream-buffer';
 import { ReplicationQuery, standbyStatus, startReplicationCommand, type RawConnection } from './replication-protocol';
 
@@ -81,6 +82,7 @@ export class SlotStream {
     private readonly sql: ClientBase,
     private readonly opts: StreamOptions,
     private readonly types: TypeCache,
+    decodeText: (bytes: Buffer) => string,
   ) {
     this.raw = repl.connection as unknown as RawConnection;
     if (opts.plugin === 'pgoutput') {
@@ -91,7 +93,7 @@ export class SlotStream {
       const dec = new Wal2jsonDecoder(types);
       this.decoder = dec;
       // wal2json's commit record takes its LSN from the message header.
-      this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: data.toString('utf8') }])[0];
+      this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: decodeText(data) }])[0];
     }
     this.buffer = new StreamBuffer(() => this.decoder.openTransaction?.changes.length ?? 0, opts);
     const text = startReplicationCommand(opts.slot, opts.plugin, opts.publication ?? opts.slot, opts.startLsn ?? ZERO_LSN);
@@ -103,7 +105,9 @@ export class SlotStream {
    * session on the same database, used to name types.
    */
   static async start(repl: Client, sql: ClientBase, opts: StreamOptions, types = new TypeCache()): Promise<SlotStream> {
-    const stream = new SlotStream(repl, sql, opts, types);
+    // wal2json's bytes are in the database's encoding (encoding.ts).
+    const encoding = opts.plugin === 'wal2json' ? await serially(sql, () => sql.query<{ e: string }>(`SELECT pg_catalog.current_setting('server_encoding') AS e`)) : undefined;
+    const stream = new SlotStream(repl, sql, opts, types, textDecoderFor(encoding?.rows[0]?.e ?? 'UTF8'));
     const conn = repl.connection as unknown as NodeJS.EventEmitter;
     const started = new Promise<void>((resolve) => conn.once('replicationStart', () => resolve()));
     void repl.query(stream.query as never);
