@@ -17,6 +17,12 @@ export interface ColumnValue {
   value: string | null;
   /** pg_type OID on the source, when the decoder knows it (both do); resolves `type`. */
   typeOid?: number;
+  /**
+   * Set on an old-row value (value null) that wal2json printed as JSON null for a float4, float8
+   * or numeric column: it was NULL, NaN, Infinity or -Infinity, and wal2json (before 2.6) prints
+   * them alike. The applier matches it against exactly those four (apply-sql.ts).
+   */
+  nullOrSpecial?: true;
 }
 
 export interface InsertChange {
@@ -69,4 +75,9 @@ export interface SourceTransaction {
   /** Source commit time, ISO-8601 with offset. */
   commitTime: string;
   changes: Change[];
+  /**
+   * Stream only: bytes of the messages its changes were decoded from (what it holds in memory,
+   * roughly). A huge transaction counts only the part not yet handed over.
+   */
+  bytes?: number;
 }

@@ -19,6 +19,13 @@ export const CDC_DEFAULTS = Object.freeze({
   hugeTxnChanges: 100_000,
   /** Size of each further part of a huge transaction being written. */
   hugePartChanges: 10_000,
+  /**
+   * Bytes of changes (counted as received from the walsender) one streamed batch holds at most,
+   * whatever their number: a few huge rows must not exhaust memory. Decoded they take about twice
+   * that. Split in apply/stream-memory.ts between the stream's buffer, the groups being written
+   * and the parts of a huge transaction.
+   */
+  streamMemoryBytes: 64 * 1024 * 1024,
   /** Decoded changes a stream holds before it pauses its socket (back-pressure). */
   streamHighWater: 200_000,
   /** Decoded changes held below which a paused stream resumes. */

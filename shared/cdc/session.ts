@@ -5,16 +5,11 @@
  * output exact before PostgreSQL 12 (later versions print the shortest exact form anyway).
  */
 import type { ClientBase } from 'pg';
+import { VALUE_FORMATS_SQL } from '../pg/formats';
 import { sqlstateOf } from '../pg/retryable';
 
-const TEXT_FORMAT_SETTINGS = [
-  `SET DateStyle = 'ISO, MDY'`,
-  `SET IntervalStyle = 'postgres'`,
-  `SET TimeZone = 'UTC'`,
-  `SET extra_float_digits = 3`,
-  `SET bytea_output = 'hex'`,
-  `SET lc_monetary = 'C'`,
-];
+/** Every connection starts with these (pg/connect.ts); repeated for clients made elsewhere. */
+const TEXT_FORMAT_SETTINGS = [VALUE_FORMATS_SQL];
 
 /** The session that reads the slot: value formats, and no statement timeout on long decodes. */
 export async function prepareSourceSession(client: ClientBase): Promise<void> {

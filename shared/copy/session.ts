@@ -10,18 +10,16 @@
 import type { Client, ClientBase } from 'pg';
 import { closeQuietly, connect, destroyClient, type ConnectOptions } from '../pg/connect';
 import type { ServerEndpoint } from '../pg/endpoint';
+import { VALUE_FORMATS, setStatements } from '../pg/formats';
 import { sqlstateOf } from '../pg/retryable';
 import { ensureBookkeeping } from './bookkeeping';
 
-/** Settings that make text output identical on two servers (also used by shared/verify). */
-export const RENDER_SETTINGS: ReadonlyArray<readonly [string, string]> = [
-  ['DateStyle', 'ISO, MDY'],
-  ['IntervalStyle', 'postgres'],
-  ['TimeZone', 'UTC'],
-  ['extra_float_digits', '3'],
-  ['bytea_output', 'hex'],
-  ['lc_monetary', 'C'],
-];
+/**
+ * Settings that make text output identical on two servers (also used by shared/verify): every
+ * connection already starts with them (pg/connect.ts); set again here so a session handed in
+ * from elsewhere renders the same.
+ */
+export const RENDER_SETTINGS = VALUE_FORMATS;
 
 export interface CopySession {
   source: Client;
@@ -45,10 +43,6 @@ export interface SessionOptions {
 }
 
 export const COPY_APPLICATION_NAME = 'pgferry-copy';
-
-function setStatements(settings: ReadonlyArray<readonly [string, string]>): string {
-  return settings.map(([k, v]) => `SET ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
-}
 
 async function versionOf(client: ClientBase): Promise<{ num: number; major: number; encoding: string }> {
   const { rows } = await client.query<{ num: string; enc: string }>(

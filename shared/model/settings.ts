@@ -9,6 +9,7 @@ import { DEFAULT_MAX_DATABASES } from './names';
 /** The 2025 ARM spec's cap on dbsToMigrate. */
 export const MAX_DATABASES_LIMIT = 50;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_STREAM_MEMORY_MB = 64;
 
 /** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
 export type StorageSetting = { connectionString: string } | { tableServiceUri: string };
@@ -30,6 +31,11 @@ export interface Settings {
   decoder: Decoder;
   /** Folder of the portal's static files (PGFERRY_WEB_DIR; default: web/ beside the app). */
   webDir?: string;
+  /**
+   * Megabytes of changes one streamed CDC batch holds at most (PGFERRY_STREAM_MEMORY_MB, 8–4096,
+   * default 64), however few and large they are. Decoded they take about twice that.
+   */
+  streamMemoryMb: number;
 }
 
 export const DECODERS = ['pgoutput', 'wal2json'] as const;
@@ -117,6 +123,7 @@ const envSchema = z
     PGFERRY_TABLE_PREFIX: tablePrefix,
     PGFERRY_DECODER: decoder,
     PGFERRY_WEB_DIR: optionalText,
+    PGFERRY_STREAM_MEMORY_MB: wholeNumber('PGFERRY_STREAM_MEMORY_MB', 8, 4096, DEFAULT_STREAM_MEMORY_MB),
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -127,6 +134,7 @@ const envSchema = z
       connectTimeoutMs: env.PGFERRY_CONNECT_TIMEOUT_MS,
       storage: storageOf(env, ctx),
       decoder: env.PGFERRY_DECODER,
+      streamMemoryMb: env.PGFERRY_STREAM_MEMORY_MB,
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
     if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;

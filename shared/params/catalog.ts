@@ -39,19 +39,22 @@ export async function readSettings(client: ClientBase): Promise<SettingRow[]> {
     }
     // The session's value came from the login, the database or the client: the server's own is
     // the configuration file's (converted to the base unit by the server), else the built-in default.
-    const f = file.get(r.name);
+    const f = file.get(r.name.toLowerCase());
     const setting = f === undefined ? r.boot_val : await inBaseUnit(client, r.name, f);
     out.push({ ...row, setting: setting ?? r.setting, source: f === undefined ? 'default' : 'configuration file' });
   }
   return out;
 }
 
-/** Applied postgresql.conf values (superusers and pg_read_all_settings); empty when not readable. */
+/**
+ * Applied postgresql.conf values (superusers and pg_read_all_settings); empty when not readable.
+ * Keyed by lower-case name: the file spells names as its author did (timezone, TimeZone …).
+ */
 async function readFileSettings(client: ClientBase): Promise<Map<string, string>> {
   try {
     const { rows } = await client.query<{ name: string; setting: string }>(
       `SELECT name, setting FROM pg_catalog.pg_file_settings WHERE applied ORDER BY seqno`);
-    return new Map(rows.map((r) => [r.name, r.setting]));
+    return new Map(rows.map((r) => [r.name.toLowerCase(), r.setting]));
   } catch {
     return new Map();
   }

@@ -44,8 +44,9 @@ export async function migrationParameters(rt: Runtime, serverParam: string, name
   let source: Client | undefined;
   let target: Client | undefined;
   try {
-    source = await connect(e.source, { timeoutMs });
-    target = await connect(e.target, { timeoutMs });
+    // The report is about the servers' own settings: keep them, this session moves no values.
+    source = await connect(e.source, { timeoutMs, keepServerFormats: true });
+    target = await connect(e.target, { timeoutMs, keepServerFormats: true });
     return { value: await parameterReport(source, target, server, e.record.dbsToMigrate) };
   } catch (err) {
     if (err instanceof PgConnectionError) throw new ApiError(502, 'ServerUnreachable', err.message);

@@ -5,6 +5,9 @@
  * Every client gets an 'error' listener before it connects: node-pg emits 'error' when an idle
  * connection drops, and an unhandled 'error' event would crash the whole Functions worker.
  * The next query on such a client fails with a normal, classifiable error instead.
+ *
+ * Every session, walsender sessions included, starts with pgferry's value formats (formats.ts)
+ * set, so no code path can read or write values in a source's own DateStyle or TimeZone.
  */
 import { Socket, isIP } from 'net';
 import { Client } from 'pg';
@@ -12,6 +15,7 @@ import { classifyError } from './classify';
 import { ConnectTimeoutError, PgConnectionError, type TimeoutPhase } from './errors';
 import { hostPort, type ServerEndpoint } from './endpoint';
 import { sqlstateOf } from './retryable';
+import { VALUE_FORMATS_SQL } from './formats';
 import { DEFAULT_CONNECT_TIMEOUT_MS, buildConnectAttempts, type ClientOptions, type ConnectAttempt } from './ssl';
 
 export interface ConnectOptions extends Omit<ClientOptions, 'connectTimeoutMs'> {
@@ -21,6 +25,11 @@ export interface ConnectOptions extends Omit<ClientOptions, 'connectTimeoutMs'> 
   signal?: AbortSignal;
   /** Called when an established connection fails (server restart, network drop). */
   onError?: (err: Error) => void;
+  /**
+   * Leaves the session in the server's own DateStyle, TimeZone … (formats.ts). Only for reading
+   * the server's settings themselves (the parameter report); such a session must not move values.
+   */
+  keepServerFormats?: boolean;
 }
 
 export interface ConnectedClient {
@@ -108,6 +117,9 @@ async function connectOnce(attempt: ConnectAttempt, remainingMs: number, budgetM
   try {
     await client.connect();
     phase = 'query';
+    // Right after the login, before anything else can run on the session: a query, unlike startup
+    // `options`, fails loudly where a pooler would drop the parameter, and it works on walsenders.
+    if (opts.keepServerFormats !== true) await client.query(VALUE_FORMATS_SQL);
     return client;
   } catch (err) {
     destroyClient(client);

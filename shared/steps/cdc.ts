@@ -75,6 +75,7 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       const flushed = i.endLsn ? await currentFlushLsn(s) : undefined;
       const options: ApplyBatchOptions = {
         slot, plugin, types: await typeCacheFor({ ...i, run: e.record.migrationId }),
+        memoryBytes: rt.settings.streamMemoryMb * 1024 * 1024,
         ...(copy ? { copy } : {}),
         ...(db.consistencyLsn ? { consistencyLsn: db.consistencyLsn } : {}),
         ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),

@@ -16,7 +16,7 @@ function problemsOf(env: Record<string, string>): SettingsError {
 
 describe('app settings', () => {
   it('fills defaults', () => {
-    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', storage: { connectionString: 'UseDevelopmentStorage=true' } });
+    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, storage: { connectionString: 'UseDevelopmentStorage=true' } });
   });
 
   it('reads every setting', () => {
@@ -24,7 +24,9 @@ describe('app settings', () => {
     const settings = loadSettings({
       ...STORAGE, PGFERRY_MAX_DATABASES: '20', PGFERRY_CONNECT_TIMEOUT_MS: '2500', PGFERRY_SECRET_KEY: KEY, PGFERRY_SECRET_KEY_PREVIOUS: previous,
       PGFERRY_TABLE_PREFIX: 'T1234', PGFERRY_DECODER: 'WAL2JSON', PGFERRY_WEB_DIR: '/srv/web',
+      PGFERRY_STREAM_MEMORY_MB: '256',
     });
+    expect(settings.streamMemoryMb).toBe(256);
     expect(settings.maxDatabases).toBe(20);
     expect(settings.connectTimeoutMs).toBe(2500);
     expect(settings.secretKey?.length).toBe(32);
@@ -47,6 +49,7 @@ describe('app settings', () => {
     [{ ...STORAGE, PGFERRY_SECRET_KEY_PREVIOUS: 'c2hvcnQ=' }, 'PGFERRY_SECRET_KEY_PREVIOUS', 'base64 encoding of 32 bytes'],
     [{ ...STORAGE, PGFERRY_SECRET_KEY_PREVIOUS: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/k)' }, 'PGFERRY_SECRET_KEY_PREVIOUS', 'unresolved Key Vault reference'],
     [{ ...STORAGE, PGFERRY_DECODER: 'test_decoding' }, 'PGFERRY_DECODER', 'is "test_decoding"'],
+    [{ ...STORAGE, PGFERRY_STREAM_MEMORY_MB: '4' }, 'PGFERRY_STREAM_MEMORY_MB', 'from 8 to 4096'],
     [{ ...STORAGE, PGFERRY_TABLE_PREFIX: 'bad-prefix' }, 'PGFERRY_TABLE_PREFIX', 'not a table name prefix'],
     [{}, 'AzureWebJobsStorage', 'is not set'],
     [{ AzureWebJobsStorage: 'secretaccountkeywithoutequals' }, 'AzureWebJobsStorage', 'not a storage connection string'],

@@ -35,6 +35,7 @@ import { openSqlSource, openStreamSource } from './page-sources';
 import { TargetTables } from './target-tables';
 import { ReplayPlanner } from './visibility';
 import { newCounters, type WriterContext } from './writer-context';
+import { streamMemory } from './stream-memory';
 
 /** Applies one batch; see the file comment. Throws CdcApplyError (retryable or not). */
 export async function applyBatch(source: ClientBase, target: ClientBase, opts: ApplyBatchOptions): Promise<BatchResult> {
@@ -86,8 +87,9 @@ async function runLocked(source: ClientBase, target: ClientBase, opts: ApplyBatc
     };
     const types = opts.types ?? new TypeCache();
     const r0 = Date.now();
+    const memory = streamMemory(opts.memoryBytes);
     const reader = opts.openReplication
-      ? await openStreamSource(source, opts.openReplication, opts, applied ?? pos.confirmedFlushLsn, types)
+      ? await openStreamSource(source, opts.openReplication, opts, applied ?? pos.confirmedFlushLsn, types, memory)
       : await openSqlSource(source, opts, opts.maxRows ?? CDC_DEFAULTS.maxRows, types);
     result.readWaitMs += Date.now() - r0;
     await applyPages(reader, {
@@ -98,6 +100,7 @@ async function runLocked(source: ClientBase, target: ClientBase, opts: ApplyBatc
       result,
       txnChanges: opts.txnChanges ?? CDC_DEFAULTS.txnChanges,
       hugeTxnChanges: opts.hugeTxnChanges ?? CDC_DEFAULTS.hugeTxnChanges,
+      memory,
       hooks: opts.hooks,
     });
     const durable = await progress.flush();

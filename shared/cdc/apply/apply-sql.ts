@@ -18,7 +18,12 @@ export interface Statement {
 export interface Col {
   name: string;
   type: string;
+  /** An old value wal2json printed as null for a float or numeric column (change.ts): match NULL, NaN or ±Infinity. */
+  nullOrSpecial?: boolean;
 }
+
+/** What a float4/float8/numeric `null` from wal2json may have been, besides NULL (their text output). */
+const SPECIALS = `('NaN', 'Infinity', '-Infinity')`;
 
 function named(text: string): Statement {
   return { name: `pf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
@@ -80,6 +85,8 @@ function matchOne(t: TargetTable, match: Col[], offset: number): string {
   return match
     .map((c, i) => {
       const p = `$${offset + i + 1}`;
+      // The parameter is null; it stays in the text so parameters keep their positions.
+      if (c.nullOrSpecial) return `(pf_t.${quoteIdent(c.name)} IS NULL OR pf_t.${quoteIdent(c.name)}::text IN ${SPECIALS}) AND ${p}::text IS NULL`;
       // Key columns are NOT NULL: plain `=` lets the primary key index find the row.
       if (t.key.includes(c.name)) return `pf_t.${quoteIdent(c.name)} = ${p}::${c.type}`;
       return t.columns.get(c.name)?.hasEquality === false
@@ -98,6 +105,16 @@ export function updateOneRow(t: TargetTable, set: Col[], match: Col[]): Statemen
   const q = qualified(t);
   const assignments = set.map((c, i) => `${quoteIdent(c.name)} = $${i + 1}::${c.type}`);
   return named(`UPDATE ${q} AS pf_t SET ${assignments.join(', ')} WHERE ctid = (SELECT ctid FROM ${q} AS pf_t WHERE ${matchOne(t, match, set.length)} LIMIT 1)`);
+}
+
+/**
+ * The distinct texts of the `nullOrSpecial` columns among the rows `match` finds (at most two):
+ * one answer means the row is known up to identical copies, two that NULL, NaN and ±Infinity
+ * cannot be told apart. Parameters as matchOne's.
+ */
+export function specialsOf(t: TargetTable, match: Col[]): Statement {
+  const texts = match.filter((c) => c.nullOrSpecial).map((c) => `pf_t.${quoteIdent(c.name)}::text`);
+  return named(`SELECT DISTINCT ${texts.join(', ')} FROM ${qualified(t)} AS pf_t WHERE ${matchOne(t, match, 0)} LIMIT 2`);
 }
 
 /** DELETE of exactly one row matched on old values; see updateOneRow. */

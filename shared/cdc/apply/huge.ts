@@ -19,7 +19,16 @@ import type { WriterContext } from './writer-context';
  * failure is reported as is (its earlier parts are gone: no one-change-at-a-time diagnosis).
  * Returns the transactions that followed it in the last page.
  */
-export async function applyHuge(ctx: WriterContext, progress: Progress, planner: ReplayPlanner, reader: StreamPageSource, txn: SourceTransaction, result: BatchResult, hooks?: ApplyHooks): Promise<SourceTransaction[]> {
+export async function applyHuge(
+  ctx: WriterContext,
+  progress: Progress,
+  planner: ReplayPlanner,
+  reader: StreamPageSource,
+  txn: SourceTransaction,
+  result: BatchResult,
+  hooks: ApplyHooks | undefined,
+  partBytes: number,
+): Promise<SourceTransaction[]> {
   const w0 = Date.now();
   const before = { ...ctx.counters };
   try {
@@ -46,7 +55,7 @@ export async function applyHuge(ctx: WriterContext, progress: Progress, planner:
       }
       if (at > 0 || (at < 0 && (txns?.length ?? 0) > 0)) throw new Error('stream: transactions committed inside a huge transaction');
       if (at < 0) {
-        if (txn.changes.length >= CDC_DEFAULTS.hugePartChanges) await writePart(reader.takeOpenChanges(), undefined);
+        if (txn.changes.length >= CDC_DEFAULTS.hugePartChanges || reader.openBytes() >= partBytes) await writePart(reader.takeOpenChanges(), undefined);
         continue;
       }
       await writePart(txn.changes, txn.commitLsn);

@@ -56,6 +56,12 @@ export interface ApplyBatchOptions {
    * (default CDC_DEFAULTS.hugeTxnChanges). The SQL path holds a transaction whole (see read-sql.ts).
    */
   hugeTxnChanges?: number;
+  /**
+   * Streams only: bytes of changes the batch holds at most (buffered, grouped, being written),
+   * so a few huge rows cannot exhaust memory (default CDC_DEFAULTS.streamMemoryBytes). Whole
+   * transactions stay exactly-once: a large one is written in parts inside one target transaction.
+   */
+  memoryBytes?: number;
   /** Time box of a streamed batch (default CDC_DEFAULTS.streamMaxMs). */
   maxMs?: number;
   hooks?: ApplyHooks;

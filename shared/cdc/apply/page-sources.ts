@@ -14,6 +14,7 @@ import { SlotStream } from '../read/read-stream';
 import { whileSlotBusy } from '../slot-position';
 import type { TypeCache } from '../types';
 import type { ApplyBatchOptions } from './options';
+import type { StreamMemory } from './stream-memory';
 
 /** Pages of whole transactions from pg_logical_slot_peek_(binary_)changes (read-sql.ts). */
 export interface SqlPageSource {
@@ -41,6 +42,8 @@ export interface StreamPageSource {
   openTransaction(): SourceTransaction | undefined;
   /** Takes the open transaction's changes decoded so far (it stays open). */
   takeOpenChanges(): Change[];
+  /** Bytes of the open transaction's changes not taken yet. */
+  openBytes(): number;
   /** Ends the stream after reporting `finalLsn` as the durable position, and closes its connection. */
   close(finalLsn?: string): Promise<void>;
 }
@@ -63,7 +66,7 @@ export async function openSqlSource(source: ClientBase, opts: ApplyBatchOptions,
  * uptoLsn at cutover, when that is earlier). Closing it closes the connection: a walsender serves
  * one START_REPLICATION per connection.
  */
-export async function openStreamSource(source: ClientBase, open: () => Promise<Client>, opts: ApplyBatchOptions, startLsn: string, types: TypeCache): Promise<StreamPageSource> {
+export async function openStreamSource(source: ClientBase, open: () => Promise<Client>, opts: ApplyBatchOptions, startLsn: string, types: TypeCache, memory: StreamMemory): Promise<StreamPageSource> {
   const flushed = await currentFlushLsn(source);
   const caughtUpAt = opts.uptoLsn !== undefined && compareLsn(opts.uptoLsn, flushed) < 0 ? opts.uptoLsn : flushed;
   const repl = await open();
@@ -83,6 +86,8 @@ export async function openStreamSource(source: ClientBase, open: () => Promise<C
           ...(opts.uptoLsn ? { uptoLsn: opts.uptoLsn } : {}),
           maxChanges: opts.maxRows ?? CDC_DEFAULTS.maxRows,
           maxMs: opts.maxMs ?? CDC_DEFAULTS.streamMaxMs,
+          highWaterBytes: memory.highWaterBytes,
+          lowWaterBytes: memory.lowWaterBytes,
         },
         types,
       ),
@@ -99,6 +104,7 @@ export async function openStreamSource(source: ClientBase, open: () => Promise<C
     queued: () => stream.queued,
     openTransaction: () => stream.openTransaction,
     takeOpenChanges: () => stream.takeOpenChanges(),
+    openBytes: () => stream.openTransactionBytes,
     close: async (lsn) => {
       try {
         await stream.close(lsn);

@@ -17,6 +17,7 @@ import { applyGroup } from './group';
 import { applyHuge } from './huge';
 import type { ApplyHooks, BatchResult } from './options';
 import type { PageSource } from './page-sources';
+import type { StreamMemory } from './stream-memory';
 import type { ReplayPlanner } from './visibility';
 import type { WriterContext } from './writer-context';
 
@@ -31,6 +32,8 @@ export interface PagesContext {
   txnChanges: number;
   /** Stream only: an open transaction this large is written in parts. */
   hugeTxnChanges: number;
+  /** Stream only: the byte shares of the batch's memory budget (stream-memory.ts). */
+  memory: StreamMemory;
   hooks: ApplyHooks | undefined;
 }
 
@@ -42,6 +45,7 @@ export async function applyPages(reader: PageSource, p: PagesContext): Promise<v
   try {
     let group: SourceTransaction[] = [];
     let groupChanges = 0;
+    let groupBytes = 0;
     let lastConfirm = Date.now();
     const write = async (txns: SourceTransaction[]) => {
       const w0 = Date.now();
@@ -62,6 +66,7 @@ export async function applyPages(reader: PageSource, p: PagesContext): Promise<v
       const txns = group;
       group = [];
       groupChanges = 0;
+      groupBytes = 0;
       const prev = inflight;
       const run = prev ? prev.then(() => write(txns)) : write(txns);
       run.catch(() => undefined);
@@ -77,7 +82,8 @@ export async function applyPages(reader: PageSource, p: PagesContext): Promise<v
         }
         group.push(t);
         groupChanges += t.changes.length;
-        if (groupChanges >= p.txnChanges) await flushGroup();
+        groupBytes += t.bytes ?? 0;
+        if (groupChanges >= p.txnChanges || groupBytes >= p.memory.groupBytes) await flushGroup();
       }
     };
     // The SQL reader fetches its next page while this one is handled; a stream decodes on demand.
@@ -94,11 +100,11 @@ export async function applyPages(reader: PageSource, p: PagesContext): Promise<v
       if (reader.kind === 'stream') {
         // A huge transaction is not held whole: it is written in parts inside one target transaction.
         const open = reader.openTransaction();
-        if (open && open.changes.length >= p.hugeTxnChanges) {
+        if (open && (open.changes.length >= p.hugeTxnChanges || reader.openBytes() >= p.memory.hugeTxnBytes)) {
           await flushGroup();
           if (inflight) await inflight;
           inflight = undefined;
-          await accept(await applyHuge(ctx, progress, planner, reader, open, result, hooks));
+          await accept(await applyHuge(ctx, progress, planner, reader, open, result, hooks, p.memory.hugePartBytes));
         }
         // A stream delivers as the server decodes: when little is buffered, write what we have
         // rather than wait for more (the next messages arrive meanwhile).

@@ -7,27 +7,30 @@ import type { ColumnValue, InsertChange, UpdateChange } from '../change';
 import { serially } from '../serial';
 import { selectByKey } from './apply-sql';
 import { col, keyText, pick } from './runs';
+import { resolveFromWholeRow } from './specials';
 import type { TargetTable } from './target-tables';
 import type { PlannedOp, WriterContext } from './writer-context';
 
 /**
  * wal2json cannot tell NULL from NaN/±Infinity: read such values from the source by key, in
- * one query per table. A row already gone from the source is removed again later in the WAL; it
- * gets NULL (or NaN where the column is NOT NULL, so the value must have been a special one).
+ * one query per table (keyless tables: by the rest of the row, specials.ts). A row already gone
+ * from the source is removed again later in the WAL; it gets NULL (or NaN where the column is
+ * NOT NULL, so the value must have been a special one).
  */
 export async function resolveUnresolved(ctx: WriterContext, t: TargetTable, ops: PlannedOp[]): Promise<void> {
   if (!ops.some((o) => o.change.kind !== 'delete' && o.change.unresolved !== undefined)) return;
   const pending = ops.filter((o) => o.change.kind !== 'delete' && (o.change.unresolved?.length ?? 0) > 0);
   if (pending.length === 0) return;
-  const canRead = t.key.length > 0;
+  if (t.key.length === 0) {
+    for (const o of pending) await resolveFromWholeRow(ctx, t, o);
+    return;
+  }
   const cols = [...new Set(pending.flatMap((o) => (o.change.kind !== 'delete' ? (o.change.unresolved ?? []) : [])))];
-  const found = canRead
-    ? await readSourceByKey(ctx, t, pending.map((o) => pick((o.change as InsertChange | UpdateChange).newRow, t.key)), cols)
-    : new Map<string, Array<string | null>>();
+  const found = await readSourceByKey(ctx, t, pending.map((o) => pick((o.change as InsertChange | UpdateChange).newRow, t.key)), cols);
   for (const o of pending) {
     const c = o.change as InsertChange | UpdateChange;
     const keyRow = pick(c.newRow, t.key);
-    const values = canRead ? found.get(keyText(keyRow.map((v) => v.value))) : undefined;
+    const values = found.get(keyText(keyRow.map((v) => v.value)));
     for (const name of c.unresolved ?? []) {
       const j = cols.indexOf(name);
       const tc = t.columns.get(name);

@@ -20,6 +20,7 @@ import { serially } from '../serial';
 import { deleteOneRow, insertRows, rowExists, truncate, updateOneRow, type Statement } from './apply-sql';
 import { col, describeKey, isKeyed, keyChanged, keyText, pick, planChange, runStatement, writable, type Entry, type Lane, type Planned } from './runs';
 import { readSourceByKey, resolveUnresolved } from './source-values';
+import { assertUnambiguous, matchColumns } from './specials';
 import type { TargetTable } from './target-tables';
 import { NeedsDiagnosis, type PlannedOp, type RowChange, type WriterContext } from './writer-context';
 
@@ -164,8 +165,12 @@ export class TxnWriter {
     const keyed = isKeyed(t, c);
     // Old values to find the row by: the key when the target has it, else every old column given.
     const matchRow = keyed ? pick(c.kind === 'update' && c.oldKey.length === 0 ? c.newRow : c.oldKey, t.key) : c.oldKey;
-    const match = matchRow.map((v) => col(t, v.name, matchRow));
+    const match = matchColumns(t, matchRow);
     const matchValues = matchRow.map((v) => v.value);
+    if (match.some((m) => m.nullOrSpecial)) {
+      await this.settle();
+      await assertUnambiguous(this.ctx, t, match, matchValues, op);
+    }
     if (c.kind === 'delete') {
       const n = await this.exec(deleteOneRow(t, match), matchValues, op);
       if (n === 0 && op.mode === 'exact') throw this.divergence(op, 'found no row to delete', matchRow);

@@ -12,8 +12,10 @@
  * Two more wal2json quirks are undone here:
  *  - bytea is printed as hex without its `\x` prefix (wal2json strips it): put it back;
  *  - NaN, Infinity and -Infinity of float4/float8/numeric are printed as `null`, exactly like SQL
- *    NULL. Such a column is left out of the row and named in `unresolved`; the applier reads its
- *    value from the source (apply/source-values.ts). pgoutput has no such loss.
+ *    NULL. In a new row such a column is left out and named in `unresolved`; the applier reads
+ *    its value from the source (apply/source-values.ts). In an old row (REPLICA IDENTITY FULL) it
+ *    stays, marked `nullOrSpecial`: dropping it would let `(1, NULL)` match the row `(1, 1.5)`.
+ *    pgoutput has no such loss.
  * Unchanged TOAST columns are simply absent from an update's "columns"; for REPLICA IDENTITY
  * FULL they are filled from the old row ("identity"), which has every value.
  */
@@ -116,7 +118,7 @@ export class Wal2jsonDecoder extends TransactionAssembler {
     }
     const unresolved: string[] = [];
     const newRow = (rec.columns ?? []).flatMap((c) => this.column(c, unresolved));
-    const oldKey = (rec.identity ?? []).flatMap((c) => this.column(c, []));
+    const oldKey = (rec.identity ?? []).flatMap((c) => this.column(c, null));
     let change: Change;
     if (rec.action === 'I') {
       change = { kind: 'insert', relation, newRow };
@@ -147,14 +149,21 @@ export class Wal2jsonDecoder extends TransactionAssembler {
     return ref;
   }
 
-  /** One column, or none when its value is unknowable (then named in `unresolved`). */
-  private column(c: W2jColumn, unresolved: string[]): ColumnValue[] {
+  /**
+   * One column. A new-row value wal2json made unknowable is left out and named in `unresolved`;
+   * an old-row one (`unresolved` null) is kept as null, marked `nullOrSpecial`.
+   */
+  private column(c: W2jColumn, unresolved: string[] | null): ColumnValue[] {
     const oid = c.typeoid;
     let value: string | null;
+    let nullOrSpecial = false;
     if (c.value === null) {
       if (oid === OID.float4 || oid === OID.float8 || oid === OID.numeric) {
-        unresolved.push(c.name);
-        return [];
+        if (unresolved) {
+          unresolved.push(c.name);
+          return [];
+        }
+        nullOrSpecial = true;
       }
       value = null;
     } else if (typeof c.value === 'boolean') {
@@ -168,7 +177,9 @@ export class Wal2jsonDecoder extends TransactionAssembler {
       if (oid !== undefined) this.missingTypeOids.add(oid);
       type = c.type ?? '';
     }
-    return [oid !== undefined ? { name: c.name, type, value, typeOid: oid } : { name: c.name, type, value }];
+    const out: ColumnValue = oid !== undefined ? { name: c.name, type, value, typeOid: oid } : { name: c.name, type, value };
+    if (nullOrSpecial) out.nullOrSpecial = true;
+    return [out];
   }
 }
 

@@ -6,8 +6,9 @@
  *
  * The stream is time-boxed by its caller (one activity = one bounded stream). Messages are
  * decoded as they arrive and the socket is paused once CDC_DEFAULTS.streamHighWater decoded
- * changes wait (back-pressure: a slow target never makes pgferry buffer an unbounded backlog; a
- * huge transaction is taken in parts by the applier). Progress is reported to the server
+ * changes, or `highWaterBytes` of them, wait (back-pressure: a slow target, or a few huge rows,
+ * never make pgferry buffer an unbounded backlog; a huge transaction is taken in parts by the
+ * applier). Bytes are counted as the messages arrive, before decoding. Progress is reported to the server
  * only as the target's DURABLE position (standby status update, flush = write = apply), so the
  * slot never moves past what the target would keep after a crash; keepalives that ask for a
  * reply get one.
@@ -24,6 +25,8 @@ import { ZERO_LSN, compareLsn, formatLsn, parseLsn } from '../lsn';
 import type { Plugin } from '../slot';
 import { serially } from '../serial';
 import { TypeCache } from '../types';
+import { textDecoderFor } from './encoding';
+import { StreamBuffer } from './stream-buffer';
 import { ReplicationQuery, standbyStatus, startReplicationCommand, type RawConnection } from './replication-protocol';
 
 export interface StreamOptions {
@@ -40,18 +43,17 @@ export interface StreamOptions {
   maxChanges: number;
   /** Stop at a transaction boundary after this long. */
   maxMs: number;
+  /** Bytes of changes buffered above which the socket is paused, and below which it resumes. */
+  highWaterBytes: number;
+  lowWaterBytes: number;
 }
 
-/** Decoded changes held before the socket is paused (back-pressure), and resumed below. */
-const HIGH_WATER = CDC_DEFAULTS.streamHighWater;
-const LOW_WATER = CDC_DEFAULTS.streamLowWater;
 /** Messages decoded in one go before the event loop gets a turn. */
 const SLICE_MESSAGES = CDC_DEFAULTS.streamSliceMessages;
 
 export class SlotStream {
   /** Transactions decoded and committed, not handed out yet. */
-  private ready: SourceTransaction[] = [];
-  private readyChanges = 0;
+  private readonly buffer: StreamBuffer;
   /** Data arrived since the last next(): the open transaction may have grown. */
   private dataSinceNext = false;
   private wake: (() => void) | undefined;
@@ -80,6 +82,7 @@ export class SlotStream {
     private readonly sql: ClientBase,
     private readonly opts: StreamOptions,
     private readonly types: TypeCache,
+    decodeText: (bytes: Buffer) => string,
   ) {
     this.raw = repl.connection as unknown as RawConnection;
     if (opts.plugin === 'pgoutput') {
@@ -90,8 +93,9 @@ export class SlotStream {
       const dec = new Wal2jsonDecoder(types);
       this.decoder = dec;
       // wal2json's commit record takes its LSN from the message header.
-      this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: data.toString('utf8') }])[0];
+      this.decodeOne = (lsn, data) => dec.push([{ lsn: formatLsn(lsn), xid: null, data: decodeText(data) }])[0];
     }
+    this.buffer = new StreamBuffer(() => this.decoder.openTransaction?.changes.length ?? 0, opts);
     const text = startReplicationCommand(opts.slot, opts.plugin, opts.publication ?? opts.slot, opts.startLsn ?? ZERO_LSN);
     this.query = new ReplicationQuery(text, (chunk) => this.onData(chunk));
   }
@@ -101,7 +105,9 @@ export class SlotStream {
    * session on the same database, used to name types.
    */
   static async start(repl: Client, sql: ClientBase, opts: StreamOptions, types = new TypeCache()): Promise<SlotStream> {
-    const stream = new SlotStream(repl, sql, opts, types);
+    // wal2json's bytes are in the database's encoding (encoding.ts).
+    const encoding = opts.plugin === 'wal2json' ? await serially(sql, () => sql.query<{ e: string }>(`SELECT pg_catalog.current_setting('server_encoding') AS e`)) : undefined;
+    const stream = new SlotStream(repl, sql, opts, types, textDecoderFor(encoding?.rows[0]?.e ?? 'UTF8'));
     const conn = repl.connection as unknown as NodeJS.EventEmitter;
     const started = new Promise<void>((resolve) => conn.once('replicationStart', () => resolve()));
     void repl.query(stream.query as never);
@@ -136,17 +142,16 @@ export class SlotStream {
       if (walEnd > this.sentLsn) this.sentLsn = walEnd;
       if (this.stopped || this.failed) return;
       try {
+        this.buffer.received(chunk.length);
         const txn = this.decodeOne(lsn, chunk.subarray(25));
-        if (txn) {
-          this.ready.push(txn);
-          this.readyChanges += txn.changes.length;
-        }
+        if (txn) this.buffer.committed(txn);
+        else if (this.decoder.openTransaction === undefined) this.buffer.openBytes = 0;
       } catch (err) {
         this.fail(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       this.dataSinceNext = true;
-      if (!this.paused && this.buffered() > HIGH_WATER) {
+      if (!this.paused && this.buffer.aboveHighWater()) {
         this.paused = true;
         this.raw.stream.pause();
       }
@@ -168,11 +173,6 @@ export class SlotStream {
       if (chunk[17] === 1) this.sendStatus(this.confirmed, false);
     }
     this.wake?.();
-  }
-
-  /** Changes decoded and held: committed ones waiting plus the open transaction's. */
-  private buffered(): number {
-    return this.readyChanges + (this.decoder.openTransaction?.changes.length ?? 0);
   }
 
   private resume(): void {
@@ -209,7 +209,7 @@ export class SlotStream {
     if (this.done) return undefined;
     for (;;) {
       if (this.failed) throw this.failed;
-      if (this.ready.length > 0 || this.dataSinceNext) break;
+      if (this.buffer.ready.length > 0 || this.dataSinceNext) break;
       if (this.decoder.openTransaction === undefined) {
         if (this.sentLsn >= parseLsn(this.opts.caughtUpAt)) {
           this.caughtUp = true;
@@ -238,10 +238,8 @@ export class SlotStream {
       this.wake = undefined;
     }
     this.dataSinceNext = false;
-    const txns = this.ready;
-    this.ready = [];
-    this.readyChanges = 0;
-    if (this.buffered() < LOW_WATER) this.resume();
+    const txns = this.buffer.take();
+    if (this.buffer.belowLowWater()) this.resume();
     if (this.decoder.missingTypeOids.size > 0) {
       await serially(this.sql, () => this.types.resolve(this.sql, this.decoder.missingTypeOids));
       this.decoder.missingTypeOids.clear();
@@ -271,12 +269,18 @@ export class SlotStream {
   }
 
   takeOpenChanges(): Change[] {
+    this.buffer.openBytes = 0;
     return this.decoder.takeOpenChanges();
+  }
+
+  /** Bytes of the open transaction's changes not taken yet. */
+  get openTransactionBytes(): number {
+    return this.buffer.openBytes;
   }
 
   /** Changes decoded and committed, not handed out yet. */
   get queued(): number {
-    return this.readyChanges;
+    return this.buffer.queuedChanges;
   }
 
   /** Ends the stream (CopyDone) after reporting the final durable position; safe to call twice. */
