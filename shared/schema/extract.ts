@@ -59,6 +59,8 @@ export interface ExtractOptions {
   snapshot?: string;
   /** Build plain secondary indexes with CREATE INDEX CONCURRENTLY (no write lock during replay). */
   concurrentIndexes?: boolean;
+  /** Create triggers and rules disabled until completion (RenderOptions.holdTriggers). */
+  holdTriggers?: boolean;
 }
 
 export async function extractSchema(client: ClientBase, opts: ExtractOptions = {}): Promise<SchemaPlan> {
@@ -80,6 +82,7 @@ export async function extractSchema(client: ClientBase, opts: ExtractOptions = {
       targetExtensions: opts.targetExtensions ?? null,
       concurrentIndexes: opts.concurrentIndexes ?? false,
       targetCollations: opts.targetCollations ? new Set(opts.targetCollations) : null,
+      holdTriggers: opts.holdTriggers ?? false,
     });
   } finally {
     await client.query('COMMIT');

@@ -44,7 +44,7 @@ export function schemaPlanFor(k: RunKey, source: () => Promise<Client>, target: 
     const [s, t] = await Promise.all([source(), target()]);
     try {
       const facts = await readTargetFacts(t);
-      return await extractSchema(s, facts);
+      return await extractSchema(s, { ...facts, holdTriggers: true });
     } finally {
       await Promise.all([s.end().catch(() => undefined), t.end().catch(() => undefined)]);
     }
