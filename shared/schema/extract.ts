@@ -61,6 +61,8 @@ export interface ExtractOptions {
   concurrentIndexes?: boolean;
   /** Create triggers and rules disabled until completion (RenderOptions.holdTriggers). */
   holdTriggers?: boolean;
+  /** Create foreign keys at completion (RenderOptions.holdForeignKeys). */
+  holdForeignKeys?: boolean;
 }
 
 export async function extractSchema(client: ClientBase, opts: ExtractOptions = {}): Promise<SchemaPlan> {
@@ -83,6 +85,7 @@ export async function extractSchema(client: ClientBase, opts: ExtractOptions = {
       concurrentIndexes: opts.concurrentIndexes ?? false,
       targetCollations: opts.targetCollations ? new Set(opts.targetCollations) : null,
       holdTriggers: opts.holdTriggers ?? false,
+      holdForeignKeys: opts.holdForeignKeys ?? false,
     });
   } finally {
     await client.query('COMMIT');

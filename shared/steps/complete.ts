@@ -15,6 +15,7 @@ import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import { dropSlotAndPublication } from '../cdc/slot';
 import { restoreFiringStates } from '../schema/trigger-states';
+import { applyDrainedObjects } from './schema';
 import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
 
@@ -54,7 +55,9 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
   const e = await databaseEndpoints(rt, k);
   try {
     const tables = await planTables(rt, { ...k, run: e.record.migrationId });
-    // Replay has drained: triggers and rules, held disabled since their creation, fire from now on.
+    // Replay has drained: foreign keys held until now are created, and triggers and rules, held
+    // disabled since their creation, fire from now on.
+    await applyDrainedObjects(rt, k, e);
     await withPair(e.source, e.target, rt.settings.connectTimeoutMs, restoreFiringStates);
     const sequences = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
     await reportMissingSequences(rt, k, sequences.missing);

@@ -4,14 +4,14 @@
  * Flexible Server's or RDS's replication role), on the target an admin that is not a superuser
  * (CREATEDB CREATEROLE and the predefined roles of azure_pg_admin). Online, with writes during
  * the whole run, triggers (an audit trigger writing another table; a BEFORE trigger rewriting
- * rows; one ENABLE ALWAYS, one DISABLEd), sequences, a table keyed by its replica identity index,
+ * rows; one ENABLE ALWAYS, one DISABLEd), a foreign key ON DELETE CASCADE, sequences, a table keyed by its replica identity index,
  * a CHECK function calling another unqualified, then cutover.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sql } from '../support/databases';
 import { http, useHost } from '../support/host';
-import { expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, useDatabases, waitForState } from '../support/e2e';
+import { expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, useDatabases, waitForState } from '../support/e2e';
 
 const source = inject('source');
 const target = inject('target');
@@ -27,6 +27,8 @@ const FIXTURE = `
   SET ROLE ${app};
   CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL, price numeric(12,2), touched int NOT NULL DEFAULT 0);
   CREATE TABLE item_audit (id bigserial PRIMARY KEY, item_id bigint NOT NULL, op text NOT NULL);
+  -- Deleting an item cascades on the source; replay carries both deletes, in that order.
+  CREATE TABLE item_notes (id bigserial PRIMARY KEY, item_id bigint NOT NULL REFERENCES items ON DELETE CASCADE, note text);
   -- A CHECK whose function calls another unqualified (resolved by the database's search_path).
   CREATE FUNCTION colours() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT ARRAY['red', 'green', 'blue'] $$;
   CREATE FUNCTION colour_ok(c text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
@@ -50,6 +52,7 @@ const FIXTURE = `
   CREATE TRIGGER tags_never BEFORE UPDATE ON tags FOR EACH ROW EXECUTE FUNCTION never();
   ALTER TABLE tags DISABLE TRIGGER tags_never;
   INSERT INTO items (name, price) SELECT 'item ' || g, g FROM generate_series(1, 300) g;
+  INSERT INTO item_notes (item_id, note) SELECT id, 'note ' || n FROM items, generate_series(1, 2) n;
   INSERT INTO tags SELECT g % 4, 'code' || g, 'label', (ARRAY['red', 'green', 'blue', NULL])[1 + g % 4] FROM generate_series(1, 300) g;
   RESET ROLE;`;
 
@@ -85,6 +88,9 @@ function startAppWriter(db: string): { stop(): Promise<number> } {
 
 const triggerStates = `SELECT c.relname || '.' || t.tgname AS trigger, t.tgenabled::text AS state
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal ORDER BY 1`;
+
+const foreignKeys = `SELECT conrelid::regclass::text AS rel, conname, pg_get_constraintdef(oid) AS def, convalidated
+  FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2`;
 
 beforeAll(async () => {
   // Source: the application's owner, and the replication role with what validation asks for.
@@ -123,6 +129,8 @@ describe('managed-service logins on both sides', () => {
     // Replay goes on with the triggers in place on the target: they must not fire.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await writer.stop()).toBeGreaterThan(0);
+    const still = (await getMigration(host, 'tgt', 'managed1')).properties.currentStatus;
+    expect(still.state, still.error ?? '').toBe('WaitingForUserAction');
     const patch = await http(migrationUrl(host, 'tgt', 'managed1'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
     expect(patch.status, patch.text).toBe(200);
     const done = await waitForState(host, 'tgt', 'managed1', 'Succeeded', 'Completed');
@@ -136,6 +144,9 @@ describe('managed-service logins on both sides', () => {
     const owner = `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()`;
     expect((await sql(target, db, owner)).rows).toEqual([{ owner: admin }]);
     expect((await sql(target, db, triggerStates)).rows).toEqual((await sql(source, db, triggerStates)).rows);
+    // The foreign key, created once replay drained, is there as on the source.
+    expect((await sql(target, db, foreignKeys)).rows).toEqual((await sql(source, db, foreignKeys)).rows);
+    expect((await sql(target, db, foreignKeys)).rows).toHaveLength(1);
     expect(await slotsOn(source, db)).toEqual([]);
     // After cutover the application's triggers work on the target.
     await sql(target, db, `INSERT INTO items (name, price) VALUES ('after', 1)`);

@@ -24,6 +24,12 @@ export interface RenderOptions {
    * ENABLE REPLICA triggers and rules fire.
    */
   holdTriggers?: boolean;
+  /**
+   * Create foreign keys once replay has drained (readiness 'drained'): for a target login that
+   * cannot set session_replication_role, whose replay would fire their actions (a cascaded delete
+   * replayed after the target cascaded it itself) and checks between tables.
+   */
+  holdForeignKeys?: boolean;
 }
 
 /** Items grouped by key, in input order (Map.groupBy arrives only with Node 21). */
