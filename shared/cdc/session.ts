@@ -24,9 +24,8 @@ export async function prepareTargetFormats(client: ClientBase): Promise<void> {
 /** Settings of the apply session; returns whether replica mode (no triggers, no FK checks) is on. */
 export async function prepareApplySession(target: ClientBase): Promise<boolean> {
   await prepareTargetFormats(target);
-  // Qualified names everywhere: format_type() qualifies every non-catalog type, and user search
-  // paths cannot redirect a statement.
-  await target.query(`SET search_path = pg_catalog; SET synchronous_commit = off`);
+  await target.query(`SET synchronous_commit = off`);
+  await useDatabaseSearchPath(target);
   try {
     await target.query(`SET session_replication_role = replica`);
     return true;
@@ -34,4 +33,27 @@ export async function prepareApplySession(target: ClientBase): Promise<boolean> 
     if (sqlstateOf(err) !== '42501') throw err;
     return false;
   }
+}
+
+/**
+ * The search_path user code sees on the target: the database's own default (ALTER DATABASE … SET
+ * search_path, else the server's), not one pinned by pgferry. CHECK constraints and any trigger
+ * that fires call functions whose bodies name tables unqualified, as the application's sessions
+ * resolve them; under search_path = pg_catalog such a body fails with 42P01. pgferry's own SQL
+ * does not depend on the path: it names every table and type qualified (types are read with
+ * format_type under pg_catalog, target-tables.ts), and pg_catalog is searched first whenever a
+ * path does not list it. A value set for pgferry's login (ALTER ROLE) or at connection start is
+ * not the application's, so it is skipped.
+ */
+export async function useDatabaseSearchPath(target: ClientBase): Promise<void> {
+  await target.query(
+    `SELECT pg_catalog.set_config('search_path', coalesce(
+       (SELECT reset_val FROM pg_catalog.pg_settings
+         WHERE name = 'search_path' AND source IN ('default', 'configuration file', 'database')),
+       (SELECT substr(s, length('search_path=') + 1)
+          FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS s
+         WHERE d.setrole = 0 AND s LIKE 'search_path=%'
+           AND d.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())),
+       (SELECT boot_val FROM pg_catalog.pg_settings WHERE name = 'search_path')), false)`,
+  );
 }

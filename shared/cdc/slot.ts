@@ -5,9 +5,10 @@
  * Plugin: wal2json (format-version 2) when the source has it, else pgoutput, which is built into
  * every PostgreSQL ≥ 10 and needs a publication. The publication is created BEFORE the slot:
  * pgoutput looks it up with the catalog as of each decoded change, so changes older than the
- * publication would fail to decode. It is `FOR ALL TABLES` and named like the slot.
+ * publication would fail to decode. It is named like the slot, `FOR ALL TABLES` when the login is
+ * a superuser, else `FOR TABLE` the replicated tables (publication.ts: managed services).
  *
- * Caveat of a publication FOR ALL TABLES: while it exists, UPDATE and DELETE on a source table
+ * Caveat of a publication (FOR ALL TABLES, or FOR TABLE all of them): while it exists, UPDATE and DELETE on a source table
  * without a replica identity (no primary key, REPLICA IDENTITY DEFAULT) fail on the SOURCE with
  * "cannot update table … because it does not have a replica identity and publishes updates".
  * Validation therefore refuses such tables for Online migrations (fix: add a primary key or
@@ -23,6 +24,7 @@ import { quoteIdent } from '../pg/ident';
 import { sqlstateOf } from '../pg/retryable';
 import { CDC_DEFAULTS } from './defaults';
 import { normalizeLsn } from './lsn';
+import { publicationStatement } from './publication';
 
 export type Plugin = 'wal2json' | 'pgoutput';
 
@@ -147,7 +149,7 @@ async function publicationExists(client: ClientBase, name: string): Promise<bool
 export async function ensurePublication(client: ClientBase, name: string): Promise<void> {
   if (await publicationExists(client, name)) return;
   try {
-    await client.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR ALL TABLES`);
+    await client.query(await publicationStatement(client, name));
   } catch (err) {
     if (sqlstateOf(err) !== '42710') throw err;
   }

@@ -63,7 +63,8 @@ export interface ApplyOptions {
 }
 
 export async function applyPhase(plan: SchemaPlan, phase: Phase, connectTarget: ConnectTarget, opts: ApplyOptions = {}): Promise<PhaseReport> {
-  const report = await runObjects(plan, plan.objects.filter((o) => o.phase === phase), connectTarget, opts);
+  // Objects held until replay has drained are created by applyObjects at completion.
+  const report = await runObjects(plan, plan.objects.filter((o) => o.phase === phase && o.readiness !== 'drained'), connectTarget, opts);
   return { ...report, phase };
 }
 

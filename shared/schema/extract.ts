@@ -59,6 +59,10 @@ export interface ExtractOptions {
   snapshot?: string;
   /** Build plain secondary indexes with CREATE INDEX CONCURRENTLY (no write lock during replay). */
   concurrentIndexes?: boolean;
+  /** Create triggers and rules disabled until completion (RenderOptions.holdTriggers). */
+  holdTriggers?: boolean;
+  /** Create foreign keys at completion (RenderOptions.holdForeignKeys). */
+  holdForeignKeys?: boolean;
 }
 
 export async function extractSchema(client: ClientBase, opts: ExtractOptions = {}): Promise<SchemaPlan> {
@@ -80,6 +84,8 @@ export async function extractSchema(client: ClientBase, opts: ExtractOptions = {
       targetExtensions: opts.targetExtensions ?? null,
       concurrentIndexes: opts.concurrentIndexes ?? false,
       targetCollations: opts.targetCollations ? new Set(opts.targetCollations) : null,
+      holdTriggers: opts.holdTriggers ?? false,
+      holdForeignKeys: opts.holdForeignKeys ?? false,
     });
   } finally {
     await client.query('COMMIT');

@@ -54,9 +54,11 @@ export type ObjectKind =
  * schema       — as soon as its dependencies exist (pre-data);
  * table-loaded — once its own table's rows are loaded (PK, plain indexes, ANALYZE);
  * consistent   — once every table is loaded and replay passed the consistency point (unique
- *                indexes and constraints could collide on transient states before; FKs, triggers…).
+ *                indexes and constraints could collide on transient states before; FKs, triggers…);
+ * drained      — once replay has drained at completion (FKs on a target whose login cannot set
+ *                session_replication_role: their ON DELETE/UPDATE actions would fire on replay).
  */
-export type Readiness = 'schema' | 'table-loaded' | 'consistent';
+export type Readiness = 'schema' | 'table-loaded' | 'consistent' | 'drained';
 
 /** A query on the target telling whether an object is already there (idempotent re-runs). */
 export interface ExistsCheck {

@@ -6,6 +6,7 @@
 import type { Client } from 'pg';
 import { chunkOfPlanItem } from '../copy/plan';
 import type { CopyChunk } from '../copy/types';
+import { trySetReplicaRole } from '../copy/session';
 import { TypeCache } from '../cdc';
 import { extractSchema, readTargetFacts, type SchemaPlan } from '../schema';
 import { listChunks, type ChunkRecord } from '../store/chunks';
@@ -44,7 +45,9 @@ export function schemaPlanFor(k: RunKey, source: () => Promise<Client>, target: 
     const [s, t] = await Promise.all([source(), target()]);
     try {
       const facts = await readTargetFacts(t);
-      return await extractSchema(s, facts);
+      // Replay runs as this login: without replica mode, FK actions would fire on it (schema/render/builder.ts).
+      const replicaRole = await trySetReplicaRole(t);
+      return await extractSchema(s, { ...facts, holdTriggers: true, holdForeignKeys: !replicaRole });
     } finally {
       await Promise.all([s.end().catch(() => undefined), t.end().catch(() => undefined)]);
     }

@@ -14,6 +14,8 @@ import { forget, copyPlanFor, type RunKey } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import { dropSlotAndPublication } from '../cdc/slot';
+import { restoreFiringStates } from '../schema/trigger-states';
+import { applyDrainedObjects } from './schema';
 import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
 
@@ -53,6 +55,10 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
   const e = await databaseEndpoints(rt, k);
   try {
     const tables = await planTables(rt, { ...k, run: e.record.migrationId });
+    // Replay has drained: foreign keys held until now are created, and triggers and rules, held
+    // disabled since their creation, fire from now on.
+    await applyDrainedObjects(rt, k, e);
+    await withPair(e.source, e.target, rt.settings.connectTimeoutMs, restoreFiringStates);
     const sequences = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
     await reportMissingSequences(rt, k, sequences.missing);
     await cleanUp(rt, e, k);

@@ -53,6 +53,21 @@ export async function applySchema(rt: Runtime, i: DatabaseKey & { phase: SchemaP
   }
 }
 
+/**
+ * Objects held until replay has drained (foreign keys on a target without replica mode), at
+ * completion; already created ones are skipped, so a retry only finishes the rest. As in
+ * post-data, one that cannot be created is reported on the database and the migration goes on.
+ */
+export async function applyDrainedObjects(rt: Runtime, k: DatabaseKey, e: MigrationEndpoints): Promise<void> {
+  const plan = await planOf(rt, k, e);
+  const held = plan.objects.filter((o) => o.readiness === 'drained').map((o) => o.id);
+  if (held.length === 0) return undefined;
+  await setDb(rt, k, (r) => ({ ...r, migrationOperation: 'Creating foreign keys' }));
+  const report = await applyObjects(plan, held, () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 4 });
+  const failure = reportFailure(report, 'foreign keys', k);
+  if (failure) await setDb(rt, k, (r) => ({ ...r, message: failure.message }));
+}
+
 /** A table's keys and load-time indexes, as soon as its last chunk landed. */
 export async function buildTableIndexes(rt: Runtime, i: DatabaseKey & { table: string }): Promise<Result<null>> {
   const e = await databaseEndpoints(rt, i);

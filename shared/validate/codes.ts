@@ -82,6 +82,8 @@ export const CODES = {
   '603924': { state: 'Succeeded', message: (a) => `${a.tables} table(s) in ${a.db} can be replicated (primary key or replica identity on each)`, fix: () => '' },
   '603925': { state: 'Failed', message: (a) => `Could not complete the checks of ${a.db}: ${a.reason}`, fix: (a) => list(a.fix) || 'Re-run validation; if it persists, check that the login can connect to the database and read its system catalogs' },
   '603927': { state: 'Failed', message: (a) => `Validation could not read the server catalogs: ${a.reason}`, fix: () => 'Check that both logins can read pg_settings, pg_roles and pg_database; re-run validation' },
+  '603929': { state: 'Failed', message: (a) => `Login ${a.user} on the source is not a superuser and has no CREATE privilege on ${a.db}, so it cannot create the publication pgoutput reads through`, fix: (a) => `GRANT CREATE ON DATABASE ${a.dbQuoted} TO ${a.userQuoted};` },
+  '603930': { state: 'Failed', message: (a) => `Login ${a.user} on the source is not a superuser and lacks the privileges of the owner of ${a.count} table(s) in ${a.db}: ${a.tables}; a publication FOR TABLE (FOR ALL TABLES needs a superuser) can list only tables whose owner's privileges it has`, fix: (a) => `GRANT ${a.owners} TO ${a.userQuoted}; (run as a login that can grant them, e.g. the managed admin; or ALTER TABLE ... OWNER TO ${a.userQuoted}; or, where the source has wal2json, which needs no publication, set PGFERRY_DECODER=wal2json)` },
   '603926': { state: 'Succeeded', message: (a) => `Database ${a.db} exists on the source (${a.size}); on the target it ${a.target}`, fix: () => '' },
 } satisfies Record<string, CodeDef>;
 

@@ -22,6 +22,7 @@ import { openForValidation } from './connectivity';
 import { item, overallStatus, type DbLevelValidation, type ValidationDetails, type ValidationItem } from './report';
 import { canProbePlugin, connectivityFindings, parameterFindings, versionFindings } from './server-checks';
 import { databasesSizeMb, probeDecodingPlugin, readServerParams, type PluginProbe } from './source-facts';
+import { publicationFindings } from './publication-checks';
 import { readTargetFacts } from './target-facts';
 
 export interface ValidationRequest {
@@ -103,7 +104,8 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
         sourcePreload: sp.sharedPreloadLibraries,
         onTargetDb: (fn) => (target.databases.has(db) ? withClient({ ...req.target, database: db }, timeoutMs, fn) : Promise.resolve(undefined)),
       };
-      const summary = existing.has(db) ? await checkDatabase(ctx, req.source, timeoutMs, sp.currentUser, existing.get(db) ?? 0)
+      const needsPublication = req.mode === 'Online' && plugin?.ok === true && plugin.plugin === 'pgoutput';
+      const summary = existing.has(db) ? await checkDatabase(ctx, req.source, timeoutMs, sp.currentUser, existing.get(db) ?? 0, needsPublication)
         : [item('DatabaseValidation', [finding('603102', { db })])];
       return { databaseName: db, startedOn: dbStarted, endedOn: now().toISOString(), summary };
     });
@@ -118,7 +120,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
   }
 }
 
-async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeoutMs: number, sourceUser: string, sizeBytes: number): Promise<ValidationItem[]> {
+async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeoutMs: number, sourceUser: string, sizeBytes: number, needsPublication: boolean): Promise<ValidationItem[]> {
   try {
     return await withClient({ ...source, database: ctx.db }, timeoutMs, async (c) => {
       const locale = await dbFacts.databaseLocale(c, ctx.sourceVersionNum);
@@ -128,6 +130,7 @@ async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeou
         presence.unshift(finding('603926', { db: ctx.db, size: formatBytes(sizeBytes), target }));
       }
       const schema = schemaFindings(ctx, await readSchemaInputs(c, ctx.sourceVersionNum, sourceUser));
+      if (needsPublication) schema.push(...(await publicationFindings(c, ctx.db, sourceUser)));
       const extensions = extensionFindings(ctx, await dbFacts.extensions(c));
       const collations = collationFindings(ctx, locale, await dbFacts.usedCollations(c, ctx.sourceVersionNum));
       return [

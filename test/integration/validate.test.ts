@@ -12,6 +12,8 @@ import { validateMigration, flattenMessages, allowsMigration, type ValidationOut
 import { binDir, knowsSetting, startCluster, type Cluster, type ServerInfo } from '../support/cluster';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
+import { withClient } from '../../shared/pg/connect';
+import { dropSlotAndPublication, ensureSlot, slotNameFor } from '../../shared/cdc/slot';
 
 const source = inject('source');
 const target = inject('target');
@@ -189,6 +191,46 @@ describe('server parameters', () => {
     expect(m?.state).toBe('Failed');
     expect(m?.message).toContain('"public"."events"');
     expect(m?.message).not.toContain('"public"."accounts"');
+  });
+});
+
+describe('managed-service source logins (LOGIN REPLICATION, reading through pg_read_all_data)', () => {
+  it('lacking CREATE on the database and the tables\' owner fail with 603929 and 603930 and their GRANTs; granted, pgferry publishes FOR TABLE', async () => {
+    const role = `vrepl_${suffix}`;
+    const db = await cleanDatabase('vrepl');
+    await sql(source, 'postgres', `CREATE ROLE ${role} LOGIN REPLICATION PASSWORD 'repl-pw'; GRANT pg_read_all_data TO ${role}`);
+    await sql(source, 'postgres', `REVOKE CREATE ON DATABASE "${db}" FROM PUBLIC`);
+    const login = endpointOf(source, { user: role, password: 'repl-pw' });
+    const slot = slotNameFor('vrepl', db);
+    cleanups.push(async () => {
+      await withClient({ ...login, database: db }, 5000, (c) => dropSlotAndPublication(c, slot)).catch(() => undefined);
+      await sql(source, db, `DROP OWNED BY ${role}`).catch(() => undefined);
+      await sql(source, 'postgres', `DROP ROLE IF EXISTS ${role}`);
+    });
+    const out = await validateMigration(request({ databases: [db], source: login }));
+    expect(out.plugin).toBe('pgoutput');
+    expect(byCode(out, '603110')).toEqual([]);
+    const [create] = byCode(out, '603929');
+    expect(create?.state).toBe('Failed');
+    expect(create?.fix).toBe(`GRANT CREATE ON DATABASE "${db}" TO "${role}";`);
+    const [owner] = byCode(out, '603930');
+    expect(owner?.state).toBe('Failed');
+    expect(owner?.message).toContain('"public"."accounts", "public"."events"');
+    expect(owner?.fix).toContain(`GRANT "${ownerRole}" TO "${role}";`);
+    expect(allowsMigration(out.details)).toBe(false);
+
+    // The fixes as the findings name them: validation passes and the publication lists the tables.
+    await sql(source, 'postgres', `GRANT CREATE ON DATABASE "${db}" TO ${role}; GRANT ${ownerRole} TO ${role}`);
+    const fixed = await validateMigration(request({ databases: [db], source: login }));
+    expect(byCode(fixed, '603929')).toEqual([]);
+    expect(byCode(fixed, '603930')).toEqual([]);
+    expect(itemState(fixed, 'SchemaValidation', db)).not.toBe('Failed');
+    const published = await withClient({ ...login, database: db }, 5000, async (c) => {
+      await ensureSlot(c, slot, { plugin: 'pgoutput' });
+      return (await c.query<{ t: string; all: boolean }>(
+        `SELECT t.schemaname || '.' || t.tablename AS t, p.puballtables AS all FROM pg_publication p JOIN pg_publication_tables t USING (pubname) WHERE p.pubname = $1 ORDER BY 1`, [slot])).rows;
+    });
+    expect(published).toEqual([{ t: 'public.accounts', all: false }, { t: 'public.events', all: false }]);
   });
 });
 

@@ -43,6 +43,8 @@ export interface BodyOptions {
   sourcePassword?: string;
   targetPassword?: string;
   sourceUser?: string;
+  /** The target login (a managed service's admin); the target server's superuser by default. */
+  targetUser?: string;
 }
 
 export function migrationBody(source: ServerInfo, target: ServerInfo, dbs: string[], o: BodyOptions = {}) {
@@ -52,7 +54,7 @@ export function migrationBody(source: ServerInfo, target: ServerInfo, dbs: strin
       targetDbServerFullyQualifiedDomainName: `${target.host}:${target.port}`,
       secretParameters: {
         adminCredentials: { sourceServerPassword: o.sourcePassword ?? source.password, targetServerPassword: o.targetPassword ?? target.password },
-        targetServerUsername: target.user,
+        targetServerUsername: o.targetUser ?? target.user,
       },
       dbsToMigrate: dbs,
       overwriteDbsInTarget: o.overwrite === false ? 'False' : 'True',

@@ -411,3 +411,41 @@ describe('other families', () => {
     expect(plan(c).warnings.map((w) => w.message)).toEqual(['2 user-defined operators not migrated', '1 user-defined foreign table not migrated']);
   });
 });
+
+describe('triggers, rules and foreign keys held for a migration', () => {
+  function catalog(): Catalog {
+    const c = emptyCatalog();
+    c.tables.push(table(10, 't'));
+    c.columns.push(column(10, 1, 'id', 'integer', { not_null: true }));
+    c.triggers.push(
+      { oid: 40, relid: 10, name: 'always', def: 'CREATE TRIGGER always AFTER INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION app.f()', enabled: 'A' },
+      { oid: 41, relid: 10, name: 'plain', def: 'CREATE TRIGGER plain AFTER INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION app.f()', enabled: 'O' },
+    );
+    c.rules.push({ oid: 50, relid: 10, name: 'r', def: 'CREATE RULE r AS ON INSERT TO app.t DO ALSO NOTIFY t;', enabled: 'R', relkind: 'r' });
+    c.foreignKeys.push({ oid: 30, relid: 10, name: 't_fk', def: 'FOREIGN KEY (id) REFERENCES app.t(id) ON DELETE CASCADE', ref_relid: 10 });
+    return c;
+  }
+
+  it('by default keeps each trigger and rule in its source state and builds FKs once replay is consistent', () => {
+    const p = plan(catalog());
+    expect(find(p, 'trigger "always" on "app"."t"').sql).toContain('ALTER TABLE "app"."t" ENABLE ALWAYS TRIGGER "always"');
+    expect(find(p, 'trigger "plain" on "app"."t"').sql).toHaveLength(1);
+    expect(find(p, 'rule "r" on "app"."t"').sql).toContain('ALTER TABLE "app"."t" ENABLE REPLICA RULE "r"');
+    expect(find(p, 'foreign key "t_fk" on "app"."t"').readiness).toBe('consistent');
+  });
+
+  it('holdTriggers creates every trigger and rule of a table disabled (replay must fire none, ALWAYS ones included)', () => {
+    const p = plan(catalog(), { holdTriggers: true });
+    expect(find(p, 'trigger "always" on "app"."t"').sql).toContain('ALTER TABLE "app"."t" DISABLE TRIGGER "always"');
+    expect(find(p, 'trigger "plain" on "app"."t"').sql).toContain('ALTER TABLE "app"."t" DISABLE TRIGGER "plain"');
+    expect(find(p, 'rule "r" on "app"."t"').sql).toContain('ALTER TABLE "app"."t" DISABLE RULE "r"');
+    expect(p.objects.flatMap((o) => o.sql).join('\n')).not.toMatch(/ENABLE/);
+  });
+
+  it('holdForeignKeys leaves FKs to completion, out of the table\'s consistency work', () => {
+    const p = plan(catalog(), { holdForeignKeys: true });
+    const fk = find(p, 'foreign key "t_fk" on "app"."t"');
+    expect(fk.readiness).toBe('drained');
+    expect(p.tables[0]?.afterConsistency).not.toContain(fk.id);
+  });
+});

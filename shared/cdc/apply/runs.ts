@@ -60,7 +60,7 @@ function laneOf(t: TargetTable, op: PlannedOp): Lane {
   const c = op.change;
   if (op.mode === 'idempotent' && t.key.length === 0) {
     throw new CdcApplyError(
-      `${describeRelation(c.relation)} has no primary key on the target, which idempotent replay (a table copied in several chunks) needs`,
+      `${describeRelation(c.relation)} has no primary key or replica identity index on the target, which idempotent replay (a table copied in several chunks) needs`,
       'SchemaMismatch',
       false,
       { table: c.relation, change: c, xid: op.xid, commitLsn: op.commitLsn },

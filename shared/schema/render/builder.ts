@@ -17,6 +17,19 @@ export interface RenderOptions {
   concurrentIndexes: boolean;
   /** Built-in collations of the target; null when unknown. */
   targetCollations?: ReadonlySet<string> | null;
+  /**
+   * Create user triggers and rules disabled; restoreTriggerStates() gives them the source's states
+   * at completion. Replay must not fire them, whatever the target login can do: without
+   * superuser session_replication_role = replica cannot be set, and even with it ENABLE ALWAYS /
+   * ENABLE REPLICA triggers and rules fire.
+   */
+  holdTriggers?: boolean;
+  /**
+   * Create foreign keys once replay has drained (readiness 'drained'): for a target login that
+   * cannot set session_replication_role, whose replay would fire their actions (a cascaded delete
+   * replayed after the target cascaded it itself) and checks between tables.
+   */
+  holdForeignKeys?: boolean;
 }
 
 /** Items grouped by key, in input order (Map.groupBy arrives only with Node 21). */

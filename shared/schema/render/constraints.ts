@@ -20,6 +20,7 @@ export function renderForeignKeys(b: PlanBuilder, rows: ForeignKeyRow[], relatio
         kind: 'foreign-key',
         name: `foreign key ${name} on ${rel.qualified}`,
         phase: 'post-data',
+        ...(b.options.holdForeignKeys ? { readiness: 'drained' as const } : {}),
         sql: [`ALTER TABLE ${only}${rel.qualified} ADD CONSTRAINT ${name} ${fk.def}`, ...b.comment('pg_constraint', fk.oid, `CONSTRAINT ${name} ON ${rel.qualified}`)],
         check: tableConstraintExists(rel.qualified, fk.name),
         deps: ref ? [rel.id, ref.id] : [rel.id],
