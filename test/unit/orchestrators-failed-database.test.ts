@@ -84,7 +84,7 @@ describe('whether cutover may start', () => {
     { what: 'a cutover is already completing', stored: { state: 'InProgress', subState: 'CompletingMigration' }, states: { a: 'WaitingForCutoverTrigger', b: 'Failed' } },
     { what: 'the migration ended', stored: { state: 'Failed', subState: 'Completed' }, states: { a: 'WaitingForCutoverTrigger', b: 'Failed' } },
     { what: 'no database failed and the migration is not WaitingForUserAction', stored: MIGRATING, states: { a: 'WaitingForCutoverTrigger', b: 'InProgress' } },
-  ] as const)('refuses while $what, saying the state users see', ({ stored, states }) => {
+  ] as Array<{ what: string; stored: MigrationStatusLine; states: Record<string, DbMigrationState> }>)('refuses while $what, saying the state users see', ({ stored, states }) => {
     const d = cutoverDecision(stored, dbs(states), Object.keys(states));
     expect(d.ok).toBe(false);
     const shown = presentedStatus(stored, dbs(states));
