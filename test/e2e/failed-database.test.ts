@@ -39,7 +39,9 @@ function poll(h: Host, name: string): { samples: Sample[]; stop(): Promise<Sampl
   let on = true;
   const loop = (async () => {
     while (on) {
-      const r = await http(migrationUrl(h, SERVER, name));
+      // A host stopped under a failing test ends the polling, not the process.
+      const r = await http(migrationUrl(h, SERVER, name)).catch(() => undefined);
+      if (!r) break;
       if (r.status === 200) {
         const s = r.json<MigrationResource>().properties.currentStatus;
         samples.push({
