@@ -113,6 +113,7 @@ export function databaseLine(d: DbMigrationStatus): string {
     `rows ${count(d.fullLoadRowsCopied)}`,
     `latency ${latencyMinutes(d.latency)} min`,
     `cdc +${count(d.cdcInsertCounter)} ~${count(d.cdcUpdateCounter)} -${count(d.cdcDeleteCounter)}`,
+    d.migrationState === 'Failed' && d.message ? `— error: ${d.message}` : '',
   ]
     .filter(Boolean)
     .join(' ');
@@ -157,6 +158,13 @@ export function showText(m: MigrationResource, now = Date.now()): string {
   const width = Math.max(...facts.map(([k]) => k.length));
   const lines = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
   lines.push('', databaseTable(m));
+  // Each database's own message (why it failed, what was canceled), in full: the table has no room for it.
+  const details = s.currentSubStateDetails.dbDetails;
+  const messages = p.dbsToMigrate.flatMap((db) => {
+    const d = details[db];
+    return d?.message ? [`  ${db} (${d.migrationState}): ${d.message}`] : [];
+  });
+  if (messages.length > 0) lines.push('', 'Database messages:', ...messages);
   const v = s.currentSubStateDetails.validationDetails;
   if (v) {
     lines.push('', `Validation: ${v.status}`);

@@ -18,7 +18,7 @@ import { copyChunk, finishCopy, planCopy } from '../shared/steps/copy';
 import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
 import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
-import { databaseFinished, startDatabases, watchDatabases } from '../shared/steps/watch';
+import { databaseFinished, startDatabases, stopDatabases, watchDatabases } from '../shared/steps/watch';
 import type { OrchestrationPort } from '../shared/steps/port';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
@@ -101,6 +101,7 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   startDatabases,
   watchDatabases,
   databaseFinished,
+  stopDatabases,
   prepareTargetDatabase,
   createSlot,
   applySchema,

@@ -15,6 +15,11 @@
  *   6. each migrated database's owner, privileges and role settings; then
  *      Succeeded | Failed | Canceled | ValidationFailed, substate Completed
  *
+ * A database that fails does not stop the others (shared/model/failed-databases.ts): the watch
+ * waits for them all and the migration ends Failed. When the migration itself fails once its
+ * databases were started, it first stops them (stopDatabases, as a cancel) and watches until each
+ * ended, so a Failed migration never leaves a database orchestration or a slot behind.
+ *
  * Deterministic: time, waits and races come only from context.df; inputs are keys, never secrets.
  */
 import * as df from 'durable-functions';
@@ -48,6 +53,8 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
   // newest listener): whatever they caught is recorded before the execution ends.
   const listening: Array<['cutover' | 'cancel', Task]> = [];
 
+  // Whether database orchestrations may be running: then a failure here first stops them.
+  let started = input.watching === true;
   try {
     if (!input.watching) {
       // 1. PerformingPreRequisiteSteps
@@ -86,6 +93,7 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
       if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
       const late = windowClosed(input, context.df.currentUtcDateTime);
       if (late) return yield* finish({ state: 'Failed', error: late });
+      started = true;
       yield call('startDatabases', { ...key, mode: input.mode, databases: input.databases, migrationInstanceId: context.df.instanceId });
     }
 
@@ -99,12 +107,33 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
     // 6. Each migrated database gets its owner, privileges and role settings (a no-op without migrateRoles).
     const migrated = finished.filter((o) => o.state === 'Succeeded').map((o) => o.db);
     if (migrated.length > 0) yield call('applyDatabaseRoles', { ...key, databases: migrated });
-    return yield* finish(finalState(finished));
+    return yield* finish(input.failure === undefined ? finalState(finished) : failedWhileRunning(input.failure, finished));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return yield* finish({ state: 'Failed', error: message });
+    if (!started) return yield* finish({ state: 'Failed', error: message });
+    // Databases may still run (and hold their slots): a Failed migration never leaves one running.
+    // They are asked to stop, as a cancel would, and the watch goes on until every one ended.
+    const failure = input.failure ?? message;
+    const stopRequests = (input.stopRequests ?? 0) + 1;
+    if (stopRequests > MAX_STOP_REQUESTS) {
+      return yield* finish({ state: 'Failed', error: `${failure}. The databases could not be watched until they stopped (${message}); finishing drops their replication slots` });
+    }
+    try {
+      yield call('stopDatabases', { ...key, migrationInstanceId: context.df.instanceId, error: failure });
+    } catch {
+      // Counted as a request: the next watch asks again, up to MAX_STOP_REQUESTS.
+    }
+    context.df.continueAsNew({ ...input, watching: true, failure, stopRequests });
+    return undefined;
   }
 };
+
+/**
+ * How often a failed migration asks its databases to stop and watches for their end before it
+ * ends without them (each request is an activity with the transient retry policy, minutes long;
+ * finishMigration drops every slot then as a safety net).
+ */
+export const MAX_STOP_REQUESTS = 3;
 
 /**
  * One wait for a database to finish, a user's cutover or cancel, or the timer; the user's events
@@ -133,14 +162,32 @@ export function windowClosed(input: Pick<MigrationInput, 'migrationWindowEndTime
   return `The migration window ended at ${end} (now ${now.toISOString()}), so no data was copied. Create a new migration with migrationWindowEndTimeInUtc in the future, or without a window`;
 }
 
-/** Any failure fails the migration; otherwise one database done makes it Succeeded; else Canceled. */
+/**
+ * Any failed database fails the migration (as Azure's service ends it: Failed, with each
+ * database's own state; the healthy ones were still cut over); otherwise one database done makes
+ * it Succeeded; else Canceled.
+ */
 export function finalState(outcomes: readonly DatabaseOutcome[]): MigrationResult {
   const failed = outcomes.filter((o) => o.state === 'Failed');
   if (failed.length > 0) {
-    return { state: 'Failed', error: failed.map((o) => `${o.db}: ${o.error ?? 'failed'}`).join('; '), databases: [...outcomes] };
+    const what = failed.map((o) => `${o.db}: ${o.error ?? 'failed'}`).join('; ');
+    return { state: 'Failed', error: `${what}${othersOf(outcomes)}`, databases: [...outcomes] };
   }
   if (outcomes.some((o) => o.state === 'Succeeded')) return { state: 'Succeeded', databases: [...outcomes] };
   return { state: 'Canceled', databases: [...outcomes] };
+}
+
+/** The migration failed while its databases ran; they have all ended now. */
+export function failedWhileRunning(failure: string, outcomes: readonly DatabaseOutcome[]): MigrationResult {
+  const failed = outcomes.filter((o) => o.state === 'Failed').map((o) => `${o.db}: ${o.error ?? 'failed'}`);
+  return { state: 'Failed', error: `${failure}${failed.length > 0 ? `; ${failed.join('; ')}` : ''}${othersOf(outcomes)}`, databases: [...outcomes] };
+}
+
+/** Which databases did not fail, so the final error says what did succeed (or was canceled). */
+function othersOf(outcomes: readonly DatabaseOutcome[]): string {
+  const of = (state: DatabaseOutcome['state']) => outcomes.filter((o) => o.state === state).map((o) => o.db);
+  const parts = [['Succeeded', of('Succeeded')], ['Canceled', of('Canceled')]] as const;
+  return parts.filter(([, dbs]) => dbs.length > 0).map(([state, dbs]) => `. ${state}: ${dbs.join(', ')}`).join('');
 }
 
 df.app.orchestration(ORCHESTRATORS.migration, migrationOrchestrator);

@@ -4,8 +4,10 @@
  * is printed only when something changed; with --output json, one JSON object per change.
  *
  * Exit: 0 when the migration Succeeded (or, with --until-cutover-ready, waits for cutover), 1 when
- * it ended Failed / ValidationFailed / Canceled. A service that stops answering for a while (a
- * host restart) is waited for; a 4xx ends the watch at once.
+ * it ended Failed / ValidationFailed / Canceled — and, with --until-cutover-ready, as soon as a
+ * database failed (the migration can no longer become ready; the failed databases are named).
+ * A service that stops answering for a while (a host restart) is waited for; a 4xx ends the watch
+ * at once.
  */
 import type { Command } from '../args';
 import { ApiFailure } from '../client';
@@ -26,8 +28,21 @@ export function outcome(m: MigrationResource, untilCutoverReady: boolean): ExitC
   const s = m.properties.currentStatus;
   if (s.state === 'Succeeded') return EXIT.ok;
   if (FAILED.has(s.state)) return EXIT.migrationFailed;
+  if (untilCutoverReady && failedDatabases(m).length > 0) return EXIT.migrationFailed;
   if (untilCutoverReady && s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger') return EXIT.ok;
   return undefined;
+}
+
+function failedDatabases(m: MigrationResource) {
+  return databases(m).filter((d) => d.migrationState === 'Failed');
+}
+
+/** Why the watch ends with exit 1: the migration's end, or the databases that failed. */
+function failureText(m: MigrationResource): string {
+  const s = m.properties.currentStatus;
+  if (FAILED.has(s.state)) return `${m.name} ended ${s.state}${s.error ? `: ${s.error}` : ''}`;
+  const failed = failedDatabases(m).map((d) => `${d.databaseName}${d.message ? ` (${d.message})` : ''}`);
+  return `${m.name} cannot become ready for cutover: database ${failed.join(', ')} failed. The other databases keep running; cut them over with pgferry cutover, or cancel`;
 }
 
 function databases(m: MigrationResource) {
@@ -72,8 +87,9 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
       drawn = lines.length;
       return;
     }
-    const status = statusLine(m);
-    if (status !== lastStatus) io.out(`${clock(ctx.now())} ${status}${s.error ? ` — ${s.error}` : ''}`);
+    // The error is part of what changed: a database that fails can leave state and substate as they were.
+    const status = `${statusLine(m)}${s.error ? ` — ${s.error}` : ''}`;
+    if (status !== lastStatus) io.out(`${clock(ctx.now())} ${status}`);
     lastStatus = status;
     for (const d of databases(m)) {
       const line = databaseLine(d);
@@ -111,7 +127,7 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
         if (done === EXIT.ok && s.state === 'Succeeded') io.out(`${m.name} Succeeded.`);
         else if (done === EXIT.ok) io.out(`${m.name} is ready for cutover: stop writes to the source, wait until latency is near 0, then run pgferry cutover --server ${cmd.server} --name ${m.name}`);
       }
-      if (done === EXIT.migrationFailed) io.err(`${m.name} ended ${s.state}${s.error ? `: ${s.error}` : ''}`);
+      if (done === EXIT.migrationFailed) io.err(failureText(m));
       return done;
     }
     await ctx.sleep(cmd.intervalMs);

@@ -11,6 +11,7 @@ import { RequestValidationError, unwrap } from '../model/errors';
 import type { MigrationResource } from '../model/migration-resource';
 import type { ListFilter } from '../model/states';
 import { isTerminal } from '../model/states';
+import { cutoverDecision } from '../model/failed-databases';
 import { createMigration, getMigration, listMigrations, updateMigration, type MigrationRecord } from '../store/migrations';
 import { listDatabases, newDatabaseRecord, upsertDatabase } from '../store/databases';
 import { loadValidation } from '../store/validation';
@@ -138,9 +139,9 @@ export async function patchMigrationResource(ctx: ServiceContext, serverParam: s
   const dbs = actionDatabases(found.record.dbsToMigrate, patch);
 
   if (patch.action === 'triggerCutover') {
-    const r = found.record;
-    if (r.state !== 'WaitingForUserAction') {
-      throw conflict('CutoverNotAllowed', `Cutover is possible once every database waits for it (state WaitingForUserAction / WaitingForCutoverTrigger); migration ${name} is ${r.state} / ${r.subState}. Watch latency and retry when it is ready`);
+    const decision = cutoverDecision(found.record, await listDatabases(ctx.store, { server, name }), dbs);
+    if (!decision.ok) {
+      throw conflict('CutoverNotAllowed', `Migration ${name}: ${decision.reason}. Watch latency and retry when it is ready`);
     }
     const updated = await updateMigration(ctx.store, server, name, (m) => ({ ...m, cutoverRequestedAt: m.cutoverRequestedAt ?? now, dbsToTriggerCutoverOn: dbs }));
     await wake(ctx, updated.record, EVENTS.cutover, { dbs });

@@ -7,6 +7,7 @@ import type { MigrationRecord } from '../store/migrations';
 import type { StoredValidation } from '../store/validation';
 import { MIGRATION_RESOURCE_TYPE, type DbMigrationStatus, type MigrationResource, type ValidationDetails } from '../model/migration-resource';
 import { toArmFlag } from '../model/flags';
+import { presentedStatus } from '../model/failed-databases';
 import type { ValidationState } from '../model/states';
 
 export function resourceId(server: string, name: string): string {
@@ -67,12 +68,14 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
   const dbDetails: Record<string, DbMigrationStatus> = {};
   for (const d of dbs) dbDetails[d.databaseName] = toDbStatus(d);
   const validationDetails = toValidationDetails(validation);
+  // A failed database shows on the migration at once, whichever row was written first.
+  const shown = presentedStatus(m, dbs);
   const p: MigrationResource['properties'] = {
     migrationId: m.migrationId,
     currentStatus: {
-      state: m.state,
-      ...(m.error ? { error: m.error } : {}),
-      currentSubStateDetails: { currentSubState: m.subState, dbDetails, ...(validationDetails ? { validationDetails } : {}) },
+      state: shown.state,
+      ...(shown.error ? { error: shown.error } : {}),
+      currentSubStateDetails: { currentSubState: shown.subState, dbDetails, ...(validationDetails ? { validationDetails } : {}) },
     },
     migrationMode: m.migrationMode,
     migrationOption: m.migrationOption,

@@ -33,6 +33,13 @@ export interface MigrationInput extends MigrationKey {
   migrationWindowEndTimeInUtc?: string;
   /** Set by the orchestrator itself once the databases run: each later execution is one wait. */
   watching?: boolean;
+  /**
+   * Set when the migration itself failed while its databases ran: they are being stopped, and the
+   * migration ends Failed with this error once every one of them ended.
+   */
+  failure?: string;
+  /** How many times the databases were asked to stop (bounds the waiting when even that keeps failing). */
+  stopRequests?: number;
 }
 
 export interface DatabaseInput extends DatabaseKey {
@@ -159,6 +166,7 @@ export interface ActivityContracts {
   startDatabases: { input: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }; output: null };
   watchDatabases: { input: MigrationKey & { migrationInstanceId: string }; output: DatabasesStatus };
   databaseFinished: { input: MigrationKey & { migrationInstanceId: string; db: string }; output: null };
+  stopDatabases: { input: MigrationKey & { migrationInstanceId: string; error: string }; output: null };
   finishMigration: { input: MigrationKey & { state: MigrationState; error?: string }; output: null };
   prepareTargetDatabase: { input: DatabaseKey; output: Result<null> };
   createSlot: { input: DatabaseKey; output: Result<{ plugin: 'wal2json' | 'pgoutput'; startLsn: string }> };
@@ -190,6 +198,7 @@ export const ACTIVITIES = {
   startDatabases: 'startDatabases',
   watchDatabases: 'watchDatabases',
   databaseFinished: 'databaseFinished',
+  stopDatabases: 'stopDatabases',
   finishMigration: 'finishMigration',
   prepareTargetDatabase: 'prepareTargetDatabase',
   createSlot: 'createSlot',

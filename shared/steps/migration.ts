@@ -4,6 +4,7 @@
  */
 import type { MigrationState, MigrationSubState } from '../model/states';
 import { isTerminal } from '../model/states';
+import { cutoverDecision, stateWhenCaughtUp } from '../model/failed-databases';
 import { testConnection } from '../pg/test-connection';
 import { hostPort } from '../pg/endpoint';
 import { getMigration, updateMigration } from '../store/migrations';
@@ -124,6 +125,7 @@ export async function applyDatabaseRoles(rt: Runtime, i: MigrationKey & { databa
 export async function recordControl(rt: Runtime, i: MigrationKey & { control: Exclude<Control, 'none'>; request: unknown }): Promise<null> {
   if (isObject(i.request) && i.request.recorded === true) return null;
   const at = nowIso();
+  const dbs = i.control === 'cutover' ? await listDatabases(rt.store, i) : [];
   await updateMigration(rt.store, i.server, i.name, (m) => {
     if (isTerminal(m.state)) return undefined;
     const refuse = (why: string) => ({ ...m, rejectedRequest: `${i.control} raised as an event at ${at} was refused: ${why}`, rejectedRequestAt: at });
@@ -132,9 +134,8 @@ export async function recordControl(rt: Runtime, i: MigrationKey & { control: Ex
     if (unknown.length > 0) return refuse(`${unknown.map((d) => JSON.stringify(d)).join(', ')} not in dbsToMigrate; send {"dbs": [names from dbsToMigrate]} or no data for all`);
     if (i.control === 'cutover') {
       if (m.cutoverRequestedAt) return undefined;
-      if (m.state !== 'WaitingForUserAction') {
-        return refuse(`cutover is possible once every database waits for it (state WaitingForUserAction / WaitingForCutoverTrigger); the migration is ${m.state} / ${m.subState}. Raise it again when it is ready`);
-      }
+      const decision = cutoverDecision(m, dbs, requested ?? m.dbsToMigrate);
+      if (!decision.ok) return refuse(`${decision.reason}. Raise it again when it is ready`);
       return { ...m, cutoverRequestedAt: at, dbsToTriggerCutoverOn: requested ?? m.dbsToMigrate };
     }
     if (m.cancelRequestedAt) return undefined;
@@ -154,15 +155,18 @@ function dbsOf(request: unknown): string[] | undefined {
   return Array.isArray(dbs) && dbs.every((d) => typeof d === 'string') && dbs.length > 0 ? (dbs as string[]) : undefined;
 }
 
-/** A database caught up: it waits for cutover; when every running database does, so does the migration. */
+/**
+ * A database caught up: it waits for cutover; when every running database does, so does the
+ * migration — WaitingForUserAction, or InProgress / WaitingForCutoverTrigger while a database has
+ * failed (never "ready" then: shared/model/failed-databases.ts).
+ */
 export async function markCaughtUp(rt: Runtime, key: DatabaseKey): Promise<null> {
   await updateDatabase(rt.store, key, key.db, (r) => ({ ...r, migrationState: 'WaitingForCutoverTrigger', migrationOperation: 'Replicating changes; waiting for cutover' }));
   const dbs = await listDatabases(rt.store, key);
-  const running = dbs.filter((d) => d.migrationState !== 'Succeeded' && d.migrationState !== 'Failed' && d.migrationState !== 'Canceled');
-  if (running.length > 0 && running.every((d) => d.migrationState === 'WaitingForCutoverTrigger')) {
-    await updateMigration(rt.store, key.server, key.name, (m) =>
-      m.state === 'InProgress' ? { ...m, state: 'WaitingForUserAction', subState: 'WaitingForCutoverTrigger' } : undefined);
-  }
+  await updateMigration(rt.store, key.server, key.name, (m) => {
+    const next = stateWhenCaughtUp(m, dbs);
+    return next ? { ...m, ...next } : undefined;
+  });
   return null;
 }
 

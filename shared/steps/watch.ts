@@ -4,11 +4,14 @@
  * watched through their rows in Table Storage and, for a crash that left no row behind, through
  * their orchestration status.
  */
-import { listDatabases } from '../store/databases';
-import { EVENTS, ORCHESTRATORS, databaseInstanceId } from './names';
+import { listDatabases, type DatabaseRecord } from '../store/databases';
+import { updateMigration } from '../store/migrations';
+import { EVENTS, ORCHESTRATORS, cdcInstanceId, databaseInstanceId } from './names';
 import type { DatabaseInput, DatabaseOutcome, DatabasesStatus, MigrationKey } from './contracts';
-import type { MigrationMode } from '../model/states';
+import { isTerminal, type MigrationMode } from '../model/states';
+import { presentedStatus, runningDatabases } from '../model/failed-databases';
 import { loadMigration } from './endpoints';
+import { nowIso } from './record';
 import type { OrchestrationPort } from './port';
 import type { Runtime } from './runtime';
 
@@ -34,7 +37,9 @@ function runOf(input: unknown): string | undefined {
 }
 
 export async function watchDatabases(rt: Runtime, i: MigrationKey & { migrationInstanceId: string }, port: OrchestrationPort): Promise<DatabasesStatus> {
-  const rows = new Map((await listDatabases(rt.store, i)).map((r) => [r.databaseName, r]));
+  const list = await listDatabases(rt.store, i);
+  await recordFailedDatabases(rt, i, list);
+  const rows = new Map(list.map((r) => [r.databaseName, r]));
   const { dbsToMigrate, migrationId } = await loadMigration(rt, i);
   const outcomes: DatabaseOutcome[] = [];
   for (const [index, db] of dbsToMigrate.entries()) {
@@ -73,4 +78,40 @@ function outcomeOf(output: unknown, db: string): DatabaseOutcome | undefined {
   const o = output as { state?: unknown; error?: unknown };
   if (o.state !== 'Succeeded' && o.state !== 'Failed' && o.state !== 'Canceled') return undefined;
   return { db, state: o.state, ...(typeof o.error === 'string' ? { error: o.error } : {}) };
+}
+
+/**
+ * A database that failed while the others run shows on the migration's own row too: never
+ * WaitingForUserAction, and an error naming it (the resource shows the same from the rows alone,
+ * shared/model/failed-databases.ts; this makes the stored row say it as well).
+ */
+async function recordFailedDatabases(rt: Runtime, key: MigrationKey, dbs: readonly DatabaseRecord[]): Promise<void> {
+  if (!dbs.some((d) => d.migrationState === 'Failed')) return;
+  await updateMigration(rt.store, key.server, key.name, (m) => {
+    const shown = presentedStatus(m, dbs);
+    if (shown.state === m.state && shown.subState === m.subState && shown.error === m.error) return undefined;
+    return { ...m, state: shown.state, subState: shown.subState, ...(shown.error ? { error: shown.error } : {}) };
+  });
+}
+
+/**
+ * The migration itself failed (an activity of its watch failed for good) while databases may
+ * still run: they are stopped as a cancel would stop them — recorded as data, so each one's own
+ * orchestration ends at its next step, drops its slot and records its end — and woken. The
+ * migration's orchestration ends Failed only once every database ended.
+ */
+export async function stopDatabases(rt: Runtime, i: MigrationKey & { migrationInstanceId: string; error: string }, port: OrchestrationPort): Promise<null> {
+  const running = runningDatabases(await listDatabases(rt.store, i)).map((d) => d.databaseName);
+  const { dbsToMigrate } = await loadMigration(rt, i);
+  await updateMigration(rt.store, i.server, i.name, (m) => {
+    if (isTerminal(m.state)) return undefined;
+    const error = `${i.error}. The migration fails: ${running.length > 0 ? `stopping the databases still running (${running.join(', ')})` : 'no database is running'}`;
+    if (running.length === 0) return { ...m, error };
+    return { ...m, error, cancelRequestedAt: m.cancelRequestedAt ?? nowIso(), dbsToCancelMigrationOn: [...new Set([...(m.cancelRequestedAt ? m.dbsToCancelMigrationOn ?? dbsToMigrate : []), ...running])] };
+  });
+  // Only wake-ups: each loop also reads the request from the row at its next step.
+  await Promise.all(dbsToMigrate.map((db, index) => running.includes(db)
+    ? port.raiseEvent(cdcInstanceId(i.migrationInstanceId, index), EVENTS.cancel, { dbs: [db], recorded: true }).catch(() => undefined)
+    : undefined));
+  return null;
 }

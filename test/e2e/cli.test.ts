@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sql } from '../support/databases';
 import { ROOT, useHost } from '../support/host';
 import { useDatabases } from '../support/e2e';
+import { occupyOnTarget } from '../support/failing-database';
 import { freePort } from '../support/ports';
 import { main } from '../../cli/main';
 import type { Io } from '../../cli/commands/context';
@@ -191,6 +192,35 @@ describe('pgferry CLI', () => {
     const last = JSON.parse(json.stdout.trim().split('\n').pop() ?? '{}') as { state?: string; databases?: unknown[] };
     expect(last.state).toBe('Canceled');
     expect(last.databases).toHaveLength(1);
+  }, 240_000);
+
+  it('watch --until-cutover-ready exits 1 as soon as a database failed, naming it; show prints its error', async () => {
+    // A real failure: the second database is in the way on the target, overwrite is off and nothing validates first.
+    const [good, bad] = await Promise.all([dbs.create('cli_good', FIXTURE), dbs.create('cli_taken', FIXTURE)]);
+    await occupyOnTarget(target, bad);
+    const body = azFile(good) as { properties: Record<string, unknown> };
+    const props = file('failed.json', { properties: { ...body.properties, DBsToMigrate: [good, bad], OverwriteDBsInTarget: 'false' } });
+    expectCode(await pgferry(['create', '--server', SERVER, '--name', 'cli-failed-1', '--properties', props, '--mode', 'Online', '--option', 'Migrate']), 0);
+
+    const watched = await pgferry(['watch', '--server', SERVER, '--name', 'cli-failed-1', '--until-cutover-ready', '--interval', '0.3']);
+    expectCode(watched, 1);
+    expect(watched.stderr).toContain(`cli-failed-1 cannot become ready for cutover: database ${bad} (Database ${bad} already exists on the target`);
+    expect(watched.stderr).toContain('cut them over with pgferry cutover, or cancel');
+    // The change is printed as it happens: the failed database's line with its error, and the migration's error.
+    expect(watched.stdout).toMatch(new RegExp(`${bad}: Failed \\(Failed\\) .* — error: Database ${bad} already exists on the target`));
+    expect(watched.stdout).toMatch(new RegExp(`cli-failed-1: InProgress / \\w+ — Database ${bad} failed: `));
+    expect(watched.stdout).not.toContain('WaitingForUserAction');
+
+    const shown = await pgferry(['show', '--server', SERVER, '--name', 'cli-failed-1']);
+    expectCode(shown, 0);
+    expect(shown.stdout).toMatch(new RegExp(`^Error +Database ${bad} failed: Database ${bad} already exists on the target`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^Database messages:\n {2}${bad} \\(Failed\\): Database ${bad} already exists on the target and is not empty while overwriteDbsInTarget is False`, 'm'));
+    expect(shown.stdout).not.toContain('Ready for cutover');
+
+    expectCode(await pgferry(['cancel', '--server', SERVER, '--name', 'cli-failed-1']), 0);
+    const ended = await pgferry(['watch', '--server', SERVER, '--name', 'cli-failed-1', '--interval', '0.5']);
+    expectCode(ended, 1);
+    expect(ended.stderr).toMatch(new RegExp(`cli-failed-1 ended Failed: ${bad}: Database ${bad} already exists on the target.*\\. Canceled: ${good}`));
   }, 240_000);
 
   it('exits 3 with the field and fix for a 400, 3 for a 401 and a 404, 4 when unreachable, 2 for bad usage', async () => {

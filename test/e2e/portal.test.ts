@@ -13,6 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { sql } from '../support/databases';
 import { ROOT, http, useHost, waitFor } from '../support/host';
 import { useDatabases } from '../support/e2e';
+import { occupyOnTarget } from '../support/failing-database';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
@@ -316,6 +317,64 @@ describe('portal page', () => {
     await expect.poll(() => cancel.isHidden(), SLOW).toBe(true);
     await shot(page, '11-canceled');
     await waitFor('Canceled in the API', async () => ((await getMigration('portal-cancel-1')).properties.currentStatus.state === 'Canceled' ? true : undefined));
+    await page.close();
+  }, 240_000);
+
+  it('shows a failed database in the grid and the details at once, never "ready", and cuts over the healthy one', async () => {
+    // A real failure: the second database is in the way on the target, overwrite is off and nothing validates first.
+    const [good, bad] = await Promise.all([dbs.create('portal_good', FIXTURE), dbs.create('portal_taken', FIXTURE)]);
+    await occupyOnTarget(target, bad);
+    const put = await http(`${host.api}/flexibleServers/${SERVER}/migrations/portal-failed-1`, {
+      method: 'PUT',
+      body: {
+        properties: {
+          sourceDbServerResourceId: `${source.host}:${source.port}@${source.user}`,
+          targetDbServerFullyQualifiedDomainName: `${target.host}:${target.port}`,
+          secretParameters: { adminCredentials: { sourceServerPassword: source.password, targetServerPassword: target.password }, targetServerUsername: target.user },
+          dbsToMigrate: [good, bad],
+          overwriteDbsInTarget: 'False',
+          migrationMode: 'Online',
+          migrationOption: 'Migrate',
+          sslMode: 'Prefer',
+        },
+      },
+    });
+    expect(put.status, put.text).toBe(201);
+    const page = await openPage();
+    await signIn(page);
+
+    // The grid row says which database failed, beside a state that is not "ready".
+    const row = page.locator('#grid-body tr[data-migration="portal-failed-1"]');
+    await expect.poll(() => row.locator('.failed-dbs').textContent().catch(() => ''), SLOW).toBe(`1 database failed: ${bad}`);
+    expect(await row.locator('[data-state]').first().textContent()).toBe('InProgress');
+    await shot(page, '12-grid-failed-database');
+
+    await row.getByRole('link', { name: 'portal-failed-1' }).click();
+    const error = page.locator('#det-error');
+    await expect.poll(() => error.textContent(), SLOW).toContain(`Database ${bad} failed: Database ${bad} already exists on the target`);
+    expect(await error.isVisible()).toBe(true);
+    expect(await page.locator(`#det-dbs tr[data-db="${bad}"] [data-state]`).textContent()).toBe('Failed');
+    expect(await page.locator('#det-dbs tr.db-message').textContent()).toContain(`${bad}: Database ${bad} already exists on the target and is not empty`);
+    expect(await page.locator('#det-cutover-advice').textContent()).toContain(`Database ${bad} failed`);
+
+    // Once the healthy database waits, Cutover is offered for it; the migration still is not "ready".
+    const cutover = page.locator('#det-cutover');
+    await expect.poll(() => cutover.isEnabled(), MIGRATION).toBe(true);
+    expect(await page.locator('#det-status [data-state]').first().textContent()).toBe('InProgress');
+    expect(await page.locator('#det-cutover-advice').textContent()).toContain('You can still cut over the other databases');
+    await shot(page, '13-details-failed-database');
+    await cutover.click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain(`Failed, not cut over: ${bad}.`);
+    expect(await dialog.textContent()).toContain(`${good}: Latency (minutes)`);
+    await dialog.getByRole('button', { name: 'Cutover' }).click();
+
+    await expect.poll(() => page.locator('#det-status [data-state]').first().textContent(), MIGRATION).toBe('Failed');
+    await expect.poll(() => page.locator(`#det-dbs tr[data-db="${good}"] [data-state]`).textContent(), SLOW).toBe('Succeeded');
+    const final = (await getMigration('portal-failed-1')).properties.currentStatus;
+    expect(final.currentSubStateDetails.dbDetails[good]?.migrationState).toBe('Succeeded');
+    expect(final.currentSubStateDetails.dbDetails[bad]?.migrationState).toBe('Failed');
+    expect(final.error).toContain(`Succeeded: ${good}`);
     await page.close();
   }, 240_000);
 

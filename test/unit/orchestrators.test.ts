@@ -117,8 +117,8 @@ describe('migration orchestrator', () => {
     { outcomes: { a: 'Succeeded', b: 'Succeeded' }, state: 'Succeeded' },
     { outcomes: { a: 'Succeeded', b: 'Canceled' }, state: 'Succeeded' },
     { outcomes: { a: 'Canceled', b: 'Canceled' }, state: 'Canceled' },
-    { outcomes: { a: 'Succeeded', b: 'Failed' }, state: 'Failed', error: 'b: b broke' },
-    { outcomes: { a: 'Failed', b: 'Canceled' }, state: 'Failed', error: 'a: a broke' },
+    { outcomes: { a: 'Succeeded', b: 'Failed' }, state: 'Failed', error: 'b: b broke. Succeeded: a' },
+    { outcomes: { a: 'Failed', b: 'Canceled' }, state: 'Failed', error: 'a: a broke. Canceled: b' },
     { outcomes: { a: 'Failed', b: 'Failed' }, state: 'Failed', error: 'a: a broke; b: b broke' },
   ] as const)('databases $outcomes.a and $outcomes.b → $state (finalState)', ({ outcomes, state, ...rest }) => {
     const error = 'error' in rest ? rest.error : undefined;
@@ -768,6 +768,10 @@ describe('every orchestrator', () => {
       ...runExecutions(migrationOrchestrator, migrationScript({ migrationWindowStartTimeInUtc: minutes(10).toISOString() }, {
         activities: { [A.watchDatabases]: (_: unknown, n: number): DatabasesStatus => (n === 1 ? STILL_RUNNING : { finished: true, outcomes: outcomesOf(['a', 'b']) }) },
         events: [{ name: EVENTS.cutover, during: A.watchDatabases }],
+      })),
+      // The migration failing while its databases run stops them.
+      runOrchestrator(migrationOrchestrator, migrationScript({ watching: true }, {
+        activities: { [A.watchDatabases]: () => { throw new Error('storage down'); }, [A.stopDatabases]: nothing },
       })),
       runDatabase('Online', { cdc: { db: 'app', state: 'Canceled' } }),
       runDatabase('Offline'),

@@ -7,7 +7,7 @@
 import { api, ApiError } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { announce, fill, h, keepFocus } from './dom.js';
-import { CANCELABLE_STATES, MIGRATION_OPTIONS, SOURCE_TYPES, TERMINAL_STATES, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
+import { CANCELABLE_STATES, MIGRATION_OPTIONS, SOURCE_TYPES, TERMINAL_STATES, cutoverAllowed, failedDatabasesOf, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
 import { stateBadge } from './grid.js';
 import { createTabs } from './tabs.js';
 import { migrationTable, validationView } from './details-tabs.js';
@@ -17,7 +17,6 @@ export const DETAILS_REFRESH_MS = 3000;
 export const CUTOVER_ADVICE =
   'Before cutover, stop writes to the source and wait until Latency (minutes) is 0 or close to 0. Cutover applies every change made on the source up to that moment, then completes the migration; with a higher latency it just takes longer.';
 
-/** Cutover is offered once every database waits for it (state WaitingForUserAction / WaitingForCutoverTrigger). */
 /** What the user should know or do next, in the seed's words where it has them. */
 function adviceFor(p, state, ready, requested) {
   switch (state) {
@@ -31,15 +30,22 @@ function adviceFor(p, state, ready, requested) {
     default:
       break;
   }
+  const failed = failedDatabasesOf(p).map((d) => d.databaseName);
+  if (failed.length > 0) {
+    const which = `${failed.length === 1 ? 'Database' : 'Databases'} ${failed.join(', ')} failed (see the Migration tab for why): the migration will end Failed and is not ready for cutover.`;
+    if (requested) return `${which} Cutover of the other databases was requested.`;
+    if (ready) return h('span', {}, h('strong', {}, `${which} `), `You can still cut over the other databases: Cutover skips the failed ones. ${CUTOVER_ADVICE}`);
+    return `${which} The other databases keep running; you can cut them over once each waits for it, or cancel.`;
+  }
   if (p.migrationMode !== 'Online') return 'An Offline migration completes on its own after the copy; there is no cutover.';
   if (requested) return 'Cutover was requested: pgferry applies the remaining changes and completes the migration.';
   if (ready) return h('span', {}, h('strong', {}, 'Ready for cutover. '), CUTOVER_ADVICE);
   return `Cutover becomes available when the migration reaches WaitingForCutoverTrigger. ${CUTOVER_ADVICE}`;
 }
 
+/** Cutover is offered once every database still running waits for it (failed ones are skipped). */
 export function canCutover(m) {
-  const s = m.properties.currentStatus;
-  return m.properties.migrationMode === 'Online' && s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger';
+  return cutoverAllowed(m.properties);
 }
 
 /**
@@ -120,7 +126,7 @@ export function renderDetails(root, ctx) {
     cutoverButton.textContent = requested && !finished ? 'Cutover requested' : 'Cutover';
     cutoverButton.hidden = p.migrationMode !== 'Online' || finished;
     fill(advice, adviceFor(p, s.state, ready, requested));
-    advice.dataset.tone = finished ? toneOf(s.state) : ready && !requested ? 'ready' : 'wait';
+    advice.dataset.tone = finished ? toneOf(s.state) : failedDatabasesOf(p).length > 0 ? 'bad' : ready && !requested ? 'ready' : 'wait';
     const cancelable = CANCELABLE_STATES.has(s.state);
     cancelButton.hidden = !cancelable;
     cancelButton.disabled = p.cancel === 'True';
@@ -159,10 +165,12 @@ export function renderDetails(root, ctx) {
 
   async function cutover() {
     if (!current || !canCutover(current)) return;
-    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails);
+    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails).filter((d) => d.migrationState === 'WaitingForCutoverTrigger');
+    const failed = failedDatabasesOf(current.properties).map((d) => d.databaseName);
     const ok = await confirmDialog({
       title: `Cutover ${ctx.name}?`,
       body: [
+        failed.length > 0 ? h('p', { class: 'warn-text' }, `Failed, not cut over: ${failed.join(', ')}. The migration ends Failed; the databases below are cut over.`) : null,
         h('p', {}, CUTOVER_ADVICE),
         h('ul', { class: 'plain' }, dbs.map((d) => h('li', {}, `${d.databaseName}: Latency (minutes) ${d.latency === undefined ? '—' : String(Number((d.latency / 60).toFixed(5)))}`))),
         h('p', {}, 'After cutover, point your applications at the target server.'),

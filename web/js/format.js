@@ -46,6 +46,29 @@ export const SSL_MODES = ['Prefer', 'Require', 'VerifyCA', 'VerifyFull'];
 export const TERMINAL_STATES = new Set(['Succeeded', 'Failed', 'Canceled', 'ValidationFailed']);
 export const CANCELABLE_STATES = new Set(['InProgress', 'WaitingForUserAction']);
 
+const ENDED_DB_STATES = new Set(['Succeeded', 'Failed', 'Canceled']);
+
+/** The databases of a migration resource whose migrationState is Failed, in dbsToMigrate order. */
+export function failedDatabasesOf(props) {
+  const details = props.currentStatus.currentSubStateDetails.dbDetails ?? {};
+  return props.dbsToMigrate.map((name) => details[name]).filter((d) => d && d.migrationState === 'Failed');
+}
+
+/**
+ * The service's cutover rule (docs/api.md): while the migration runs, every database still running
+ * waits for cutover — the whole migration WaitingForUserAction, or, once a database failed, the
+ * healthy ones (the failed ones are skipped).
+ */
+export function cutoverAllowed(props) {
+  const s = props.currentStatus;
+  if (props.migrationMode !== 'Online' || TERMINAL_STATES.has(s.state)) return false;
+  if (s.state === 'WaitingForUserAction') return s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger';
+  if (failedDatabasesOf(props).length === 0 || s.currentSubStateDetails.currentSubState === 'CompletingMigration') return false;
+  const details = s.currentSubStateDetails.dbDetails ?? {};
+  const running = props.dbsToMigrate.map((name) => details[name]).filter((d) => d && !ENDED_DB_STATES.has(d.migrationState));
+  return running.length > 0 && running.every((d) => d.migrationState === 'WaitingForCutoverTrigger');
+}
+
 export function labelOf(pairs, value) {
   return pairs.find((p) => p[0] === value)?.[1] ?? value ?? '';
 }

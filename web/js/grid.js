@@ -5,7 +5,7 @@
  */
 import { api, ApiError } from './api.js';
 import { announce, fill, h, keepFocus } from './dom.js';
-import { MIGRATION_OPTIONS, SOURCE_TYPES, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
+import { MIGRATION_OPTIONS, SOURCE_TYPES, failedDatabasesOf, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
 
 const FILTER_KEY = 'pgferry.gridFilter';
 const AUTO_KEY = 'pgferry.autoRefresh';
@@ -34,6 +34,14 @@ export function stateBadge(state, subState) {
     h('span', { class: `badge ${toneOf(state)}`, dataset: { state } }, state),
     subState ? h('span', { class: 'substate' }, subState) : null,
   );
+}
+
+/** A running migration with failed databases says so in its row, before anyone opens it. */
+function failedNote(p) {
+  const failed = failedDatabasesOf(p).map((d) => d.databaseName);
+  if (failed.length === 0) return null;
+  return h('span', { class: 'failed-dbs', dataset: { failed: failed.join(',') }, title: p.currentStatus.error ?? '' },
+    `${failed.length} database${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}`);
 }
 
 /**
@@ -84,7 +92,7 @@ export function renderGrid(root, ctx) {
       'tr',
       { dataset: { migration: m.name } },
       h('th', { scope: 'row' }, h('a', { href: ctx.detailsHref(m.name), dataset: { focusKey: `grid-${m.name}` } }, m.name)),
-      h('td', {}, stateBadge(s.state, s.currentSubStateDetails.currentSubState)),
+      h('td', {}, stateBadge(s.state, s.currentSubStateDetails.currentSubState), failedNote(p)),
       h('td', {}, p.migrationMode),
       h('td', {}, labelOf(MIGRATION_OPTIONS, p.migrationOption)),
       h('td', {}, sourceServerOf(p)),
