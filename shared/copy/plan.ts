@@ -21,7 +21,7 @@ import type { ClientBase } from 'pg';
 import { quoteIdent, quoteQualified } from '../pg/ident';
 import type { ChunkPlanItem, JsonValue } from '../store';
 import { xminFilterUsable } from './snapshot';
-import { parseCopyChunk, type ChunkRange, type CopyChunk, type CopyPlan, type Inventory, type SourceTable, type TablePlan } from './types';
+import { parseCopyChunk, tableKeyOf, type ChunkRange, type CopyChunk, type CopyPlan, type Inventory, type SourceTable, type TablePlan } from './types';
 
 export interface PlanSettings {
   /** Prefix of every chunk id; the same plan id must be used when a stored plan is resumed. */
@@ -101,7 +101,7 @@ function planTable(t: SourceTable, f: SplitFacts | undefined, s: PlanSettings, f
     (range, chunkNo): CopyChunk => ({
       schema: t.schema,
       table: t.table,
-      id: `${s.planId}:${t.schema}.${t.table}:${chunkNo}`,
+      id: `${s.planId}:${tableKeyOf(t)}:${chunkNo}`,
       chunkNo,
       chunkCount: n,
       oid: t.oid,

@@ -5,6 +5,7 @@
  * are checked by `copyChunkSchema` (zod at the edge) before they drive any SQL.
  */
 import { z } from 'zod';
+import { quoteQualified } from '../pg/ident';
 
 export interface TableRef {
   schema: string;
@@ -98,7 +99,7 @@ export type ChunkRange =
 
 /** Everything one chunk copy needs; self-contained so an activity can run it from storage. */
 export interface CopyChunk extends TableRef {
-  /** Stable id: `${planId}:${schema}.${table}:${chunkNo}`; the done-mark's key on the target. */
+  /** Stable id: `${planId}:${tableKeyOf(table)}:${chunkNo}`; the done-mark's key on the target. */
   id: string;
   chunkNo: number;
   /** Chunks of this table; 1 means TRUNCATE + COPY FREEZE in one target transaction. */
@@ -199,6 +200,15 @@ export function parseCopyChunk(value: unknown): CopyChunk {
   return copyChunkSchema.parse(value);
 }
 
+/** `schema.table` for messages (ambiguous when a name holds a dot: never use it as a key). */
 export function qualifiedName(t: TableRef): string {
   return `${t.schema}.${t.table}`;
+}
+
+/**
+ * A table's key in maps, ids and activity inputs: both parts quoted, so "a.b"."c" and "a"."b.c"
+ * (which print alike as a.b.c) never share one.
+ */
+export function tableKeyOf(t: TableRef): string {
+  return quoteQualified(t.schema, t.table);
 }

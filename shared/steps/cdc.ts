@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { connect, withPair } from '../pg/connect';
-import { applyBatch as applyChanges, compareLsn, currentFlushLsn, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
+import { applyBatch as applyChanges, compareLsn, currentFlushLsn, normalizeLsn, readLag, tableKey, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
 import { listMarks } from '../copy/bookkeeping';
 import { getDatabase } from '../store/databases';
 import type { ApplyOutcome, DatabaseKey, Result } from './contracts';
@@ -32,7 +32,7 @@ async function copySnapshots(rt: Runtime, k: RunKey, target: Client): Promise<Co
   const marks = new Map((await listMarks(target)).map((m) => [m.chunkId, m]));
   const map: CopySnapshotMap = {};
   for (const p of plan) {
-    const key = `${p.record.schema}.${p.record.table}`;
+    const key = tableKey(p.record.schema, p.record.table);
     const mark = marks.get(p.chunk.id);
     if (!mark) continue;
     const entry = map[key] ?? { snapshots: [], endLsn: '0/0', singleChunk: p.chunk.chunkCount === 1, hasKey: true };

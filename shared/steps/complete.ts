@@ -6,6 +6,7 @@
 import { withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
 import { copySequences } from '../copy/sequences';
+import { tableKeyOf } from '../copy/types';
 import { dropBookkeeping } from '../copy/bookkeeping';
 import { dropProgress } from '../cdc/progress';
 import { compareDatabases } from '../verify/compare';
@@ -23,7 +24,7 @@ export const VERIFY_BUDGET_MS = 60_000;
 /** The tables of the copy plan, in plan order: what verification compares. */
 async function planTables(rt: Runtime, k: RunKey) {
   const plan = await copyPlanFor(rt, k);
-  return [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
+  return [...new Map(plan.map((p) => [tableKeyOf(p.record), { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
 }
 
 /**

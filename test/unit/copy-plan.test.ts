@@ -67,11 +67,16 @@ describe('keyRanges', () => {
 describe('buildPlan', () => {
   const settings = { planId: 'mig1/db', splitBytes: 10 * MB, maxChunksPerTable: 8 };
 
+  it('gives tables whose names differ only by where the dot falls different chunk ids', () => {
+    const plan = buildPlan(inventory([table('c', { schema: 'a.b' }), table('b.c', { schema: 'a' })]), new Map(), settings);
+    const ids = planChunks(plan).map((c) => c.id);
+    expect(new Set(ids).size).toBe(2);
+  });
   it('orders tables largest first and keeps small tables whole', () => {
     const plan = buildPlan(inventory([table('small'), table('big', { estimatedBytes: 5 * MB }), table('mid', { estimatedBytes: 2 * MB })]), new Map(), settings);
     expect(plan.tables.map((t) => t.table)).toEqual(['big', 'mid', 'small']);
     expect(plan.tables.every((t) => t.chunks.length === 1 && t.chunks[0]?.range.kind === 'all' && t.chunks[0]?.chunkCount === 1)).toBe(true);
-    expect(plan.tables[0]?.chunks[0]?.id).toBe('mig1/db:public.big:0');
+    expect(plan.tables[0]?.chunks[0]?.id).toBe('mig1/db:"public"."big":0');
   });
 
   it('splits by the integer replication key without a filter', () => {
@@ -81,7 +86,7 @@ describe('buildPlan', () => {
     expect(plan.tables[0]?.split).toBe('key');
     expect(chunks).toHaveLength(4);
     expect(chunks.every((c) => c.baseSnapshot === undefined && c.chunkCount === 4)).toBe(true);
-    expect(chunks.map((c) => c.id)).toEqual([0, 1, 2, 3].map((i) => `mig1/db:public.big:${i}`));
+    expect(chunks.map((c) => c.id)).toEqual([0, 1, 2, 3].map((i) => `mig1/db:"public"."big":${i}`));
   });
 
   it('adds a NULL chunk for a nullable unique key, and filters by the base snapshot when it is not the replication key', () => {
