@@ -68,12 +68,17 @@ export interface SourceTable extends TableRef {
  * taken at different times can never both hold a version of the same row (see plan.ts).
  */
 export interface BaseSnapshot {
-  /** pg_current_snapshot()::text (txid_current_snapshot before PostgreSQL 13). */
+  /**
+   * pg_current_snapshot()::text (txid_current_snapshot before PostgreSQL 13), its in-progress
+   * list completed with the subtransactions of the transactions in it (snapshot.ts).
+   */
   snapshot: string;
-  /** Source WAL position read right after the snapshot. */
+  /** Source WAL position (insert position) read right after the snapshot. */
   lsn: string;
   /** The 64-bit next-xid of the snapshot (its xmax), decimal. */
   xmax: string;
+  /** The source is a standby: its lock table does not show the primary's subtransactions. */
+  standby?: boolean;
 }
 
 export interface Inventory {
