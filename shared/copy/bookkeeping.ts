@@ -77,7 +77,7 @@ export async function readMark(client: ClientBase, chunkId: string): Promise<Chu
  */
 export async function listMarks(client: ClientBase, prefix = ''): Promise<ChunkResult[]> {
   const { rows: exists } = await client.query<{ t: string | null }>(`SELECT pg_catalog.to_regclass($1::text)::text AS t`, [MARKS]);
-  if (exists[0]?.t == null) return [];
+  if (!exists[0]?.t) return [];
   const { rows } = await client.query<MarkRow>(`${SELECT_MARK} WHERE left(chunk_id, length($1::text)) = $1::text ORDER BY chunk_id`, [prefix]);
   return rows.map(toResult);
 }
