@@ -120,6 +120,16 @@ describe('buildPlan', () => {
     expect(plan.tables[0]?.chunks).toHaveLength(1);
   });
 
+  it('from a standby (its lock table does not show the primary\'s subtransactions), splits only by the integer replication key', () => {
+    const a = table('intpk', { estimatedBytes: 30 * MB });
+    const b = table('uuids', { estimatedBytes: 30 * MB, chunkKey: null });
+    const facts = new Map([a, b].map((t) => [t.oid, { min: '1', max: '1000', pages: 3840 }]));
+    const plan = buildPlan(inventory([a, b], { ...BASE, standby: true }), facts, settings);
+    expect(plan.tables.map((t) => [t.table, t.split])).toEqual([
+      ['intpk', 'key'],
+      ['uuids', 'none'],
+    ]);
+  });
   it('on a wrapped xid counter, splits only by the integer replication key', () => {
     const wrapped = { ...BASE, xmax: String(2n ** 32n + 5n) };
     const a = table('intpk', { estimatedBytes: 30 * MB });
