@@ -3,7 +3,7 @@ import { buildPlan, chunkOfPlanItem, chunkPlanItems, keyRanges, planChunks, type
 import { rangePredicate, sourceCopySql, targetCopySql } from '../../shared/copy/copy-chunk';
 import { keysOf } from '../../shared/copy/tables';
 import { lsnValue, maxLsn, visibleInSnapshotExpr, xminFilterUsable } from '../../shared/copy/snapshot';
-import { parseCopyChunk, type ColumnInfo, type CopyChunk, type Inventory, type SourceTable } from '../../shared/copy/types';
+import { parseCopyChunk, type BaseSnapshot, type ColumnInfo, type CopyChunk, type Inventory, type SourceTable } from '../../shared/copy/types';
 
 const col = (name: string, type = 'integer', over: Partial<ColumnInfo> = {}): ColumnInfo => ({
   name,
@@ -38,7 +38,7 @@ function table(name: string, over: Partial<SourceTable> = {}): SourceTable {
 }
 
 const BASE = { snapshot: '100:105:101,103', lsn: '0/16B3748', xmax: '105' };
-function inventory(tables: SourceTable[], base = BASE): Inventory {
+function inventory(tables: SourceTable[], base: BaseSnapshot = BASE): Inventory {
   return { serverVersionNum: 150008, major: 15, encoding: 'UTF8', base, tables, largeObjects: { count: 0 } };
 }
 const MB = 1024 * 1024;
