@@ -20,7 +20,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { expect } from 'vitest';
 import type { ServerInfo } from './cluster';
 import { withAdmin } from './databases';
-import { schemaFactQueries, userSchemaSql } from './judge-catalog';
+import { schemaFactQueries, userSchemaSql, viewTextComparable } from './judge-catalog';
 
 export interface JudgeOptions {
   /** The target database's name when it differs from the source's. */
@@ -177,9 +177,15 @@ async function largeObjects(c: pg.Client): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [r.oid, r.v]));
 }
 
-async function schemaFacts(c: pg.Client, maintain: boolean): Promise<string[]> {
+/** How the schema is read: the same on both sides, chosen from both majors. */
+interface FactMode {
+  maintain: boolean;
+  viewText: boolean;
+}
+
+async function schemaFacts(c: pg.Client, mode: FactMode): Promise<string[]> {
   const facts: string[] = [];
-  for (const q of Object.values(schemaFactQueries(maintain))) {
+  for (const q of Object.values(schemaFactQueries(mode.maintain, mode.viewText))) {
     const { rows } = await c.query<{ fact: string }>(q);
     facts.push(...rows.map((r) => r.fact));
   }
@@ -197,7 +203,7 @@ interface Side {
  * Reads one side. A table whose columns are the same set as on the source is read in the source's
  * column order, so a reordered column shows as one schema fact rather than every row differing.
  */
-async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap<string, string[]>, skip: ReadonlySet<string>, maintain: boolean): Promise<Side> {
+async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap<string, string[]>, skip: ReadonlySet<string>, mode: FactMode): Promise<Side> {
   const side: Side = { tables: new Map(), sequences: new Map(), largeObjects: new Map(), facts: [] };
   await openJudged(server, db, async (c) => {
     for (const own of await userTables(c)) {
@@ -207,7 +213,7 @@ async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap
     }
     if (!skip.has('sequences')) side.sequences = await sequenceValues(c);
     if (!skip.has('largeObjects')) side.largeObjects = await largeObjects(c);
-    if (!skip.has('schema')) side.facts = await schemaFacts(c, maintain);
+    if (!skip.has('schema')) side.facts = await schemaFacts(c, mode);
   });
   return side;
 }
@@ -228,12 +234,12 @@ export async function judgeDatabase(source: ServerInfo, target: ServerInfo, db: 
   const targetDb = opts.targetDb ?? db;
   const skip = new Set(opts.skip ?? []);
   // MAINTAIN exists from 17: compared only when both sides have it.
-  const maintain = source.major >= 17 && target.major >= 17;
+  const mode: FactMode = { maintain: source.major >= 17 && target.major >= 17, viewText: viewTextComparable(source.major, target.major) };
   const sourceOrder = new Map<string, string[]>();
   await openJudged(source, db, async (c) => {
     for (const t of await userTables(c)) sourceOrder.set(tableName(t), t.columns);
   });
-  const [s, t] = await Promise.all([readSide(source, db, sourceOrder, skip, maintain), readSide(target, targetDb, sourceOrder, skip, maintain)]);
+  const [s, t] = await Promise.all([readSide(source, db, sourceOrder, skip, mode), readSide(target, targetDb, sourceOrder, skip, mode)]);
   const differences: string[] = [];
   for (const [name, st] of s.tables) {
     const tt = t.tables.get(name);

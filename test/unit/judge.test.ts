@@ -1,7 +1,7 @@
 /** The test judge's pure parts: the canonical COPY text, quoting, and how differences are paired and named. */
 import { describe, expect, it } from 'vitest';
 import { compareFacts, compareKeyed, multisetMinus, quoteIdent, tableCopySql } from '../support/judge';
-import { NOT_USER_SCHEMAS, schemaFactQueries, userSchemaSql } from '../support/judge-catalog';
+import { NOT_USER_SCHEMAS, schemaFactQueries, userSchemaSql, viewTextComparable } from '../support/judge-catalog';
 
 describe('judge normalisation', () => {
   it('reads every column, quoted, ordered by the text of every column under the C collation', () => {
@@ -54,5 +54,12 @@ describe('judge normalisation', () => {
   it('compares the MAINTAIN privilege only when asked (both sides 17 or later)', () => {
     expect(schemaFactQueries(false).relations).toContain(`privilege_type <> 'MAINTAIN'`);
     expect(schemaFactQueries(true).relations).not.toContain('MAINTAIN');
+  });
+
+  it('compares the text of views only between majors that deparse alike (16 dropped single-relation qualifiers), what they read always', () => {
+    expect([viewTextComparable(12, 15), viewTextComparable(16, 18), viewTextComparable(15, 16), viewTextComparable(12, 18)]).toEqual([true, true, false, false]);
+    expect(schemaFactQueries(false, true).views).toContain('pg_get_viewdef');
+    expect(schemaFactQueries(false, false).views).toMatch(/CASE WHEN false THEN ' AS ' \|\| regexp_replace\(pg_get_viewdef/);
+    expect(schemaFactQueries(false, false).views).toContain(`' reads '`);
   });
 });
