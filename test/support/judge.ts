@@ -12,7 +12,8 @@
  *    and for values equal in their type but written differently (numeric 1.0 and 1.00);
  *  - sequences (last_value, is_called; their parameters are schema facts);
  *  - large objects (oid, owner, ACL, sha256 of the data);
- *  - the schema as facts (judge-catalog.ts).
+ *  - the schema as facts (judge-catalog.ts), and as a `pg_dump -s` when both servers are of one
+ *    major up to 15 (judge-dump.ts).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -21,6 +22,7 @@ import { expect } from 'vitest';
 import type { ServerInfo } from './cluster';
 import { withAdmin } from './databases';
 import { schemaFactQueries, userSchemaSql, viewTextComparable } from './judge-catalog';
+import { dumpSchema, dumpsComparable } from './judge-dump';
 
 export interface JudgeOptions {
   /** The target database's name when it differs from the source's. */
@@ -254,6 +256,11 @@ export async function judgeDatabase(source: ServerInfo, target: ServerInfo, db: 
   differences.push(...compareKeyed('sequence', s.sequences, t.sequences));
   differences.push(...compareKeyed('large object', s.largeObjects, t.largeObjects));
   differences.push(...compareFacts(s.facts, t.facts));
+  if (!skip.has('schema') && dumpsComparable(source.major, target.major)) {
+    const [sd, td] = await Promise.all([dumpSchema(source, db), dumpSchema(target, targetDb)]);
+    differences.push(...multisetMinus(sd, td).map((x) => `schema (pg_dump): only on the source: ${short(x)}`));
+    differences.push(...multisetMinus(td, sd).map((x) => `schema (pg_dump): only on the target: ${short(x)}`));
+  }
   const rows = [...s.tables.values()].reduce((n, x) => n + x.rows, 0);
   return { equal: differences.length === 0, differences, tables: s.tables.size, rows };
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareFacts, compareKeyed, multisetMinus, quoteIdent, tableCopySql } from '../support/judge';
 import { NOT_USER_SCHEMAS, schemaFactQueries, userSchemaSql, viewTextComparable } from '../support/judge-catalog';
+import { dumpStatements, dumpsComparable } from '../support/judge-dump';
 
 describe('judge normalisation', () => {
   it('reads every column, quoted, ordered by the text of every column under the C collation', () => {
@@ -61,5 +62,31 @@ describe('judge normalisation', () => {
     expect(schemaFactQueries(false, true).views).toContain('pg_get_viewdef');
     expect(schemaFactQueries(false, false).views).toMatch(/CASE WHEN false THEN ' AS ' \|\| regexp_replace\(pg_get_viewdef/);
     expect(schemaFactQueries(false, false).views).toContain(`' reads '`);
+  });
+});
+
+describe('judge pg_dump normalisation', () => {
+  it('keeps statements only: no comments, no \\restrict guard, whitespace made one space', () => {
+    const dump = [
+      '--',
+      '-- PostgreSQL database dump',
+      '\\restrict AbC123',
+      'SET statement_timeout = 0;',
+      '',
+      'CREATE TABLE public.t (',
+      '    id integer NOT NULL',
+      ');',
+      '\\unrestrict AbC123',
+      '',
+    ].join('\n');
+    expect(dumpStatements(dump)).toEqual(['SET statement_timeout = 0', 'CREATE TABLE public.t ( id integer NOT NULL )']);
+  });
+
+  it('keeps a function body with semicolons inside as one statement when they end no line', () => {
+    expect(dumpStatements("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;\n")).toEqual(['CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$']);
+  });
+
+  it('compares dumps only between servers of one major that pg_dump 15 can read', () => {
+    expect([dumpsComparable(15, 15), dumpsComparable(13, 13), dumpsComparable(13, 15), dumpsComparable(16, 16)]).toEqual([true, true, false, false]);
   });
 });
