@@ -4,8 +4,9 @@
  * the source and the target are restarted (fast and immediate), Azurite is restarted and the host
  * is killed with SIGKILL — during the copy, the CDC catch-up, steady streaming and the cutover.
  *
- * Every migration must end Succeeded with the target equal to the source (row counts, checksums of
- * every table, sequence values, and the same indexes — all valid —, constraints and triggers), or
+ * Every migration must end Succeeded with the target an exact copy of the source by the independent
+ * judge (test/support/judge.ts: every row, sequence, large object and schema fact, valid indexes and
+ * trigger states included) and the same schema objects, or
  * Failed with a clear reason; whatever the end, no replication slot or publication of pgferry is
  * left on the source (and after Succeeded, no replication origin on the target).
  *

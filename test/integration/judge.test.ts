@@ -87,6 +87,8 @@ describe('the judge', () => {
     ['missing index', `DROP INDEX kinds_s`, /^schema: only on the source: index CREATE INDEX kinds_s ON public\.kinds USING btree \(s\)$/],
     ['disabled trigger', `ALTER TABLE kinds DISABLE TRIGGER kinds_touch`, /^schema: only on the target: trigger CREATE TRIGGER kinds_touch .* enabled D$/],
     ['missing partition row', `DELETE FROM parts WHERE k = 150`, /table "public"."parts_b": 100 rows on the source, 99 on the target/],
+    ['changed view', `CREATE OR REPLACE VIEW kinds_v AS SELECT id, s FROM kinds WHERE f > 1`, /^schema: only on the target: view public\.kinds_v AS .*f > \(1\)::double precision.* reads public\.kinds\.f, public\.kinds\.id, public\.kinds\.s$/],
+    ['statistics object only on the target (pg_dump)', `CREATE STATISTICS kinds_st ON f, n FROM kinds`, /^schema \(pg_dump\): only on the target: CREATE STATISTICS public\.kinds_st ON f, n FROM public\.kinds$/],
     ['changed column default', `ALTER TABLE keyless ALTER COLUMN b SET DEFAULT 'x'`, /^schema: only on the target: column public\.keyless\.b #2 text default 'x'::text$/],
   ];
   it.each(cases)('finds a %s', async (label, change, expected) => {

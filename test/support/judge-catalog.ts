@@ -40,8 +40,16 @@ function aclSql(acl: string, kindSql: string, owner: string, maintain: boolean):
             WHERE ${maintain ? 'true' : `a.privilege_type <> 'MAINTAIN'`})`;
 }
 
-/** The schema-fact queries; each returns rows of one column `fact`. `maintain`: compare the MAINTAIN privilege. */
-export function schemaFactQueries(maintain: boolean): Record<string, string> {
+/** Whether two majors deparse views alike (16 changed pg_get_viewdef's qualification of column names). */
+export function viewTextComparable(sourceMajor: number, targetMajor: number): boolean {
+  return sourceMajor >= 16 === targetMajor >= 16;
+}
+
+/**
+ * The schema-fact queries; each returns rows of one column `fact`. `maintain`: compare the MAINTAIN
+ * privilege; `viewText`: compare the text of views (viewTextComparable).
+ */
+export function schemaFactQueries(maintain: boolean, viewText = true): Record<string, string> {
   const rel = (alias: string) => `${userSchema('n')} AND ${notInExtension('pg_class', `${alias}.oid`)}`;
   const userSchema = userSchemaSql;
   return {
@@ -97,8 +105,15 @@ export function schemaFactQueries(maintain: boolean): Record<string, string> {
       SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' enabled ' || t.tgenabled::text AS fact
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE (NOT t.tgisinternal OR t.tgconstraint = 0) AND ${rel('c')}`,
+    // 16 stopped qualifying column names in a view over a single relation, so the text of a view is
+    // compared only when both sides deparse alike; the columns each view reads are compared always.
     views: `
-      SELECT 'view ' || c.oid::regclass::text || ' AS ' || regexp_replace(pg_get_viewdef(c.oid), '\\s+', ' ', 'g') AS fact
+      SELECT 'view ' || c.oid::regclass::text
+             || CASE WHEN ${viewText} THEN ' AS ' || regexp_replace(pg_get_viewdef(c.oid), '\\s+', ' ', 'g') ELSE '' END
+             || ' reads ' || coalesce((SELECT string_agg(DISTINCT d.refobjid::regclass::text || '.' || quote_ident(a.attname), ', ')
+                                         FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                        WHERE r.ev_class = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid), '') AS fact
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE c.relkind IN ('v', 'm') AND ${rel('c')}`,
     functions: `

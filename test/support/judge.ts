@@ -12,7 +12,8 @@
  *    and for values equal in their type but written differently (numeric 1.0 and 1.00);
  *  - sequences (last_value, is_called; their parameters are schema facts);
  *  - large objects (oid, owner, ACL, sha256 of the data);
- *  - the schema as facts (judge-catalog.ts).
+ *  - the schema as facts (judge-catalog.ts), and as a `pg_dump -s` when both servers are of one
+ *    major up to 15 (judge-dump.ts).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -20,7 +21,8 @@ import { to as copyTo } from 'pg-copy-streams';
 import { expect } from 'vitest';
 import type { ServerInfo } from './cluster';
 import { withAdmin } from './databases';
-import { schemaFactQueries, userSchemaSql } from './judge-catalog';
+import { schemaFactQueries, userSchemaSql, viewTextComparable } from './judge-catalog';
+import { dumpSchema, dumpsComparable } from './judge-dump';
 
 export interface JudgeOptions {
   /** The target database's name when it differs from the source's. */
@@ -177,9 +179,15 @@ async function largeObjects(c: pg.Client): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [r.oid, r.v]));
 }
 
-async function schemaFacts(c: pg.Client, maintain: boolean): Promise<string[]> {
+/** How the schema is read: the same on both sides, chosen from both majors. */
+interface FactMode {
+  maintain: boolean;
+  viewText: boolean;
+}
+
+async function schemaFacts(c: pg.Client, mode: FactMode): Promise<string[]> {
   const facts: string[] = [];
-  for (const q of Object.values(schemaFactQueries(maintain))) {
+  for (const q of Object.values(schemaFactQueries(mode.maintain, mode.viewText))) {
     const { rows } = await c.query<{ fact: string }>(q);
     facts.push(...rows.map((r) => r.fact));
   }
@@ -197,7 +205,7 @@ interface Side {
  * Reads one side. A table whose columns are the same set as on the source is read in the source's
  * column order, so a reordered column shows as one schema fact rather than every row differing.
  */
-async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap<string, string[]>, skip: ReadonlySet<string>, maintain: boolean): Promise<Side> {
+async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap<string, string[]>, skip: ReadonlySet<string>, mode: FactMode): Promise<Side> {
   const side: Side = { tables: new Map(), sequences: new Map(), largeObjects: new Map(), facts: [] };
   await openJudged(server, db, async (c) => {
     for (const own of await userTables(c)) {
@@ -207,7 +215,7 @@ async function readSide(server: ServerInfo, db: string, sourceOrder: ReadonlyMap
     }
     if (!skip.has('sequences')) side.sequences = await sequenceValues(c);
     if (!skip.has('largeObjects')) side.largeObjects = await largeObjects(c);
-    if (!skip.has('schema')) side.facts = await schemaFacts(c, maintain);
+    if (!skip.has('schema')) side.facts = await schemaFacts(c, mode);
   });
   return side;
 }
@@ -228,12 +236,12 @@ export async function judgeDatabase(source: ServerInfo, target: ServerInfo, db: 
   const targetDb = opts.targetDb ?? db;
   const skip = new Set(opts.skip ?? []);
   // MAINTAIN exists from 17: compared only when both sides have it.
-  const maintain = source.major >= 17 && target.major >= 17;
+  const mode: FactMode = { maintain: source.major >= 17 && target.major >= 17, viewText: viewTextComparable(source.major, target.major) };
   const sourceOrder = new Map<string, string[]>();
   await openJudged(source, db, async (c) => {
     for (const t of await userTables(c)) sourceOrder.set(tableName(t), t.columns);
   });
-  const [s, t] = await Promise.all([readSide(source, db, sourceOrder, skip, maintain), readSide(target, targetDb, sourceOrder, skip, maintain)]);
+  const [s, t] = await Promise.all([readSide(source, db, sourceOrder, skip, mode), readSide(target, targetDb, sourceOrder, skip, mode)]);
   const differences: string[] = [];
   for (const [name, st] of s.tables) {
     const tt = t.tables.get(name);
@@ -248,6 +256,11 @@ export async function judgeDatabase(source: ServerInfo, target: ServerInfo, db: 
   differences.push(...compareKeyed('sequence', s.sequences, t.sequences));
   differences.push(...compareKeyed('large object', s.largeObjects, t.largeObjects));
   differences.push(...compareFacts(s.facts, t.facts));
+  if (!skip.has('schema') && dumpsComparable(source.major, target.major)) {
+    const [sd, td] = await Promise.all([dumpSchema(source, db), dumpSchema(target, targetDb)]);
+    differences.push(...multisetMinus(sd, td).map((x) => `schema (pg_dump): only on the source: ${short(x)}`));
+    differences.push(...multisetMinus(td, sd).map((x) => `schema (pg_dump): only on the target: ${short(x)}`));
+  }
   const rows = [...s.tables.values()].reduce((n, x) => n + x.rows, 0);
   return { equal: differences.length === 0, differences, tables: s.tables.size, rows };
 }

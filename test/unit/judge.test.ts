@@ -1,7 +1,8 @@
 /** The test judge's pure parts: the canonical COPY text, quoting, and how differences are paired and named. */
 import { describe, expect, it } from 'vitest';
 import { compareFacts, compareKeyed, multisetMinus, quoteIdent, tableCopySql } from '../support/judge';
-import { NOT_USER_SCHEMAS, schemaFactQueries, userSchemaSql } from '../support/judge-catalog';
+import { NOT_USER_SCHEMAS, schemaFactQueries, userSchemaSql, viewTextComparable } from '../support/judge-catalog';
+import { dumpStatements, dumpsComparable } from '../support/judge-dump';
 
 describe('judge normalisation', () => {
   it('reads every column, quoted, ordered by the text of every column under the C collation', () => {
@@ -54,5 +55,38 @@ describe('judge normalisation', () => {
   it('compares the MAINTAIN privilege only when asked (both sides 17 or later)', () => {
     expect(schemaFactQueries(false).relations).toContain(`privilege_type <> 'MAINTAIN'`);
     expect(schemaFactQueries(true).relations).not.toContain('MAINTAIN');
+  });
+
+  it('compares the text of views only between majors that deparse alike (16 dropped single-relation qualifiers), what they read always', () => {
+    expect([viewTextComparable(12, 15), viewTextComparable(16, 18), viewTextComparable(15, 16), viewTextComparable(12, 18)]).toEqual([true, true, false, false]);
+    expect(schemaFactQueries(false, true).views).toContain('pg_get_viewdef');
+    expect(schemaFactQueries(false, false).views).toMatch(/CASE WHEN false THEN ' AS ' \|\| regexp_replace\(pg_get_viewdef/);
+    expect(schemaFactQueries(false, false).views).toContain(`' reads '`);
+  });
+});
+
+describe('judge pg_dump normalisation', () => {
+  it('keeps statements only: no comments, no \\restrict guard, whitespace made one space', () => {
+    const dump = [
+      '--',
+      '-- PostgreSQL database dump',
+      '\\restrict AbC123',
+      'SET statement_timeout = 0;',
+      '',
+      'CREATE TABLE public.t (',
+      '    id integer NOT NULL',
+      ');',
+      '\\unrestrict AbC123',
+      '',
+    ].join('\n');
+    expect(dumpStatements(dump)).toEqual(['SET statement_timeout = 0', 'CREATE TABLE public.t ( id integer NOT NULL )']);
+  });
+
+  it('keeps a function body with semicolons inside as one statement when they end no line', () => {
+    expect(dumpStatements("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;\n")).toEqual(['CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$']);
+  });
+
+  it('compares dumps only between servers of one major that pg_dump 15 can read', () => {
+    expect([dumpsComparable(15, 15), dumpsComparable(13, 13), dumpsComparable(13, 15), dumpsComparable(16, 16)]).toEqual([true, true, false, false]);
   });
 });
