@@ -31,6 +31,28 @@ async function tableDigest(c: pg.Client, q: string): Promise<{ rows: number; md5
   return { rows: rows[0]?.n ?? 0, md5: rows[0]?.md5 ?? '' };
 }
 
+/** For each table that differs, a few rows only one side has (as text, cut to 300 characters). */
+async function rowSamples(s: pg.Client, t: pg.Client, tables: string[], differences: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const q of tables.filter((x) => differences.some((d) => d.startsWith(`table ${x}:`)))) {
+    const read = async (c: pg.Client) => (await c.query<{ r: string }>(`SELECT t::text AS r FROM ${q} t`)).rows.map((x) => x.r);
+    const [a, b] = await Promise.all([read(s), read(t)]);
+    const only = (x: string[], y: string[]) => {
+      const left = new Map<string, number>();
+      for (const r of y) left.set(r, (left.get(r) ?? 0) + 1);
+      return x.filter((r) => {
+        const n = left.get(r) ?? 0;
+        if (n > 0) left.set(r, n - 1);
+        return n === 0;
+      });
+    };
+    const cut = (r: string) => (r.length > 300 ? `${r.slice(0, 300)}…` : r);
+    for (const r of only(a, b).slice(0, 3)) out.push(`row of ${q} only on the source: ${cut(r)}`);
+    for (const r of only(b, a).slice(0, 3)) out.push(`row of ${q} only on the target: ${cut(r)}`);
+  }
+  return out;
+}
+
 async function sequences(c: pg.Client): Promise<Map<string, string>> {
   const { rows } = await c.query<{ q: string; v: string }>(`
     SELECT format('%I.%I', schemaname, sequencename) AS q, coalesce(last_value::text, 'unset') AS v FROM pg_sequences
@@ -63,6 +85,7 @@ export async function judgeDatabase(source: ServerInfo, target: ServerInfo, db: 
       rows += a.rows;
       if (a.rows !== b.rows || a.md5 !== b.md5) differences.push(`table ${q}: source ${a.rows} rows (${a.md5}), target ${b.rows} rows (${b.md5})`);
     }
+    if (differences.length > 0) differences.push(...(await rowSamples(s, t, st.filter((x) => tt.includes(x)), differences)));
     compareMaps('sequence', await sequences(s), await sequences(t), differences);
     compareMaps('large object', await largeObjects(s), await largeObjects(t), differences);
     return { equal: differences.length === 0, differences, tables: st.length, rows };

@@ -16,6 +16,7 @@ interface Args {
   seeds: number[];
   concurrency: number;
   out: string;
+  tolerate: string[];
 }
 
 function parse(argv: string[]): Args {
@@ -24,6 +25,7 @@ function parse(argv: string[]): Args {
   let only: number | undefined;
   let concurrency = 6;
   let out = join(ROOT, 'bench', 'results', 'torture.json');
+  const tolerate: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const num = () => {
@@ -37,11 +39,17 @@ function parse(argv: string[]): Args {
       case '--seed': only = num(); break;
       case '--concurrency': concurrency = Math.max(1, num()); break;
       case '--out': out = argv[++i] ?? out; break;
-      default: throw new Error(`unknown option ${flag}: npm run torture -- [--seeds N] [--from S] [--seed S] [--concurrency C] [--out file]`);
+      case '--tolerate': {
+        const kind = argv[++i] ?? '';
+        if (!['large object', 'sequence', 'table'].includes(kind)) throw new Error(`--tolerate takes 'large object', 'sequence' or 'table'`);
+        tolerate.push(kind);
+        break;
+      }
+      default: throw new Error(`unknown option ${flag}: npm run torture -- [--seeds N] [--from S] [--seed S] [--concurrency C] [--out file] [--tolerate 'large object'|sequence|table]`);
     }
   }
   const seeds = only !== undefined ? [only] : Array.from({ length: count }, (_, k) => from + k);
-  return { seeds, concurrency, out };
+  return { seeds, concurrency, out, tolerate };
 }
 
 async function main(): Promise<void> {
@@ -61,7 +69,8 @@ async function main(): Promise<void> {
       storage: azurite.info.connectionString,
       seeds: args.seeds,
       concurrency: args.concurrency,
-      reproduce: (seed) => `npm run torture -- --seed ${seed}`,
+      tolerate: args.tolerate,
+      reproduce: (seed) => `npm run torture -- --seed ${seed}${args.tolerate.map((k) => ` --tolerate '${k}'`).join('')}`,
     });
     const report = {
       generatedAt: new Date().toISOString(),
@@ -69,13 +78,14 @@ async function main(): Promise<void> {
       seedsRun: summary.seeds,
       firstSeed: args.seeds[0],
       concurrency: args.concurrency,
+      tolerated: args.tolerate,
       passed: summary.passed,
       divergences: summary.divergences,
       faultsInjected: summary.faultsByKind,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       actionViolations: summary.actionViolations,
       failures: summary.failures,
-      seeds: summary.results.map((r) => ({ seed: r.seed, state: r.state, equal: r.equal, decoder: r.decoder, ownHost: r.ownHost, tables: r.tables, rows: r.rows, faults: r.faults.map((f) => `${f.kind}@${f.phase}`), seconds: Math.round(r.durationMs / 100) / 10, workloadErrors: r.workloadErrors.length })),
+      seeds: summary.results.map((r) => ({ seed: r.seed, state: r.state, equal: r.equal, decoder: r.decoder, ownHost: r.ownHost, tables: r.tables, rows: r.rows, faults: r.faults.map((f) => `${f.kind}@${f.phase}`), seconds: Math.round(r.durationMs / 100) / 10, waitingAtSeconds: Math.round((r.timings.waiting ?? 0) / 100) / 10, workloadErrors: r.workloadErrors.length, tolerated: r.toleratedDifferences?.length ?? 0 })),
     };
     mkdirSync(dirname(args.out), { recursive: true });
     writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);

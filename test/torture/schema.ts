@@ -51,7 +51,7 @@ function tableFor(r: Prng, schema: string, name: string, key: KeyKind): Table {
     const kind = r.pick(allowed);
     if (used.has(kind)) continue;
     used.add(kind);
-    cols.push({ name: `c_${kind.replace(/\W/g, '')}`, kind });
+    cols.push({ name: `c_${kind.replace('[]', '_array')}`, kind });
   }
   const toast = r.chance(key === 'full' ? 0.3 : 0.6) ? 'big text' : undefined;
   if (toast) cols.push({ name: toast, kind: 'toast' });
