@@ -12,6 +12,7 @@ import { compareDatabases, largeObjectDigest, mismatches } from '../../shared/ve
 import { startCluster, type Cluster } from '../support/cluster';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
+import { expectJudgedEqual } from '../support/judge';
 
 const target = inject('target');
 const FIXTURES = join(__dirname, '..', 'fixtures', 'copy');
@@ -52,6 +53,7 @@ describe('PostgreSQL 13 → 15', () => {
       expect(await readSequences(tgt)).toEqual(await readSequences(src));
       await copyLargeObjects(src, tgt);
       expect(await largeObjectDigest(tgt)).toEqual(await largeObjectDigest(src));
+      await expectJudgedEqual(pg13.info, target, srcDb, { targetDb: tgtDb });
     } finally {
       await Promise.all([src.end(), tgt.end()]);
     }
