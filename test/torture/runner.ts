@@ -23,10 +23,12 @@ export interface RunnerOptions {
   dropPassed?: boolean;
   log?: (line: string) => void;
   /**
-   * Kinds of difference ('large object', 'sequence', 'table') reported but not counted as a
+   * Kinds of difference ('large object', 'sequence', 'table', 'schema') reported but not counted as a
    * divergence: known defects being fixed elsewhere, so that the run still finds the others.
    */
   tolerate?: string[];
+  /** Run the seeds' workloads without their faults. */
+  noFaults?: boolean;
   /** The command that reruns one seed (printed for each failure). */
   reproduce: (seed: number) => string;
 }
@@ -36,10 +38,21 @@ export interface RunSummary {
   passed: number;
   divergences: number;
   faultsByKind: Record<string, number>;
+  /** Diverged seeds by what diverged: a state other than Succeeded, each kind of difference, leftovers. */
+  divergencesByKind: Record<string, number>;
   failures: Array<SeedResult & { reproduce: string; hostLogTail?: string }>;
   results: SeedResult[];
   actionViolations: string[];
   durationMs: number;
+}
+
+/** What diverged in a seed, as kinds: `state Failed`, `table`, `sequence`, `large object`, `schema`, `leftover`. */
+function kindsOf(r: SeedResult): string[] {
+  const kinds = new Set<string>();
+  if (r.state !== 'Succeeded') kinds.add(`state ${r.state}`);
+  for (const d of r.differences) kinds.add(['table', 'sequence', 'large object', 'schema'].find((k) => d.startsWith(k)) ?? 'other');
+  if (r.leftovers.length > 0) kinds.add('leftover');
+  return [...kinds];
 }
 
 /** The host's log about this seed: all of it on its own host, its lines (by database or migration name) on a shared one. */
@@ -68,7 +81,8 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
   const queue = [...o.seeds];
 
   const one = async (seed: number) => {
-    const plan = planSeed(seed);
+    const planned = planSeed(seed);
+    const plan = o.noFaults ? { ...planned, faults: [], ownHost: false } : planned;
     const host = plan.ownHost
       ? await startTortureHost({ storage: o.storage, env: { PGFERRY_DECODER: plan.decoder }, watchDir, label: `seed-${seed}` })
       : await sharedHost(plan.decoder);
@@ -77,7 +91,7 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
     const r = await runSeed(ctx, plan).catch((e: unknown): SeedResult => ({
       seed, decoder: plan.decoder, ownHost: plan.ownHost, state: 'harness error', error: String(e), equal: false, differences: [], tables: 0, rows: 0, faults: [], workloadErrors: [], leftovers: [], durationMs: 0, timings: {},
     }));
-    const tolerated = r.differences.filter((d) => (o.tolerate ?? []).some((k) => d.startsWith(`${k} `)));
+    const tolerated = r.differences.filter((d) => (o.tolerate ?? []).some((k) => d.startsWith(k)));
     if (tolerated.length > 0) {
       r.toleratedDifferences = tolerated;
       r.differences = r.differences.filter((d) => !tolerated.includes(d));
@@ -104,6 +118,8 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
 
   const faultsByKind: Record<string, number> = {};
   for (const f of results.flatMap((r) => r.faults)) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
+  const divergencesByKind: Record<string, number> = {};
+  for (const f of failures) for (const k of kindsOf(f)) divergencesByKind[k] = (divergencesByKind[k] ?? 0) + 1;
   results.sort((a, b) => a.seed - b.seed);
   failures.sort((a, b) => a.seed - b.seed);
   return {
@@ -111,6 +127,7 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
     passed: results.length - failures.length,
     divergences: failures.length,
     faultsByKind,
+    divergencesByKind,
     failures,
     results,
     actionViolations,
