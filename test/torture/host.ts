@@ -14,7 +14,9 @@ import { freePort } from '../../emulator/local/ports';
 export const ROOT = resolve(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'emulator', 'main.js');
 const WATCHER = join(ROOT, 'test', 'support', 'action-watcher.cjs');
-const START_MS = 60_000;
+const START_MS = 120_000;
+/** Starting a host on a machine this busy can time out; it is tried this many times. */
+const START_TRIES = 3;
 /** Only the tail of a host's log is kept (a long run of many seeds would hold it all otherwise). */
 const LOG_KEEP = 200_000;
 
@@ -92,12 +94,21 @@ export async function startTortureHost(o: TortureHostOptions): Promise<TortureHo
     return { child, exited, api: `http://127.0.0.1:${port}/api` };
   };
 
+  const launchRetried = async (): Promise<Process> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await launch();
+      } catch (e) {
+        if (i >= START_TRIES) throw e;
+      }
+    }
+  };
   const kill = async (p: Process) => {
     p.child.kill('SIGKILL');
     await p.exited;
   };
   const killOnExit = () => current.child.kill('SIGKILL');
-  let current = await launch();
+  let current = await launchRetried();
   process.on('exit', killOnExit);
   const host: TortureHost = {
     api: current.api,
@@ -106,7 +117,7 @@ export async function startTortureHost(o: TortureHostOptions): Promise<TortureHo
     async restart() {
       await kill(current);
       out += `\n--- host killed (SIGKILL) and restarted ---\n`;
-      current = await launch();
+      current = await launchRetried();
       host.api = current.api;
     },
     async stop() {

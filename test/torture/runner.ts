@@ -83,14 +83,21 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
   const one = async (seed: number) => {
     const planned = planSeed(seed);
     const plan = o.noFaults ? { ...planned, faults: [], ownHost: false } : planned;
-    const host = plan.ownHost
-      ? await startTortureHost({ storage: o.storage, env: { PGFERRY_DECODER: plan.decoder }, watchDir, label: `seed-${seed}` })
-      : await sharedHost(plan.decoder);
-    if (plan.ownHost) allHosts.push(host);
-    const ctx = { source: o.source, target: o.target, host, log: (l: string) => log(`[seed ${seed}] ${l}`) };
-    const r = await runSeed(ctx, plan).catch((e: unknown): SeedResult => ({
+    const failed = (e: unknown): SeedResult => ({
       seed, decoder: plan.decoder, ownHost: plan.ownHost, state: 'harness error', error: String(e), equal: false, differences: [], tables: 0, rows: 0, faults: [], workloadErrors: [], leftovers: [], durationMs: 0, timings: {},
-    }));
+    });
+    let host: TortureHost | undefined;
+    let r: SeedResult;
+    try {
+      host = plan.ownHost
+        ? await startTortureHost({ storage: o.storage, env: { PGFERRY_DECODER: plan.decoder }, watchDir, label: `seed-${seed}` })
+        : await sharedHost(plan.decoder);
+      if (plan.ownHost) allHosts.push(host);
+      const h = host;
+      r = await runSeed({ source: o.source, target: o.target, host: h, log: (l: string) => log(`[seed ${seed}] ${l}`) }, plan).catch(failed);
+    } catch (e) {
+      r = failed(e);
+    }
     const tolerated = r.differences.filter((d) => (o.tolerate ?? []).some((k) => d.startsWith(k)));
     if (tolerated.length > 0) {
       r.toleratedDifferences = tolerated;
@@ -99,8 +106,8 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
     }
     results.push(r);
     const bad = diverged(r);
-    if (bad) failures.push({ ...r, reproduce: o.reproduce(seed), hostLogTail: logOf(host, seed) });
-    if (plan.ownHost) await host.stop();
+    if (bad) failures.push({ ...r, reproduce: o.reproduce(seed), ...(host ? { hostLogTail: logOf(host, seed) } : {}) });
+    if (plan.ownHost) await host?.stop().catch(() => undefined);
     if (!bad && o.dropPassed !== false) await dropSeedDatabases(o, seed).catch(() => undefined);
     log(`[seed ${seed}] ${bad ? 'DIVERGED' : 'ok'}: ${r.state}${r.error ? ` (${r.error.slice(0, 300)})` : ''}, ${r.tables} tables, ${r.rows} rows, ${r.faults.length} fault(s), ${(r.durationMs / 1000).toFixed(1)} s (waiting at ${((r.timings.waiting ?? 0) / 1000).toFixed(1)} s)${r.differences.length ? `\n    ${r.differences.slice(0, 8).join('\n    ')}` : ''}${r.workloadErrors.length ? `\n    workload errors: ${r.workloadErrors.slice(0, 3).join(' | ')}` : ''}${bad ? `\n    rerun: ${o.reproduce(seed)}` : ''}`);
   };
