@@ -234,6 +234,9 @@ export async function runSeed(ctx: SeedContext, plan: SeedPlan): Promise<SeedRes
     const s = end.properties.currentStatus;
     result.state = s.state;
     if (s.error) result.error = s.error;
+    // "see validationDetails": the reason is there.
+    const validation = s.currentSubStateDetails.validationDetails;
+    if (s.state === 'ValidationFailed' && validation) result.error = `${result.error ?? ''} ${JSON.stringify(validation).slice(0, 1500)}`;
     result.leftovers = await slotsLeft(ctx.source, db);
     result.timings.terminal = Date.now() - t0;
     // A failed migration is judged too (when its target database exists): it says what pgferry got wrong.
