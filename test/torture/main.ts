@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       divergencesByKind: summary.divergencesByKind,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       actionViolations: summary.actionViolations,
-      failures: summary.failures,
+      failures: summary.failures.map((f) => ({ ...f, hostLogTail: f.hostLogTail?.slice(-2000) })),
       seeds: summary.results.map((r) => ({ seed: r.seed, state: r.state, equal: r.equal, decoder: r.decoder, ownHost: r.ownHost, tables: r.tables, rows: r.rows, faults: r.faults.map((f) => `${f.kind}@${f.phase}`), seconds: Math.round(r.durationMs / 100) / 10, waitingAtSeconds: Math.round((r.timings.waiting ?? 0) / 100) / 10, workloadErrors: r.workloadErrors.length, tolerated: r.toleratedDifferences?.length ?? 0 })),
     };
     mkdirSync(dirname(args.out), { recursive: true });

@@ -247,6 +247,9 @@ export async function runSeed(ctx: SeedContext, plan: SeedPlan): Promise<SeedRes
     }
   } catch (e) {
     result.error = `${result.error ? `${result.error}; ` : ''}harness: ${e instanceof Error ? e.message : String(e)}`;
+    // Timed out waiting: the state it was stuck in (still running) is the outcome.
+    const m = await peek(ctx, plan.seed);
+    if (m) result.state = `stuck in ${m.properties.currentStatus.state}`;
   } finally {
     await client.end().catch(() => undefined);
   }
