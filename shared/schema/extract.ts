@@ -63,6 +63,8 @@ export interface ExtractOptions {
   holdTriggers?: boolean;
   /** Create foreign keys at completion (RenderOptions.holdForeignKeys). */
   holdForeignKeys?: boolean;
+  /** Identity ALWAYS columns BY DEFAULT until completion (RenderOptions.holdIdentity). */
+  holdIdentity?: boolean;
 }
 
 export async function extractSchema(client: ClientBase, opts: ExtractOptions = {}): Promise<SchemaPlan> {
@@ -86,6 +88,7 @@ export async function extractSchema(client: ClientBase, opts: ExtractOptions = {
       targetCollations: opts.targetCollations ? new Set(opts.targetCollations) : null,
       holdTriggers: opts.holdTriggers ?? false,
       holdForeignKeys: opts.holdForeignKeys ?? false,
+      holdIdentity: opts.holdIdentity ?? false,
     });
   } finally {
     await client.query('COMMIT');

@@ -47,7 +47,7 @@ export function schemaPlanFor(k: RunKey, source: () => Promise<Client>, target: 
       const facts = await readTargetFacts(t);
       // Replay runs as this login: without replica mode, FK actions would fire on it (schema/render/builder.ts).
       const replicaRole = await trySetReplicaRole(t);
-      return await extractSchema(s, { ...facts, holdTriggers: true, holdForeignKeys: !replicaRole });
+      return await extractSchema(s, { ...facts, holdTriggers: true, holdIdentity: true, holdForeignKeys: !replicaRole });
     } finally {
       await Promise.all([s.end().catch(() => undefined), t.end().catch(() => undefined)]);
     }

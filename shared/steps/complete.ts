@@ -19,6 +19,7 @@ import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import { dropSlotAndPublication } from '../cdc/slot';
 import { restoreFiringStates } from '../schema/trigger-states';
+import { restoreIdentityKinds } from '../schema/identity-kinds';
 import { applyDrainedObjects } from './schema';
 import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
@@ -68,10 +69,13 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
   const e = await databaseEndpoints(rt, k);
   try {
     const tables = await planTables(rt, { ...k, run: e.record.migrationId });
-    // Replay has drained: foreign keys held until now are created, and triggers and rules, held
-    // disabled since their creation, fire from now on.
+    // Replay has drained: foreign keys held until now are created, triggers and rules, held
+    // disabled since their creation, fire from now on, and identity ALWAYS columns are again.
     await applyDrainedObjects(rt, k, e);
-    await withPair(e.source, e.target, rt.settings.connectTimeoutMs, restoreFiringStates);
+    await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      await restoreFiringStates(s, t);
+      await restoreIdentityKinds(s, t);
+    });
     const { sequences, largeObjects } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
       const sequences = await copySequences(s, t);
       await syncLargeObjects(s, t);

@@ -30,6 +30,12 @@ export interface RenderOptions {
    * replayed after the target cascaded it itself) and checks between tables.
    */
   holdForeignKeys?: boolean;
+  /**
+   * Create GENERATED ALWAYS identity columns BY DEFAULT; restoreIdentityKinds() makes them ALWAYS
+   * again at completion. An UPDATE cannot set an ALWAYS column to a value (only to DEFAULT), so
+   * replay could not carry a source `UPDATE … SET id = DEFAULT` (a new key) otherwise.
+   */
+  holdIdentity?: boolean;
 }
 
 /** Items grouped by key, in input order (Map.groupBy arrives only with Node 21). */

@@ -81,7 +81,9 @@ export function renderTables(b: PlanBuilder, input: TableInputs): RenderedTable[
         if (c.generated === 's') def += ` GENERATED ALWAYS AS (${c.default_expr}) STORED`;
         else if (c.identity && (!t.is_partition || identity.has(`${t.oid}:${c.attnum}`))) {
           // A partition shares its parent's identity (17+): attaching gives it; its own would be refused.
-          def += ` ${identityClause(c.identity, identity.get(`${t.oid}:${c.attnum}`))}`;
+          // Held BY DEFAULT until completion: replay must be able to set the key a source UPDATE gave it.
+          const kind = b.options.holdIdentity === true && c.identity === 'a' ? 'd' : c.identity;
+          def += ` ${identityClause(kind, identity.get(`${t.oid}:${c.attnum}`))}`;
         }
         else if (c.default_expr !== null && !split(c)) def += ` DEFAULT ${c.default_expr}`;
         if (c.not_null) def += ' NOT NULL';
