@@ -13,6 +13,7 @@ import type { Client } from 'pg';
 import type { MigrationMode } from '../model/states';
 import { closeQuietly, withClient } from '../pg/connect';
 import { PgConnectionError } from '../pg/classify';
+import { isRetryable } from '../pg/retryable';
 import { hostPort, type ServerEndpoint } from '../pg/endpoint';
 import { mapLimit } from '../util/map-limit';
 import { finding, type Finding } from './codes';
@@ -87,7 +88,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
     const probeWaitMs = req.probeWaitMs ?? 5000;
     if (req.mode === 'Online' && probeDb !== undefined && canProbePlugin(sp)) {
       plugin = await withClient({ ...req.source, database: probeDb }, timeoutMs, (c) => probeDecodingPlugin(c, sp.versionNum, probeWaitMs, req.decoder ?? 'pgoutput'))
-        .catch((err: unknown) => ({ ok: false as const, reason: errorText(err) }));
+        .catch((err: unknown) => ({ ok: false as const, reason: errorText(rethrowInterrupted(err)) }));
     }
     const sizeMb = await databasesSizeMb(src.client, req.databases);
     const parameters = item('ServerParametersValidation', parameterFindings({
@@ -113,6 +114,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
     const chosen = plugin?.ok ? plugin.plugin : undefined;
     return finish([connectivity, version, parameters], dbLevel, chosen);
   } catch (err) {
+    rethrowInterrupted(err);
     // A catalog read that fails is a finding, not a crash: the user sees what could not be read.
     return finish([connectivity, item('ServerParametersValidation', [finding('603927', { reason: errorText(err) })])], []);
   } finally {
@@ -141,9 +143,20 @@ async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeou
       ];
     });
   } catch (err) {
+    rethrowInterrupted(err);
     const fix = err instanceof PgConnectionError ? err.classification.fix : '';
     return [item('DatabaseValidation', [finding('603925', { db: ctx.db, reason: errorText(err), fix })])];
   }
+}
+
+/**
+ * A session that was open and then ended (terminated by an administrator, a failover, a dropped
+ * socket) says nothing about the servers: the validation is retried (the activity throws), never
+ * reported as a finding such as "no usable decoding plugin". Failures to connect stay findings.
+ */
+function rethrowInterrupted(err: unknown): unknown {
+  if (!(err instanceof PgConnectionError) && isRetryable(err)) throw err;
+  return err;
 }
 
 /** Selected databases that exist on the source, with their size in bytes (0 when not readable). */

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { isRetryable, sqlstateOf } from '../pg/retryable';
 
 export interface ServerParams {
   versionNum: number;
@@ -113,6 +114,8 @@ export async function probeDecodingPlugin(client: pg.Client, versionNum: number,
       }
       return { ok: true };
     } catch (err) {
+      // The session ended (terminated, failover): not an answer about the plugin; the caller retries.
+      if (isRetryable(err) && sqlstateOf(err) !== '57014') throw err;
       const e = err as { code?: string; message?: string };
       return { ok: false, ...(e.code ? { code: e.code } : {}), message: e.message ?? String(err) };
     } finally {
