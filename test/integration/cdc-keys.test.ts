@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { Client } from 'pg';
 import { connect, closeQuietly } from '../../shared/pg/connect';
-import { applyBatch, dropSlotAndPublication, ensureSlot, slotNameFor, type ApplyBatchOptions, type CopySnapshotMap } from '../../shared/cdc';
+import { applyBatch, dropSlotAndPublication, ensureSlot, slotNameFor, tableKey, type ApplyBatchOptions, type CopySnapshotMap } from '../../shared/cdc';
 import { adminClient, createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
 
@@ -75,7 +75,7 @@ describe('tables keyed by their replica identity index', () => {
     await p.writer.query(`UPDATE public.ri SET n = n * 10, note = 'updated' WHERE n % 2 = 0`);
     await p.writer.query(`DELETE FROM public.ri WHERE n % 5 = 0`);
     const endLsn = (await p.writer.query<{ l: string }>(`SELECT pg_catalog.pg_current_wal_lsn()::text AS l`)).rows[0]?.l ?? '';
-    const copy: CopySnapshotMap = { 'public.ri': { snapshots: [before, before], endLsn, singleChunk: false, hasKey: true } };
+    const copy: CopySnapshotMap = { [tableKey('public', 'ri')]: { snapshots: [before, before], endLsn, singleChunk: false, hasKey: true } };
     await catchUp({ copy, consistencyLsn: endLsn });
     const all = 'SELECT region, code, n, note FROM public.ri ORDER BY region, code';
     expect(await rows(p.reader, all)).toEqual(await rows(p.writer, all));
