@@ -35,9 +35,13 @@ export function dumpStatements(dump: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** `pg_dump -s` of a database, as statements (dumpStatements). */
+/**
+ * `pg_dump -s` of a database, as statements (dumpStatements). Its session has
+ * standard_conforming_strings on whatever the server's default: pg_dump writes literals (and a
+ * SET line) in the server's style, which is a session setting, not schema.
+ */
 export async function dumpSchema(server: ServerInfo, db: string): Promise<string[]> {
-  const env = { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: server.user, PGPASSWORD: server.password, PGSSLMODE: 'prefer' };
+  const env = { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: server.user, PGPASSWORD: server.password, PGSSLMODE: 'prefer', PGOPTIONS: '-c standard_conforming_strings=on' };
   const { stdout } = await run(PG_DUMP, ['--schema-only', '--no-sync', '--encoding=UTF8', '--exclude-schema=pgferry_meta', '--exclude-schema=pgferry_cdc', '-d', db], { env, maxBuffer: 256 * 1024 * 1024 });
   return dumpStatements(stdout);
 }
