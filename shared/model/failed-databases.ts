@@ -69,7 +69,10 @@ export function presentedStatus(m: MigrationStatusLine, dbs: readonly DatabaseSt
   if (isTerminal(m.state)) return m;
   const notice = failureNotice(dbs);
   if (!notice) return m;
-  return { state: m.state === 'WaitingForUserAction' ? 'InProgress' : m.state, subState: m.subState, error: notice };
+  const state = m.state === 'WaitingForUserAction' ? 'InProgress' : m.state;
+  // The substate from the rows too: the healthy databases may all wait before the migration's row says so.
+  const waiting = stateWhenCaughtUp({ ...m, state }, dbs);
+  return { state, subState: waiting?.subState ?? m.subState, error: notice };
 }
 
 /** The state a database that caught up leaves the migration in (undefined: unchanged). */
