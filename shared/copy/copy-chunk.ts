@@ -147,9 +147,10 @@ export async function copyChunk(session: CopySession, chunk: CopyChunk, opts: Co
       bytes += b.length;
       opts.onBytes?.(bytes);
     });
-    // Which side failed first decides the error's context.
-    copyOut.once('error', () => (side = 'source'));
-    copyIn.once('error', () => (side = 'target'));
+    // Which side failed first decides the error's context (the pipeline then destroys the other).
+    let failedFirst: CopySide | undefined;
+    copyOut.once('error', () => (side = failedFirst ??= 'source'));
+    copyIn.once('error', () => (side = failedFirst ??= 'target'));
     await pipeline(copyOut, copyIn);
 
     // The source snapshot is no longer needed; its COMMIT overlaps the target's.
@@ -174,6 +175,8 @@ export async function copyChunk(session: CopySession, chunk: CopyChunk, opts: Co
   } catch (err) {
     // A unique index on the target makes a concurrent twin's COPY wait for the first run and
     // then fail on its keys: when the first run's mark is there, this run simply lost the race.
+    // Only the target's COPY FROM can break a unique index: 23505 is the target's, whatever order the streams failed in.
+    if (sqlstateOf(err) === '23505') side = 'target';
     const twin = side === 'target' && sqlstateOf(err) === '23505' && !session.broken ? await twinResult(session, chunk.id) : undefined;
     breakSession(session, err);
     if (twin) return twin;
