@@ -15,6 +15,9 @@ export function resourceId(server: string, name: string): string {
   return `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/migrations/${name}`;
 }
 
+/** Database states after which the migration holds no slot on the source. */
+const ENDED: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Canceled']);
+
 export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
   const s: DbMigrationStatus = {
     databaseName: d.databaseName,
@@ -38,7 +41,8 @@ export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
   if (d.endedOn) s.endedOn = d.endedOn;
   if (d.message) s.message = d.message;
   if (d.plugin) s.decodingPlugin = d.plugin;
-  if (d.retainedWalBytes !== undefined) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
+  // The slot is dropped when the database ends: its last reading no longer holds anything back.
+  if (d.retainedWalBytes !== undefined && !ENDED.has(d.migrationState)) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
   if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
   return s;
 }
