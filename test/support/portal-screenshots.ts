@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     // The grid with the new migration.
     const row = page.locator('#grid-body tr[data-migration="shop-online-1"]');
     await until(page, 'the grid row', async () => (await row.count()) === 1);
-    await until(page, 'the copy to start', async () => ((await row.textContent()) ?? '').includes('MigratingData'), 120_000);
+    await until(page, 'the copy bar in the grid', async () => (await row.locator('.grid-progress li').count()) > 0, 120_000);
     await shot(page, 'portal-grid.png');
 
     // The details page while the big table is copied.
