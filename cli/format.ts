@@ -87,13 +87,14 @@ export function databaseTable(m: MigrationResource): string {
   const rows = m.properties.dbsToMigrate.map((name) => details[name]).filter((d): d is DbMigrationStatus => d !== undefined);
   if (rows.length === 0) return 'No database has started yet.';
   return table(
-    ['DATABASE', 'STATE', 'OPERATION', 'TABLES', 'ROWS', 'LATENCY (MIN)', 'INSERTS', 'UPDATES', 'DELETES', 'RETAINED WAL', 'PLUGIN'],
+    ['DATABASE', 'STATE', 'OPERATION', 'TABLES', 'ROWS', 'COPIED', 'LATENCY (MIN)', 'INSERTS', 'UPDATES', 'DELETES', 'RETAINED WAL', 'PLUGIN'],
     rows.map((d) => [
       d.databaseName,
       d.migrationState,
       d.migrationOperation ?? '',
       tables(d),
       count(d.fullLoadRowsCopied),
+      copyProgressText(d) || (d.fullLoadPercent !== undefined ? `${d.fullLoadPercent.toFixed(1)}%` : '-'),
       latencyMinutes(d.latency),
       count(d.cdcInsertCounter),
       count(d.cdcUpdateCounter),
