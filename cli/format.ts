@@ -87,13 +87,14 @@ export function databaseTable(m: MigrationResource): string {
   const rows = m.properties.dbsToMigrate.map((name) => details[name]).filter((d): d is DbMigrationStatus => d !== undefined);
   if (rows.length === 0) return 'No database has started yet.';
   return table(
-    ['DATABASE', 'STATE', 'OPERATION', 'TABLES', 'ROWS', 'LATENCY (MIN)', 'INSERTS', 'UPDATES', 'DELETES', 'RETAINED WAL', 'PLUGIN'],
+    ['DATABASE', 'STATE', 'OPERATION', 'TABLES', 'ROWS', 'COPIED', 'LATENCY (MIN)', 'INSERTS', 'UPDATES', 'DELETES', 'RETAINED WAL', 'PLUGIN'],
     rows.map((d) => [
       d.databaseName,
       d.migrationState,
       d.migrationOperation ?? '',
       tables(d),
       count(d.fullLoadRowsCopied),
+      copyProgressText(d) || (d.fullLoadPercent !== undefined ? `${d.fullLoadPercent.toFixed(1)}%` : '-'),
       latencyMinutes(d.latency),
       count(d.cdcInsertCounter),
       count(d.cdcUpdateCounter),
@@ -104,13 +105,51 @@ export function databaseTable(m: MigrationResource): string {
   );
 }
 
+/** 42 → "42s", 125 → "2m 5s", 7300 → "2h 1m": a time estimate, coarse on purpose. */
+export function secondsText(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m ${t % 60}s`;
+  return `${Math.floor(t / 3600)}h ${Math.floor((t % 3600) / 60)}m`;
+}
+
+/** "42.5% of ~1.2 GiB, ~3m 10s left" while a full load runs; '' before it is planned or once it is done. */
+export function copyProgressText(d: DbMigrationStatus): string {
+  if (d.fullLoadPercent === undefined || (d.fullLoadPercent >= 100 && !d.fullLoadRunningTables?.length)) return '';
+  const eta = d.fullLoadSecondsRemaining !== undefined ? `, ~${secondsText(d.fullLoadSecondsRemaining)} left` : '';
+  return `${d.fullLoadPercent.toFixed(1)}% of ~${bytes(d.fullLoadEstimatedBytes)}${eta}`;
+}
+
+/** A text bar: `[#######-------]`, `width` cells inside the brackets. */
+export function bar(percent: number, width: number): string {
+  const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/**
+ * The progress block of a database for watch on a terminal: a bar for the database while its
+ * full load runs, and one per running table; [] when there is no copy to show.
+ */
+export function progressBars(d: DbMigrationStatus, width: number): string[] {
+  const text = copyProgressText(d);
+  if (!text) return [];
+  const barWidth = Math.max(10, Math.min(40, width - 60));
+  const lines = [`    ${bar(d.fullLoadPercent ?? 0, barWidth)} ${text}`];
+  for (const t of d.fullLoadRunningTables ?? []) {
+    lines.push(`      ${bar(t.percent, barWidth - 2)} ${t.percent.toFixed(1)}% ${t.schemaName}.${t.tableName}: ${count(t.rowsCopied)} of ~${count(t.estimatedRows)} rows, ${bytes(t.bytesCopied)}`);
+  }
+  return lines;
+}
+
 /** One line per database, for `watch` without a terminal: compare lines to print only changes. */
 export function databaseLine(d: DbMigrationStatus): string {
+  const progress = copyProgressText(d);
   return [
     `${d.databaseName}: ${d.migrationState}`,
     d.migrationOperation ? `(${d.migrationOperation})` : '',
     `tables ${tables(d)}`,
     `rows ${count(d.fullLoadRowsCopied)}`,
+    progress ? `(${progress})` : '',
     `latency ${latencyMinutes(d.latency)} min`,
     `cdc +${count(d.cdcInsertCounter)} ~${count(d.cdcUpdateCounter)} -${count(d.cdcDeleteCounter)}`,
     d.migrationState === 'Failed' && d.message ? `— error: ${d.message}` : '',

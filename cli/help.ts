@@ -18,7 +18,22 @@ export const COMMAND_HELP: Record<string, string> = {
   create: `pgferry create --server <target> --name <migration> --properties <file.json> [--mode online|offline] [--option Validate|Migrate|ValidateAndMigrate]
   Creates a migration from an az CLI properties file, unchanged: top-level "properties", keys in
   any case, "true"/"false" strings or booleans. --mode and --option replace the file's values.
-  Aliases: -s/--server-name, -n/--migration-name, -b/--properties, --migration-mode, --migration-option.`,
+  Aliases: -s/--server-name, -n/--migration-name, -b/--properties, --migration-mode, --migration-option.
+
+  Example properties file (body.json):
+    { "properties": {
+        "sourceDbServerResourceId": "10.0.0.4:5432@migrator",
+        "targetDbServerFullyQualifiedDomainName": "target.postgres.database.azure.com",
+        "secretParameters": {
+          "adminCredentials": { "sourceServerPassword": "…", "targetServerPassword": "…" },
+          "targetServerUserName": "azureadmin" },
+        "dbsToMigrate": ["ticketdb", "timedb"],
+        "overwriteDbsInTarget": "false",
+        "sourceType": "OnPremises",
+        "sslMode": "Prefer",
+        "migrationMode": "Online" } }
+  sourceDbServerResourceId is host:port@user for a server outside Azure, or the source's Azure
+  resource id. Then: pgferry create -s target -n migration1 -b body.json`,
   list: `pgferry list --server <target> [--filter Active|All]
   Lists the target's migrations, newest start first. Default filter: Active (as the az CLI and
   the API); --filter All includes finished ones.`,

@@ -12,7 +12,7 @@
 import type { Command } from '../args';
 import { ApiFailure } from '../client';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { databaseLine, statusLine } from '../format';
+import { databaseLine, progressBars, statusLine } from '../format';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 import type { CommandContext } from './context';
 
@@ -79,7 +79,7 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
     if (live) {
       const lines = [
         `${statusLine(m)}   (updated ${clock(ctx.now())} UTC)`,
-        ...databases(m).map((d) => `  ${databaseLine(d)}`),
+        ...databases(m).flatMap((d) => [`  ${databaseLine(d)}`, ...progressBars(d, io.columns)]),
         ...(s.error ? [`  error: ${s.error}`] : []),
         'Ctrl-C stops watching; the migration keeps running.',
       ].map(cut);

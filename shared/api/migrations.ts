@@ -141,7 +141,11 @@ export async function patchMigrationResource(ctx: ServiceContext, serverParam: s
   if (patch.action === 'triggerCutover') {
     const decision = cutoverDecision(found.record, await listDatabases(ctx.store, { server, name }), dbs);
     if (!decision.ok) {
-      throw conflict('CutoverNotAllowed', `Migration ${name}: ${decision.reason}. Watch latency and retry when it is ready`);
+      // Retrying only helps a migration that still runs: one that ended can never be cut over.
+      const next = isTerminal(found.record.state)
+        ? `It has ended ${found.record.state}, so there is nothing to cut over; create a new migration to copy again`
+        : 'Watch latency and retry when it is ready';
+      throw conflict('CutoverNotAllowed', `Migration ${name}: ${decision.reason}. ${next}`);
     }
     const updated = await updateMigration(ctx.store, server, name, (m) => ({ ...m, cutoverRequestedAt: m.cutoverRequestedAt ?? now, dbsToTriggerCutoverOn: dbs }));
     await wake(ctx, updated.record, EVENTS.cutover, { dbs });

@@ -2,6 +2,7 @@
  * Stored state → the ARM migration resource users see (GET, list, PUT answer). Passwords are
  * never here: ARM's secretParameters are write-only, and the records do not hold them.
  */
+import type { CopyProgressSummary } from '../copy/progress';
 import type { DatabaseRecord } from '../store/databases';
 import type { MigrationRecord } from '../store/migrations';
 import type { StoredValidation } from '../store/validation';
@@ -13,6 +14,9 @@ import type { ValidationState } from '../model/states';
 export function resourceId(server: string, name: string): string {
   return `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/migrations/${name}`;
 }
+
+/** Database states after which the migration holds no slot on the source. */
+const ENDED: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Canceled']);
 
 export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
   const s: DbMigrationStatus = {
@@ -37,8 +41,32 @@ export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
   if (d.endedOn) s.endedOn = d.endedOn;
   if (d.message) s.message = d.message;
   if (d.plugin) s.decodingPlugin = d.plugin;
-  if (d.retainedWalBytes !== undefined) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
+  // The slot is dropped when the database ends: its last reading no longer holds anything back.
+  if (d.retainedWalBytes !== undefined && !ENDED.has(d.migrationState)) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
+  if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
   return s;
+}
+
+/** The pgferry progress fields beside ARM's counters (docs/api.md, "Copy progress"). */
+function progressFields(p: CopyProgressSummary, at: string | undefined): Partial<DbMigrationStatus> {
+  const whole = (n: number) => Math.max(0, Math.round(n));
+  return {
+    fullLoadPercent: Math.min(100, Math.max(0, p.percent)),
+    fullLoadEstimatedRows: whole(p.estimatedRows),
+    fullLoadEstimatedBytes: whole(p.estimatedBytes),
+    fullLoadBytesPerSecond: whole(p.bytesPerSecond),
+    ...(p.secondsRemaining !== null ? { fullLoadSecondsRemaining: whole(p.secondsRemaining) } : {}),
+    ...(at ? { fullLoadProgressAt: at } : {}),
+    fullLoadRunningTables: p.runningTables.map((t) => ({
+      schemaName: t.schemaName,
+      tableName: t.tableName,
+      rowsCopied: whole(t.rowsCopied),
+      bytesCopied: whole(t.bytesCopied),
+      estimatedRows: whole(t.estimatedRows),
+      estimatedBytes: whole(t.estimatedBytes),
+      percent: Math.min(100, Math.max(0, t.percent)),
+    })),
+  };
 }
 
 export function toValidationDetails(v: StoredValidation | undefined): ValidationDetails | undefined {

@@ -23,6 +23,7 @@ import { insertMark, readMark } from './bookkeeping';
 import { copyErrorOf, TableRewrittenError, TargetTableMissingError, type CopySide } from './errors';
 import type { ServerEndpoint } from '../pg/endpoint';
 import { closeCopySession, openCopySession, type CopySession, type SessionOptions } from './session';
+import { CopyRowCounter } from './row-count';
 import { lsnExpr, snapshotExpr, visibleInSnapshotExpr } from './snapshot';
 import { qualifiedName, type ChunkRange, type ChunkResult, type CopyChunk } from './types';
 
@@ -31,8 +32,8 @@ export interface CopyChunkOptions {
   signal?: AbortSignal;
   /** 'text' forces text COPY; 'auto' (default) uses binary when the majors and types allow it. */
   format?: 'auto' | 'text';
-  /** Streamed bytes so far, called as data flows (for live progress). */
-  onBytes?: (bytes: number) => void;
+  /** Streamed bytes and rows so far, called as data flows (for live progress; keep it cheap). */
+  onProgress?: (copied: { bytes: number; rows: number }) => void;
 }
 
 /** SQL condition selecting a range's rows, or undefined for the whole table. Bounds are validated numbers. */
@@ -143,9 +144,12 @@ export async function copyChunk(session: CopySession, chunk: CopyChunk, opts: Co
     const copyOut = session.source.query(copyTo(sourceCopySql(chunk, session.sourceMajor, binary)));
     const copyIn = session.target.query(copyFrom(targetCopySql(chunk, binary, freeze)));
     let bytes = 0;
+    const counter = opts.onProgress ? new CopyRowCounter(binary) : undefined;
     copyOut.on('data', (b: Buffer) => {
       bytes += b.length;
-      opts.onBytes?.(bytes);
+      if (!counter) return;
+      counter.push(b);
+      opts.onProgress?.({ bytes, rows: counter.rows });
     });
     // Which side failed first decides the error's context (the pipeline then destroys the other).
     let failedFirst: CopySide | undefined;

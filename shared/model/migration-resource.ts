@@ -64,6 +64,20 @@ export const validationDetailsSchema = z
   })
   .strict();
 
+const percent = z.number().min(0).max(100);
+
+export const runningTableSchema = z
+  .object({
+    schemaName: z.string(),
+    tableName: z.string(),
+    rowsCopied: count,
+    bytesCopied: count,
+    estimatedRows: count,
+    estimatedBytes: count,
+    percent,
+  })
+  .strict();
+
 export const dbMigrationStatusSchema = z
   .object({
     databaseName: z.string().min(1),
@@ -95,6 +109,19 @@ export const dbMigrationStatusSchema = z
     decodingPlugin: z.string().optional(),
     /** pgferry: WAL the slot holds back on the source, in bytes. */
     retainedWalBytes: count.optional(),
+    /** pgferry: share of the full load's estimated size copied, 0–100 (running chunks count as far as they got). */
+    fullLoadPercent: percent.optional(),
+    /** pgferry: the planner's estimates of the whole full load (reltuples; heap + TOAST bytes). */
+    fullLoadEstimatedRows: count.optional(),
+    fullLoadEstimatedBytes: count.optional(),
+    /** pgferry: COPY throughput since the first chunk started. */
+    fullLoadBytesPerSecond: count.optional(),
+    /** pgferry: seconds left at that throughput; absent when unknown or done. */
+    fullLoadSecondsRemaining: count.optional(),
+    /** pgferry: when the full-load figures were last refreshed (every second or two while a table streams). */
+    fullLoadProgressAt: dateTime.optional(),
+    /** pgferry: the tables being copied now (at most 20, largest first). */
+    fullLoadRunningTables: z.array(runningTableSchema).optional(),
   })
   .strict();
 

@@ -11,13 +11,14 @@ import { copyChunkAt } from '../copy/copy-chunk';
 import { copySequences } from '../copy/sequences';
 import { copyLargeObjects } from '../copy/large-objects';
 import { listMarks } from '../copy/bookkeeping';
-import { copyProgress } from '../copy/progress';
+import { copyProgress, summarizeCopyProgress } from '../copy/progress';
 import { tableKeyOf } from '../copy/types';
 import { compareLsn, normalizeLsn } from '../cdc/lsn';
 import { getChunk, listChunks, markChunk, putChunkPlan } from '../store/chunks';
 import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
+import { liveChunkProgress } from './copy-live';
 import { copyPlanFor } from './caches';
 import { databaseEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
@@ -25,6 +26,8 @@ import type { Runtime } from './runtime';
 
 /** The full-load counters are recomputed from the chunk rows at most this often per database. */
 const PROGRESS_EVERY_MS = 3_000;
+/** While a chunk streams, its lane refreshes them this often at most (GET advances every second or two). */
+const LIVE_REFRESH_MS = 900;
 
 export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<CopyPlanSummary>> {
   const existing = await listChunks(rt.store, k, k.db);
@@ -43,10 +46,10 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
 }
 
 /** Recomputes the full-load counters from the chunk rows; unless forced, at most every few seconds (the row says when it last did). */
-async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean): Promise<void> {
+async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean, everyMs = PROGRESS_EVERY_MS): Promise<void> {
   if (!force) {
     const at = (await getDatabase(rt.store, k, k.db))?.record.progressAt;
-    if (at !== undefined && Date.now() - Date.parse(at) < PROGRESS_EVERY_MS) return;
+    if (at !== undefined && Date.now() - Date.parse(at) < everyMs) return;
   }
   const p = copyProgress(await listChunks(rt.store, k, k.db));
   await setDb(rt, k, (r) => ({
@@ -58,6 +61,7 @@ async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean):
     fullLoadErroredTables: p.fullLoadErroredTables,
     rowsCopied: p.rowsCopied,
     bytesCopied: p.bytesCopied,
+    copyProgress: summarizeCopyProgress(p),
   }));
 }
 
@@ -76,8 +80,9 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
     // table-completion check below: the rows and the done-mark committed together already.
     const current = await getChunk(rt.store, i, i.db, id);
     if (current?.record.state !== 'done') {
-      await markChunk(rt.store, i, i.db, id, { state: 'loading' });
-      const result = await copyChunkAt(e.source, e.target, planned.chunk);
+      const loading = await markChunk(rt.store, i, i.db, id, { state: 'loading' });
+      const live = liveChunkProgress(rt, i, id, loading.record.attempts, () => refreshCopyProgress(rt, i, false, LIVE_REFRESH_MS));
+      const result = await copyChunkAt(e.source, e.target, planned.chunk, { onProgress: live.onProgress }).finally(live.stop);
       await markChunk(rt.store, i, i.db, id, { state: 'done', rows: result.rows, bytes: result.bytes, endLsn: result.endLsn });
     }
   } catch (err) {

@@ -216,3 +216,31 @@ export async function markChunk(
     options,
   });
 }
+
+/**
+ * Records how far a loading chunk's copy got (live progress). Only a chunk still loading is
+ * written: a late report after done or errored changes nothing. Counts never go back within an
+ * attempt (reports may arrive out of order).
+ */
+export async function recordChunkProgress(
+  ctx: StoreContext,
+  ref: MigrationRef,
+  db: string,
+  id: ChunkId,
+  copied: { rows: number; bytes: number; attempt: number },
+): Promise<void> {
+  const what = describe(ref, db, id);
+  await readModifyWrite({
+    read: () => getChunk(ctx, ref, db, id),
+    write: async (next, etag) => {
+      const row = toRow(ref, db, next);
+      return { record: fromRow(row), etag: await replaceRowIfMatch(ctx.tables.chunks, row, etag, what) };
+    },
+    mutate: (c) => {
+      if (c.state !== 'loading' || c.attempts !== copied.attempt) return undefined;
+      if ((c.rows ?? 0) >= copied.rows && (c.bytes ?? 0) >= copied.bytes) return undefined;
+      return { ...c, rows: Math.max(c.rows ?? 0, copied.rows), bytes: Math.max(c.bytes ?? 0, copied.bytes) };
+    },
+    what,
+  });
+}

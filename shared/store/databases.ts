@@ -7,7 +7,8 @@
 import { odata } from '@azure/data-tables';
 
 import { DB_MIGRATION_STATES, type DbMigrationState } from '../model/states';
-import { checkEntity, clipText, dateTime, EntityReader, int64, type EntityProps } from './entity-codec';
+import type { CopyProgressSummary } from '../copy/progress';
+import { checkEntity, clipText, dateTime, EntityReader, int64, putJson, type EntityProps, type JsonValue } from './entity-codec';
 import { keyOf } from './keys';
 import { listRows, readModifyWrite, readRow, replaceRowIfMatch, upsertRow, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
 import type { MigrationRef } from './migrations';
@@ -85,6 +86,8 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   bytesCopied: number;
   /** When the full-load counters were last recomputed from the chunk rows (they are refreshed every few seconds). */
   progressAt?: string;
+  /** Live copy progress (percent, estimates, running tables), refreshed with the counters above. */
+  copyProgress?: CopyProgressSummary;
   /** Why the copy of this database stopped (a chunk or index build failed): the other copy lanes stop too. */
   copyStopped?: string;
   /** How CDC reads the slot: 'stream' (replication protocol) or 'sql' (once the source refused a replication connection). */
@@ -113,6 +116,7 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   if (d.endedOn !== undefined) p.endedOn = dateTime(d.endedOn, `${what} endedOn`);
   if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
   if (d.readMethod !== undefined) p.readMethod = d.readMethod;
+  putJson(p, 'copyProgress', d.copyProgress as unknown as JsonValue | undefined, `${what} copyProgress`);
   if (d.copyStopped !== undefined) p.copyStopped = clipText(d.copyStopped);
   if (d.migrationOperation !== undefined) p.migrationOperation = clipText(d.migrationOperation);
   if (d.message !== undefined) p.message = clipText(d.message);
@@ -149,6 +153,11 @@ function fromRow(e: RawEntity): DatabaseRecord {
     retainedWalBytes: r.optInt64('retainedWalBytes'),
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(rec, { [k]: v });
+  const progress = r.json('copyProgress');
+  // Written only by the copy step; anything unreadable is left out rather than failing the row.
+  if (progress !== null && typeof progress === 'object' && !Array.isArray(progress) && typeof progress.percent === 'number') {
+    rec.copyProgress = progress as unknown as CopyProgressSummary;
+  }
   return rec;
 }
 

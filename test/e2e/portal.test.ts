@@ -177,11 +177,14 @@ describe('portal page', () => {
     await shot(page, '02-source');
     await page.getByRole('button', { name: 'Next : Connect to target' }).click();
 
-    // Connect to target: first by mistake the source's own address (the service refuses it later)
+    // Connect to target: first by mistake the source's own address and login — its Test
+    // connection succeeds (it is a server), the service refuses it later
     await page.getByLabel('Fully qualified domain name or IP').fill(target.host);
     await page.locator('#wiz-tgt-port').fill(String(source.port));
-    await page.getByLabel('Admin username').fill(target.user);
-    await page.locator('#wiz-tgt-password').fill(target.password);
+    await page.getByLabel('Admin username').fill(source.user);
+    await page.locator('#wiz-tgt-password').fill(source.password);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.locator('#wiz-tgt-result').textContent(), SLOW).toContain('Connection successful');
     await page.getByRole('button', { name: 'Next : Select databases for migration' }).click();
 
     // Select databases: listed from the source with sizes, at most 8
@@ -196,7 +199,10 @@ describe('portal page', () => {
     for (const db of extraDbs.slice(0, 7)) await box(db).uncheck();
     expect(await box(extraDbs[7] as string).isDisabled()).toBe(false);
     expect(await page.locator('#wiz-dbs-count').textContent()).toBe('1 of at most 8 selected');
-    await page.getByLabel('Overwrite databases that already exist on the target').check();
+    // Overwrite drops target databases: it asks first.
+    await page.getByLabel('Overwrite databases that already exist on the target').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Overwrite' }).click();
+    expect(await page.getByLabel('Overwrite databases that already exist on the target').isChecked()).toBe(true);
     await shot(page, '04-databases');
     await page.getByRole('button', { name: 'Next : Summary' }).click();
 
@@ -205,7 +211,7 @@ describe('portal page', () => {
     expect(await summary.textContent()).toContain('portal-online-1');
     expect(await summary.textContent()).toContain(mainDb);
     await page.getByRole('button', { name: 'Start', exact: true }).click();
-    await expect.poll(() => page.locator('#wiz-errors').textContent(), SLOW).toContain('targetDbServerFullyQualifiedDomainName points at the source server');
+    await expect.poll(() => page.locator('#wiz-errors').textContent(), SLOW).toContain('“Connect to target › Fully qualified domain name or IP” points at the source server');
     await shot(page, '05-summary-400');
     await page.getByRole('button', { name: 'Go to Connect to target' }).click();
     expect(await page.locator('#wiz-tgt-host').getAttribute('aria-invalid')).toBe('true');
@@ -214,6 +220,8 @@ describe('portal page', () => {
 
     // Fix it, test the target (SSL on), and start for real
     await page.locator('#wiz-tgt-port').fill(String(target.port));
+    await page.getByLabel('Admin username').fill(target.user);
+    await page.locator('#wiz-tgt-password').fill(target.password);
     await page.getByRole('button', { name: 'Test connection' }).click();
     await expect.poll(() => page.locator('#wiz-tgt-result').textContent(), SLOW).toContain('Connection successful');
     expect(await page.locator('#wiz-tgt-result').textContent()).toContain('SSL on');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyProgress, type ChunkProgressInput } from '../../shared/copy/progress';
+import { copyProgress, summarizeCopyProgress, type ChunkProgressInput } from '../../shared/copy/progress';
 import type { ChunkRecord } from '../../shared/store/chunks';
 
 const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
@@ -53,5 +53,34 @@ describe('copyProgress', () => {
     expect(copyProgress([chunk('a', 'loading', { startedAt: at(0) })], new Date(at(5))).etaSeconds).toBeNull();
     expect(copyProgress([chunk('a', 'done', { startedAt: at(0), bytes: 1 })], new Date(at(5))).etaSeconds).toBeNull();
     expect(copyProgress([]).fullLoadTotalTables).toBe(0);
+  });
+});
+
+describe('copyProgress while chunks stream', () => {
+  it('counts a loading chunk as far as it got, capped below done, by rows when the estimate has them', () => {
+    const p = copyProgress([
+      chunk('big', 'loading', { rows: 5, bytes: 40, startedAt: at(0) }),
+      chunk('big', 'done', { rows: 10, bytes: 90, startedAt: at(0) }),
+      chunk('never', 'loading', { rows: 50, bytes: 20, estimatedRows: 0, startedAt: at(0) }),
+    ], new Date(at(10)));
+    expect(p.rowsCopied).toBe(65);
+    expect(p.bytesCopied).toBe(150);
+    const big = p.tables.find((t) => t.table === 'big');
+    expect(big).toMatchObject({ state: 'Loading', rowsCopied: 15, fraction: 0.75 });
+    // estimatedRows 0 (never analysed): bytes against estimated bytes.
+    expect(p.tables.find((t) => t.table === 'never')?.fraction).toBeCloseTo(0.2);
+    expect(p.fraction).toBeCloseTo((50 + 100 + 20) / 300);
+    expect(p.etaSeconds).toBeGreaterThan(0);
+  });
+
+  it('never calls a loading chunk done, whatever its count says', () => {
+    const p = copyProgress([chunk('a', 'loading', { rows: 1_000, bytes: 10_000, startedAt: at(0) })], new Date(at(10)));
+    expect(p.fraction).toBe(0.99);
+    expect(summarizeCopyProgress(p)).toMatchObject({ percent: 99, estimatedRows: 10, estimatedBytes: 100, runningTables: [{ tableName: 'a', percent: 99, rowsCopied: 1_000 }] });
+  });
+
+  it('summarises a finished copy as 100 % with no time left and no running table', () => {
+    const s = summarizeCopyProgress(copyProgress([chunk('a', 'done', { rows: 10, bytes: 100, startedAt: at(0) })], new Date(at(5))));
+    expect(s).toMatchObject({ percent: 100, secondsRemaining: null, runningTables: [] });
   });
 });

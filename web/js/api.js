@@ -1,4 +1,4 @@
-/* global fetch, sessionStorage, location, URL */
+/* global fetch, sessionStorage, location, URL, window, CustomEvent */
 /**
  * pgferry's HTTP API (docs/api.md), same origin: the page is served at <base>/portal/, so the
  * API base is the folder above it whatever the host's routePrefix is. Every call carries the
@@ -6,6 +6,8 @@
  */
 
 const KEY_STORAGE = 'pgferry.functionKey';
+/** Event fired on window when the service refused a request for want of a (valid) function key. */
+export const KEY_REFUSED = 'pgferry:key-refused';
 const API_BASE = new URL('../', location.href);
 
 /** A non-2xx answer: status, ARM error code, message and the 400's per-field details. */
@@ -60,7 +62,11 @@ async function call(method, path, body) {
   if (res.ok) return json;
   const err = json && typeof json === 'object' && json.error ? json.error : {};
   let message = typeof err.message === 'string' ? err.message : `pgferry answered ${res.status} ${res.statusText}`.trim();
-  if (res.status === 401 || res.status === 403) message = `pgferry refused the request (${res.status}): enter the function key at the top of the page.`;
+  if (res.status === 401 || res.status === 403) {
+    message = `pgferry refused the request (${res.status}): enter the function key at the top of the page.`;
+    // The page learns that this service enforces keys (app.js marks the key field required).
+    window.dispatchEvent(new CustomEvent(KEY_REFUSED));
+  }
   throw new ApiError(res.status, typeof err.code === 'string' ? err.code : `Http${res.status}`, message, Array.isArray(err.details) ? err.details : []);
 }
 

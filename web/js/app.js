@@ -6,8 +6,8 @@
  *   #/servers/{server}/create              the create wizard
  *   #/servers/{server}/migrations/{name}   one migration's details
  */
-import { functionKey, setFunctionKey } from './api.js';
-import { announce, byId, fill, h } from './dom.js';
+import { KEY_REFUSED, functionKey, setFunctionKey } from './api.js';
+import { announce, byId, fill, h, statusForNewView } from './dom.js';
 import { renderDetails } from './details.js';
 import { renderGrid } from './grid.js';
 import { renderWizard } from './wizard.js';
@@ -62,6 +62,7 @@ function render() {
   if (location.hash !== '' && !location.hash.startsWith('#/')) return;
   const route = parseHash();
   const main = byId('main');
+  statusForNewView();
   view.dispose();
   view = { dispose: () => undefined };
   document.title = 'pgferry';
@@ -121,8 +122,16 @@ function setupHeader() {
 
   const key = byId('function-key');
   key.value = functionKey();
+  window.addEventListener(KEY_REFUSED, () => {
+    key.required = true;
+    key.setAttribute('aria-invalid', 'true');
+    byId('function-key-hint').textContent = key.value.trim()
+      ? 'Required: this key was refused. Enter a valid function key of the service.'
+      : 'Required: this service enforces function keys. Enter one; it is kept for this browser tab only.';
+  });
   key.addEventListener('change', () => {
     setFunctionKey(key.value.trim());
+    key.removeAttribute('aria-invalid');
     announce(key.value.trim() ? 'Function key saved for this browser tab.' : 'Function key cleared.', 'ok');
   });
 

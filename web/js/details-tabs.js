@@ -3,7 +3,8 @@
  * code and fix) and Migration (per database progress, latency in minutes as the portal shows it).
  */
 import { h } from './dom.js';
-import { formatBytes, formatCount, formatDateTime, latencyMinutes, toneOf } from './format.js';
+import { inWords } from './labels.js';
+import { formatBytes, formatCount, formatDateTime, formatDuration, latencyMinutes, toneOf } from './format.js';
 
 function badge(state) {
   return h('span', { class: `badge ${toneOf(state)}`, dataset: { state } }, state);
@@ -39,8 +40,8 @@ function checksTable(id, caption, items) {
                           'li',
                           { class: `msg ${toneOf(msg.state)}` },
                           h('span', { class: 'msg-state' }, `${msg.state}${msg.code ? ` ${msg.code}` : ''}: `),
-                          h('span', { class: 'message' }, msg.message),
-                          msg.fix ? h('span', { class: 'fix' }, h('strong', {}, ' Fix: '), msg.fix) : null,
+                          h('span', { class: 'message' }, inWords(msg.message)),
+                          msg.fix ? h('span', { class: 'fix' }, h('strong', {}, ' Fix: '), inWords(msg.fix)) : null,
                         ),
                       ),
                     ),
@@ -69,9 +70,10 @@ export function validationView(props, v) {
       { class: 'status-line' },
       h('span', { class: 'label' }, 'Validation '),
       badge(v.status),
-      h('span', { class: 'hint' }, [
+      h('span', { class: 'hint', id: 'det-validation-times' }, [
         v.validationStartTimeInUtc ? `started ${formatDateTime(v.validationStartTimeInUtc)}` : '',
         v.validationEndTimeInUtc ? `ended ${formatDateTime(v.validationEndTimeInUtc)}` : '',
+        v.validationStartTimeInUtc && v.validationEndTimeInUtc ? `took ${formatDuration(v.validationStartTimeInUtc, v.validationEndTimeInUtc)}` : '',
       ].filter(Boolean).join(', ')),
     ),
     checksTable('det-server-checks', 'Server checks', v.serverLevelValidationDetails),
@@ -90,6 +92,55 @@ const CDC = [
   ['Updates', (d) => formatCount(d.cdcUpdateCounter)],
   ['Deletes', (d) => formatCount(d.cdcDeleteCounter)],
 ];
+
+/** Columns of the per-database table (for rows that span it). */
+const COLUMN_COUNT = 15;
+
+/** A labelled bar: the text says the figure, the bar only repeats it. */
+function progressBar(percent, label, text) {
+  return h(
+    'span',
+    { class: 'bar' },
+    h('progress', { max: '100', value: String(percent), 'aria-label': label }),
+    h('span', { class: 'bar-text' }, text),
+  );
+}
+
+/** "42.5% · ~3m 10s left" while the full load runs; "—" before it is planned. */
+function databaseProgress(d) {
+  if (d.fullLoadPercent === undefined) return '—';
+  const eta = d.fullLoadSecondsRemaining !== undefined && d.fullLoadPercent < 100 ? ` · ~${formatDuration(0, d.fullLoadSecondsRemaining * 1000)} left` : '';
+  const size = d.fullLoadEstimatedBytes ? ` of ~${formatBytes(d.fullLoadEstimatedBytes)}` : '';
+  return progressBar(d.fullLoadPercent, `Full load of ${d.databaseName}`, `${d.fullLoadPercent.toFixed(1)}%${size}${eta}`);
+}
+
+/** One row with a bar per table being copied now. */
+function runningTables(d) {
+  const list = d.fullLoadRunningTables ?? [];
+  if (list.length === 0) return null;
+  return h(
+    'tr',
+    { class: 'running-tables', dataset: { dbTables: d.databaseName } },
+    h(
+      'td',
+      { colspan: String(COLUMN_COUNT) },
+      h('span', { class: 'label' }, 'Copying now: '),
+      h(
+        'ul',
+        { class: 'plain tables' },
+        list.map((t) => {
+          const name = `${t.schemaName}.${t.tableName}`;
+          return h(
+            'li',
+            { dataset: { table: name } },
+            h('span', { class: 'table-name' }, name),
+            progressBar(t.percent, `Copy of ${name}`, `${t.percent.toFixed(1)}% · ${formatCount(t.rowsCopied)} of ~${formatCount(t.estimatedRows)} rows · ${formatBytes(t.bytesCopied)}`),
+          );
+        }),
+      ),
+    ),
+  );
+}
 
 export function migrationTable(props, dbDetails) {
   const list = props.dbsToMigrate.map((name) => dbDetails[name]).filter(Boolean);
@@ -113,6 +164,7 @@ export function migrationTable(props, dbDetails) {
           th('Operation', { rowspan: '2' }),
           th('Full load tables', { colspan: '4', scope: 'colgroup', class: 'group' }),
           th('Rows copied', { rowspan: '2', class: 'num' }),
+          th('Full load progress', { rowspan: '2' }),
           th('Changes applied', { colspan: '3', scope: 'colgroup', class: 'group' }),
           th('Latency (minutes)', { rowspan: '2', class: 'num' }),
           th('Retained WAL', { rowspan: '2', class: 'num' }),
@@ -132,12 +184,14 @@ export function migrationTable(props, dbDetails) {
             h('td', { class: 'op' }, d.migrationOperation ?? ''),
             COLUMNS.map(([label, get]) => h('td', { class: 'num', dataset: { col: label.toLowerCase() } }, get(d))),
             h('td', { class: 'num', dataset: { col: 'rows' } }, formatCount(d.fullLoadRowsCopied)),
+            h('td', { class: 'progress-cell', dataset: { col: 'progress' } }, databaseProgress(d)),
             CDC.map(([label, get]) => h('td', { class: 'num', dataset: { col: label.toLowerCase() } }, get(d))),
             h('td', { class: 'num', dataset: { col: 'latency' } }, latencyMinutes(d.latency)),
             h('td', { class: 'num', dataset: { col: 'wal' } }, formatBytes(d.retainedWalBytes)),
             h('td', {}, d.decodingPlugin ?? ''),
           ),
-          d.message ? h('tr', { class: 'db-message' }, h('td', { colspan: '14' }, h('strong', {}, `${d.databaseName}: `), d.message)) : null,
+          runningTables(d),
+          d.message ? h('tr', { class: 'db-message' }, h('td', { colspan: String(COLUMN_COUNT) }, h('strong', {}, `${d.databaseName}: `), inWords(d.message))) : null,
         ]),
       ),
     ),

@@ -6,13 +6,17 @@
  */
 import { api, ApiError } from './api.js';
 import { confirmDialog } from './dialog.js';
-import { announce, fill, h, keepFocus } from './dom.js';
+import { announce, clearStatus, fill, h, keepFocus } from './dom.js';
 import { CANCELABLE_STATES, MIGRATION_OPTIONS, SOURCE_TYPES, TERMINAL_STATES, cutoverAllowed, failedDatabasesOf, formatDateTime, formatDuration, labelOf, sourceServerOf, toneOf } from './format.js';
 import { stateBadge } from './grid.js';
+import { inWords } from './labels.js';
 import { createTabs } from './tabs.js';
 import { migrationTable, validationView } from './details-tabs.js';
 
 export const DETAILS_REFRESH_MS = 3000;
+
+/** Owner of the status messages of the cutover and cancel buttons. */
+const ACTION = 'details-action';
 
 export const CUTOVER_ADVICE =
   'Before cutover, stop writes to the source and wait until Latency (minutes) is 0 or close to 0. Cutover applies every change made on the source up to that moment, then completes the migration; with a higher latency it just takes longer.';
@@ -102,7 +106,7 @@ export function renderDetails(root, ctx) {
     fill(status, h('span', { class: 'label' }, 'Status '), stateBadge(s.state, sub.currentSubState));
     if ((s.error ?? '') !== lastError) {
       lastError = s.error ?? '';
-      fill(failure, h('p', {}, h('strong', {}, 'Error: '), lastError));
+      fill(failure, h('p', {}, h('strong', {}, 'Error: '), inWords(lastError)));
       failure.hidden = lastError === '';
     }
     const fact = (label, value) => [h('dt', {}, label), h('dd', {}, value || '—')];
@@ -122,6 +126,8 @@ export function renderDetails(root, ctx) {
     const requested = p.triggerCutover === 'True';
     const ready = canCutover(m);
     const finished = TERMINAL_STATES.has(s.state);
+    // "Cutover/Cancel requested" is done with once the migration ended; its state says the rest.
+    if (finished) clearStatus(ACTION);
     cutoverButton.disabled = !ready || requested;
     cutoverButton.textContent = requested && !finished ? 'Cutover requested' : 'Cutover';
     cutoverButton.hidden = p.migrationMode !== 'Online' || finished;
@@ -181,7 +187,7 @@ export function renderDetails(root, ctx) {
     if (!ok) return;
     try {
       await api.patchMigration(ctx.server, ctx.name, { triggerCutover: 'True' });
-      announce(`Cutover requested for ${ctx.name}.`, 'ok');
+      announce(`Cutover requested for ${ctx.name}.`, 'ok', { owner: ACTION });
     } catch (e) {
       announce(`Cutover was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
     }
@@ -203,7 +209,7 @@ export function renderDetails(root, ctx) {
     if (!ok) return;
     try {
       await api.patchMigration(ctx.server, ctx.name, { cancel: 'True' });
-      announce(`Cancel requested for ${ctx.name}.`, 'ok');
+      announce(`Cancel requested for ${ctx.name}.`, 'ok', { owner: ACTION });
     } catch (e) {
       announce(`Cancel was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
     }

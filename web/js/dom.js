@@ -59,12 +59,41 @@ export function keepFocus(rebuild) {
   if (again instanceof HTMLElement && again !== document.activeElement) again.focus();
 }
 
-/** Announces `text` in the page's polite live region (and shows it in the status bar). */
-export function announce(text, tone = 'info') {
+/**
+ * Announces `text` in the page's polite live region (and shows it in the status bar).
+ * A message belongs to the view that showed it: the next view clears it (clearStatus on every
+ * route change) unless `o.carry` says it is about the view that comes next (e.g. "created").
+ * `o.owner` names who may take it back once it no longer applies.
+ * @param {string} text
+ * @param {string} [tone]
+ * @param {{ owner?: string, carry?: boolean }} [o]
+ */
+export function announce(text, tone = 'info', o = {}) {
   const status = document.getElementById('status');
   if (!status) return;
   status.dataset.tone = tone;
+  status.dataset.owner = o.owner ?? '';
+  status.dataset.carry = o.carry ? '1' : '';
   // Clearing first makes screen readers repeat an identical message.
   status.textContent = '';
   status.textContent = text;
+}
+
+/**
+ * Removes the status message: any message (no owner given), or only one announced by `owner`.
+ * @param {string} [owner]
+ */
+export function clearStatus(owner) {
+  const status = document.getElementById('status');
+  if (!status || (owner !== undefined && status.dataset.owner !== owner)) return;
+  status.textContent = '';
+  for (const k of ['tone', 'owner', 'carry']) delete status.dataset[k];
+}
+
+/** On a route change: the old view's message goes, one announced for the new view stays once. */
+export function statusForNewView() {
+  const status = document.getElementById('status');
+  if (!status) return;
+  if (status.dataset.carry === '1') status.dataset.carry = '';
+  else clearStatus();
 }

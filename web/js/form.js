@@ -3,7 +3,8 @@
  * Labelled form fields with a hint and an error line, both tied to the input by
  * aria-describedby; errors set aria-invalid so screen readers say which field is wrong.
  */
-import { h } from './dom.js';
+import { fill, h } from './dom.js';
+import { inWords } from './labels.js';
 
 /**
  * A labelled input. `input` is created here unless given.
@@ -55,7 +56,7 @@ export function inputValue(id) {
   return el instanceof HTMLInputElement || el instanceof HTMLSelectElement ? el.value : '';
 }
 
-/** Shows `message` (and its fix) under the field with `id`; an empty message clears it. */
+/** Shows `message` (and its fix) under the field with `id`, API field names in words; an empty message clears it. */
 export function setFieldError(id, message, fix) {
   const error = document.getElementById(`${id}-error`);
   const control = document.getElementById(id);
@@ -66,7 +67,8 @@ export function setFieldError(id, message, fix) {
     control.removeAttribute('aria-invalid');
     return true;
   }
-  error.replaceChildren(h('span', { class: 'sr-only' }, 'Error: '), message, fix ? h('span', { class: 'fix' }, ` ${fix}`) : null);
+  // fill() skips a missing fix; replaceChildren would have written the word "null".
+  fill(error, h('span', { class: 'sr-only' }, 'Error: '), inWords(message), fix ? h('span', { class: 'fix' }, ` ${inWords(fix)}`) : null);
   error.hidden = false;
   control.setAttribute('aria-invalid', 'true');
   return true;

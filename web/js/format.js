@@ -99,13 +99,19 @@ export function formatDateTime(iso) {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
-/** 3725 s → "1h 2m 5s"; from startedOn to endedOn, or to now while it runs. */
+/**
+ * 3725 s → "1h 2m 5s"; from startedOn to endedOn, or to now while it runs. Times are ISO strings
+ * or milliseconds. Under a second shows tenths ("0.4s"): a validation that took 400 ms did not take "0s".
+ */
 export function formatDuration(startIso, endIso, now = Date.now()) {
-  if (!startIso) return '';
-  const start = Date.parse(startIso);
-  const end = endIso ? Date.parse(endIso) : now;
+  if (startIso === undefined || startIso === null || startIso === '') return '';
+  const ms = (t) => (typeof t === 'number' ? t : Date.parse(t));
+  const start = ms(startIso);
+  const end = endIso !== undefined && endIso !== null && endIso !== '' ? ms(endIso) : now;
   if (Number.isNaN(start) || Number.isNaN(end)) return '';
-  let s = Math.max(0, Math.round((end - start) / 1000));
+  const elapsed = Math.max(0, end - start);
+  if (elapsed > 0 && elapsed < 950) return `${Math.max(0.1, Math.round(elapsed / 100) / 10)}s`;
+  let s = Math.round(elapsed / 1000);
   const d = Math.floor(s / 86400);
   s -= d * 86400;
   const hh = Math.floor(s / 3600);

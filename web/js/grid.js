@@ -45,6 +45,30 @@ function failedNote(p) {
 }
 
 /**
+ * While a full load runs: one bar per database being copied, with its percent (details has the
+ * running tables). Nothing once every database's copy is done.
+ */
+function copyBars(p) {
+  const details = p.currentStatus.currentSubStateDetails.dbDetails ?? {};
+  const copying = p.dbsToMigrate
+    .map((name) => details[name])
+    .filter((d) => d && d.migrationState === 'InProgress' && d.fullLoadPercent !== undefined && (d.fullLoadRunningTables?.length ?? 0) > 0);
+  if (copying.length === 0) return null;
+  return h(
+    'ul',
+    { class: 'plain grid-progress' },
+    copying.map((d) =>
+      h(
+        'li',
+        { dataset: { db: d.databaseName } },
+        h('progress', { max: '100', value: String(d.fullLoadPercent), 'aria-label': `Full load of ${d.databaseName}` }),
+        ` ${d.databaseName} ${d.fullLoadPercent.toFixed(1)}%`,
+      ),
+    ),
+  );
+}
+
+/**
  * @param {HTMLElement} root
  * @param {{ server: string, detailsHref: (name: string) => string, onCreate: () => void }} ctx
  * @returns {{ dispose: () => void }}
@@ -92,7 +116,7 @@ export function renderGrid(root, ctx) {
       'tr',
       { dataset: { migration: m.name } },
       h('th', { scope: 'row' }, h('a', { href: ctx.detailsHref(m.name), dataset: { focusKey: `grid-${m.name}` } }, m.name)),
-      h('td', {}, stateBadge(s.state, s.currentSubStateDetails.currentSubState), failedNote(p)),
+      h('td', {}, stateBadge(s.state, s.currentSubStateDetails.currentSubState), failedNote(p), copyBars(p)),
       h('td', {}, p.migrationMode),
       h('td', {}, labelOf(MIGRATION_OPTIONS, p.migrationOption)),
       h('td', {}, sourceServerOf(p)),

@@ -6,6 +6,7 @@ import { api, ApiError } from './api.js';
 import { announce, h, fill } from './dom.js';
 import { field, inputValue, select, setFieldError } from './form.js';
 import { SSL_MODES } from './format.js';
+import { inWords } from './labels.js';
 
 /** The connection the user typed on one side ('src' or 'tgt'). */
 export function connectionOf(side) {
@@ -35,6 +36,20 @@ export function connectionProblems(side) {
 }
 
 /**
+ * The wizard goes on only after a Test connection of what is typed now succeeded (as the Azure
+ * portal's wizard): [fieldId, message] when it did not, else undefined.
+ * @param {'src'|'tgt'} side
+ * @param {Map<string, {key: string, ok: boolean}>} tested
+ */
+export function testProblem(side, tested) {
+  const t = tested.get(side);
+  const id = `wiz-${side}-test`;
+  if (!t || t.key !== connectionKey(connectionOf(side))) return [id, 'Select Test connection: the connection must succeed before you go on.'];
+  if (!t.ok) return [id, 'The last Test connection failed: fix what its result says, then test again.'];
+  return undefined;
+}
+
+/**
  * @param {'src'|'tgt'} side
  * @param {{ server: () => string, onSslChange: (mode: string) => void, tested: Map<string, {key: string, ok: boolean}> }} ctx
  */
@@ -43,7 +58,8 @@ export function connectPanel(side, ctx) {
   const result = h('div', { id: `wiz-${side}-result`, class: 'test-result', role: 'status', 'aria-live': 'polite' });
   const ssl = select(`wiz-${side}-ssl`, SSL_MODES.map((m) => [m, m]), 'Prefer');
   ssl.addEventListener('change', () => ctx.onSslChange(ssl.value));
-  const button = h('button', { type: 'button', id: `wiz-${side}-test`, class: 'secondary', onclick: () => void runTest() }, 'Test connection');
+  const button = h('button', { type: 'button', id: `wiz-${side}-test`, class: 'secondary', 'aria-describedby': `wiz-${side}-test-error`, onclick: () => void runTest() }, 'Test connection');
+  const testError = h('p', { id: `wiz-${side}-test-error`, class: 'field-error', hidden: true });
 
   let busy = false;
   async function runTest() {
@@ -63,6 +79,7 @@ export function connectPanel(side, ctx) {
       const r = await api.testConnection(conn);
       ctx.tested.set(side, { key: connectionKey(conn), ok: Boolean(r.ok) });
       fill(result, renderResult(r));
+      if (r.ok) setFieldError(`wiz-${side}-test`, '');
       announce(r.ok ? `Connection to the ${isSource ? 'source' : 'target'} succeeded.` : `Connection to the ${isSource ? 'source' : 'target'} failed: ${r.kind}.`, r.ok ? 'ok' : 'bad');
     } catch (e) {
       ctx.tested.delete(side);
@@ -106,6 +123,7 @@ export function connectPanel(side, ctx) {
       }),
     ),
     h('div', { class: 'actions' }, button),
+    testError,
     result,
   );
 }
@@ -134,7 +152,7 @@ export function renderApiError(e) {
   return h(
     'div',
     { class: 'result bad' },
-    h('p', {}, h('strong', {}, e.code), ' — ', e.message),
-    e.details.length > 0 ? h('ul', {}, e.details.map((d) => h('li', {}, d.message, d.fix ? h('span', { class: 'fix' }, ` ${d.fix}`) : null))) : null,
+    h('p', {}, h('strong', {}, e.code), ' — ', inWords(e.message)),
+    e.details.length > 0 ? h('ul', {}, e.details.map((d) => h('li', {}, inWords(d.message), d.fix ? h('span', { class: 'fix' }, ` ${inWords(d.fix)}`) : null))) : null,
   );
 }

@@ -4,6 +4,7 @@
  * when the source connection changed.
  */
 import { api } from './api.js';
+import { confirmDialog } from './dialog.js';
 import { announce, fill, h } from './dom.js';
 import { formatBytes } from './format.js';
 import { connectionKey, connectionOf, connectionProblems, renderApiError } from './wizard-connect.js';
@@ -38,11 +39,30 @@ export function databasesPanel() {
   const overwrite = h(
     'div',
     { class: 'check' },
-    h('input', { type: 'checkbox', id: 'wiz-overwrite', 'aria-describedby': 'wiz-overwrite-hint wiz-overwrite-error' }),
+    h('input', { type: 'checkbox', id: 'wiz-overwrite', 'aria-describedby': 'wiz-overwrite-hint wiz-overwrite-error', onchange: (e) => void confirmOverwrite(e.currentTarget) }),
     h('label', { for: 'wiz-overwrite' }, 'Overwrite databases that already exist on the target'),
-    h('p', { id: 'wiz-overwrite-hint', class: 'hint' }, 'Without this, validation fails for a target database that exists and is not empty.'),
+    h('p', { id: 'wiz-overwrite-hint', class: 'hint' }, 'Drops each selected database that already exists on the target, with all its data, and creates it again. Without this, validation fails for a target database that exists and is not empty.'),
     h('p', { id: 'wiz-overwrite-error', class: 'field-error', hidden: true }),
   );
+
+  /** Dropping target databases is destructive: ticking the box asks first, and stays unticked unless confirmed. */
+  async function confirmOverwrite(box) {
+    if (!box.checked) return;
+    box.checked = false;
+    const names = shown.filter((d) => selected.has(d.name)).map((d) => d.name);
+    const ok = await confirmDialog({
+      title: 'Overwrite existing target databases?',
+      body: [
+        h('p', {}, 'Each selected database that already exists on the target server is dropped — with all its data — and created again from the source. This cannot be undone.'),
+        names.length > 0 ? h('ul', { class: 'plain' }, names.map((n) => h('li', {}, n))) : h('p', {}, 'This applies to every database you select.'),
+      ],
+      confirmLabel: 'Overwrite',
+      cancelLabel: 'Keep them',
+      danger: true,
+    });
+    box.checked = ok;
+    announce(ok ? 'Existing target databases will be dropped and created again.' : 'Overwrite left off: existing target databases are kept.', ok ? 'warn' : 'info');
+  }
 
   function updateCount() {
     fill(count, `${selected.size} of at most ${MAX_DATABASES} selected`);

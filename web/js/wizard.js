@@ -5,13 +5,16 @@
  * CLI file; a 400 puts each of its field errors next to the field it names.
  */
 import { api, ApiError } from './api.js';
-import { announce, fill, h } from './dom.js';
+import { announce, clearStatus, fill, h } from './dom.js';
 import { clearFieldErrors, field, focusField, inputValue, radioGroup, radioValue, select, setFieldError } from './form.js';
 import { MIGRATION_MODES, MIGRATION_OPTIONS, SOURCE_TYPES, hostPort, labelOf } from './format.js';
+import { inWords } from './labels.js';
 import { createTabs } from './tabs.js';
-import { connectPanel, connectionKey, connectionOf, connectionProblems, renderApiError } from './wizard-connect.js';
+import { connectPanel, connectionKey, connectionOf, connectionProblems, renderApiError, testProblem } from './wizard-connect.js';
 import { databasesPanel } from './wizard-databases.js';
 
+/** Owner of the "fields need attention" status message. */
+const PROBLEMS = 'wizard-problems';
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
 const SERVER_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
@@ -160,6 +163,8 @@ export function renderWizard(root, ctx) {
         return;
       }
     }
+    // "n fields need attention" no longer applies once the step is done.
+    clearStatus(PROBLEMS);
     const to = STEPS[i + delta];
     if (to) tabs.select(to[0], true);
   }
@@ -212,10 +217,12 @@ export function renderWizard(root, ctx) {
       else if (!NAME_PATTERN.test(name)) out.push(['wiz-name', 'Use letters, digits and hyphens only, starting with a letter or digit (at most 63).']);
       else if (nameCheck.name === name && nameCheck.server === server() && nameCheck.available === false) out.push(['wiz-name', 'This name cannot be used on this server; choose another.']);
       if (!SERVER_PATTERN.test(server())) out.push(['wiz-server', 'Use 3–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen.']);
-    } else if (step === 'source') {
-      out.push(...connectionProblems('src'));
-    } else if (step === 'target') {
-      out.push(...connectionProblems('tgt'));
+    } else if (step === 'source' || step === 'target') {
+      const side = step === 'source' ? 'src' : 'tgt';
+      const fields = connectionProblems(side);
+      out.push(...fields);
+      const untested = fields.length === 0 ? testProblem(side, tested) : undefined;
+      if (untested) out.push(untested);
     } else if (step === 'databases') {
       if (dbs.selected().length === 0) out.push(['wiz-dbs', 'Select at least one database.']);
     }
@@ -225,7 +232,7 @@ export function renderWizard(root, ctx) {
   function showProblems(problems) {
     for (const [id, message] of problems) setFieldError(id, message);
     focusField(problems[0][0]);
-    announce(`${problems.length} field${problems.length === 1 ? ' needs' : 's need'} attention: ${problems[0][1]}`, 'bad');
+    announce(`${problems.length} field${problems.length === 1 ? ' needs' : 's need'} attention: ${problems[0][1]}`, 'bad', { owner: PROBLEMS });
   }
 
   function testState(side) {
@@ -268,7 +275,9 @@ export function renderWizard(root, ctx) {
           row('Test connection', tgtTest, tgtTone))),
         h('section', { 'aria-labelledby': 'sum-dbs' }, h('h3', { id: 'sum-dbs' }, `Databases (${selected.length})`),
           selected.length ? h('ul', { class: 'plain' }, selected.map((d) => h('li', {}, d))) : h('p', { class: 'warn' }, 'None selected'),
-          h('p', { class: 'hint' }, dbs.overwrite() ? 'Existing target databases are dropped and created again.' : 'Existing, non-empty target databases fail validation.')),
+          dbs.overwrite()
+            ? h('p', { class: 'warn-text', id: 'wiz-overwrite-summary' }, h('strong', {}, 'Overwrite: '), 'selected databases that exist on the target are dropped, with their data, and created again.')
+            : h('p', { class: 'hint' }, 'Existing, non-empty target databases fail validation.')),
       ),
       option === 'Validate' ? h('p', { class: 'hint' }, 'Validate only checks readiness; no data is copied.') : null,
     );
@@ -318,7 +327,7 @@ export function renderWizard(root, ctx) {
         const el = document.getElementById(id);
         if (el instanceof HTMLInputElement) el.value = '';
       }
-      announce(`Migration ${name} was created on ${srv}.`, 'ok');
+      announce(`Migration ${name} was created on ${srv}.`, 'ok', { carry: true });
       ctx.onCreated(srv, name);
     } catch (e) {
       start.disabled = false;
@@ -352,8 +361,8 @@ export function renderWizard(root, ctx) {
     return h(
       'li',
       { class: 'error-item', dataset: hit ? { field: hit[1] } : {} },
-      h('span', { class: 'message' }, message),
-      fix ? h('span', { class: 'fix' }, ` ${fix}`) : null,
+      h('span', { class: 'message' }, inWords(message)),
+      fix ? h('span', { class: 'fix' }, ` ${inWords(fix)}`) : null,
       hit
         ? [' ', h('button', { type: 'button', class: 'link', onclick: () => { tabs.select(hit[2], false); focusField(hit[1]); } }, `Go to ${labelOfStep(hit[2])}`)]
         : null,
