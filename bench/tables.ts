@@ -10,13 +10,14 @@
  *
  * Options: --tables 5000[,2000,…] (default 5000), --out bench/results/tables.json
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { startCluster, binDir, type Cluster, type ServerInfo } from '../emulator/local/cluster';
+import { startCluster, type Cluster, type ServerInfo } from '../emulator/local/cluster';
+import { dumpRestore } from './lib/peers';
 import { startAzurite, type Azurite } from '../emulator/local/azurite';
 import { sql } from '../emulator/local/admin';
 import { startHost, type RunningHost } from '../emulator/host';
@@ -41,29 +42,6 @@ async function createDataset(server: ServerInfo, db: string, n: number): Promise
       EXECUTE format('CREATE INDEX t%s_v ON t%s (v)', i, i);
     END LOOP; END $$`);
   }
-}
-
-/** pg_dump -Fc | pg_restore into a fresh database of the target: the peer, timed. */
-async function dumpRestore(source: ServerInfo, target: ServerInfo, db: string, into: string): Promise<number> {
-  await sql(target, 'postgres', `CREATE DATABASE "${into}"`);
-  const bin = binDir(15);
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const dump = spawn(join(bin, 'pg_dump'), ['-Fc', '-h', source.host, '-p', String(source.port), '-U', source.user, '-d', db], { env: { ...process.env, PGPASSWORD: source.password } });
-    const restore = spawn(join(bin, 'pg_restore'), ['--no-owner', '-h', target.host, '-p', String(target.port), '-U', target.user, '-d', into], { env: { ...process.env, PGPASSWORD: target.password, PGSSLMODE: 'prefer' } });
-    dump.stdout.pipe(restore.stdin);
-    let err = '';
-    dump.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    restore.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    let left = 2;
-    const done = (code: number | null) => {
-      if (code !== 0) reject(new Error(`pg_dump | pg_restore failed (${code}): ${err.slice(0, 500)}`));
-      else if (--left === 0) resolve();
-    };
-    dump.on('exit', done);
-    restore.on('exit', done);
-  });
-  return (performance.now() - t0) / 1000;
 }
 
 interface OrchestrationStats {
@@ -118,7 +96,7 @@ async function main(): Promise<void> {
       say(`creating ${n} tables on the source`);
       await createDataset(source.info, db, n);
       say('pg_dump -Fc | pg_restore');
-      const peer = await dumpRestore(source.info, target.info, db, `${db}_dump`);
+      const peer = (await dumpRestore(source.info, target.info, db, `${db}_dump`)).seconds;
       say(`peer: ${peer.toFixed(1)} s; pgferry Offline through the host`);
       const name = `tables-${n}`;
       const t0 = performance.now();
