@@ -180,10 +180,12 @@ describe('portal (issue #18)', () => {
     expect(await dialog.textContent()).toContain('dropped — with all its data');
     expect(await dialog.textContent()).toContain(db);
     await dialog.getByRole('button', { name: 'Keep them' }).click();
+    // The dialog's close event (and so the box's new state) is a task queued after the click.
+    await expect.poll(() => dialog.count(), SLOW).toBe(0);
     expect(await overwrite.isChecked()).toBe(false);
     await overwrite.click();
     await page.getByRole('dialog').getByRole('button', { name: 'Overwrite' }).click();
-    expect(await overwrite.isChecked()).toBe(true);
+    await expect.poll(() => overwrite.isChecked(), SLOW).toBe(true);
     await page.getByRole('button', { name: 'Next : Summary' }).click();
     expect(await page.locator('#wiz-overwrite-summary').textContent()).toContain('dropped, with their data');
 
