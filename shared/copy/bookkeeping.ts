@@ -71,8 +71,13 @@ export async function readMark(client: ClientBase, chunkId: string): Promise<Chu
   return rows[0] && toResult(rows[0]);
 }
 
-/** Every recorded mark whose id starts with `prefix` (e.g. a plan id), for progress or audits. */
+/**
+ * Every recorded mark whose id starts with `prefix` (e.g. a plan id), for progress or audits.
+ * None when the mark table was never made: a database without tables copies no chunk.
+ */
 export async function listMarks(client: ClientBase, prefix = ''): Promise<ChunkResult[]> {
+  const { rows: exists } = await client.query<{ t: string | null }>(`SELECT pg_catalog.to_regclass($1::text)::text AS t`, [MARKS]);
+  if (!exists[0]?.t) return [];
   const { rows } = await client.query<MarkRow>(`${SELECT_MARK} WHERE left(chunk_id, length($1::text)) = $1::text ORDER BY chunk_id`, [prefix]);
   return rows.map(toResult);
 }

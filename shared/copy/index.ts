@@ -11,3 +11,4 @@ export * from './run';
 export * from './large-objects';
 export * from './sequences';
 export * from './progress';
+export * from './replay-map';

@@ -3,17 +3,23 @@
  * at them). Works without superuser (lo_get / lo_from_bytea / lo_put, PostgreSQL 9.4+) and in
  * bounded memory: a batch holds at most `batch` × `sliceBytes` of data, and objects longer than
  * one slice continue slice by slice. Each batch is one target transaction that first unlinks the
- * batch's objects, so a re-run (after a crash, or at cutover to pick up changes — logical
- * decoding does not carry large objects) replaces instead of failing.
+ * batch's objects, so a re-run (after a crash) replaces instead of failing.
+ *
+ * Logical decoding does not carry large objects: at completion syncLargeObjects compares both
+ * sides by content digest and copies again only what was created or changed since, unlinking what
+ * the source no longer has.
  */
 import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/ident';
+import { compareLargeObjects, largeObjectDigest, type LargeObjectDifferences } from '../verify/large-objects';
 
 export interface LargeObjectCopyOptions {
   /** Objects per batch (default 32). */
   batch?: number;
   /** Bytes read per lo_get call (default 256 KiB). */
   sliceBytes?: number;
+  /** Only these objects (decimal oids); default every one. */
+  only?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -44,8 +50,8 @@ export async function copyLargeObjects(source: ClientBase, target: ClientBase, o
       `SELECT m.oid::int8::text AS oid, pg_catalog.pg_get_userbyid(m.lomowner)::text AS owner,
               pg_catalog.lo_get(m.oid, 0, $3::int4) AS data
          FROM pg_catalog.pg_largeobject_metadata m
-        WHERE m.oid::int8 > $1::int8 ORDER BY m.oid LIMIT $2::int4`,
-      [after, batch, slice],
+        WHERE m.oid::int8 > $1::int8 AND ($4::oid[] IS NULL OR m.oid = ANY($4::oid[])) ORDER BY m.oid LIMIT $2::int4`,
+      [after, batch, slice, opts.only ?? null],
     );
     if (rows.length === 0) break;
     after = (rows[rows.length - 1] as HeadRow).oid;
@@ -108,4 +114,23 @@ async function setOwners(target: ClientBase, rows: HeadRow[], targetUser: string
     statements.push(`ALTER LARGE OBJECT ${BigInt(r.oid).toString()} OWNER TO ${quoteIdent(r.owner)}`);
   }
   if (statements.length > 0) await target.query(statements.join('; '));
+}
+
+export interface LargeObjectSync extends LargeObjectDifferences {
+  /** Bytes copied again. */
+  bytes: number;
+}
+
+/**
+ * Makes the target's large objects the source's: those missing or changed on the target are
+ * copied again, those the source no longer has are unlinked. Returns what it found different.
+ */
+export async function syncLargeObjects(source: ClientBase, target: ClientBase, opts: Omit<LargeObjectCopyOptions, 'only'> = {}): Promise<LargeObjectSync> {
+  const diff = compareLargeObjects(await largeObjectDigest(source), await largeObjectDigest(target));
+  const copy = [...diff.missing, ...diff.changed];
+  const copied = copy.length > 0 ? await copyLargeObjects(source, target, { ...opts, only: copy }) : { bytes: 0 };
+  if (diff.extra.length > 0) {
+    await target.query(`SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = ANY($1::oid[])`, [diff.extra]);
+  }
+  return { ...diff, bytes: copied.bytes };
 }

@@ -10,8 +10,9 @@
  * - Cut by anything else (ctid pages, or an integer column that is not the replication key): an
  *   update can move a row from a chunk already read into one not yet read, and the same key
  *   would be copied twice. Such chunks copy only row versions whose inserting transaction was
- *   already visible in the plan's base snapshot (an xmin filter); versions created later are
- *   left to CDC, which replays everything after the slot's start. Two versions of one row can
+ *   already visible in the plan's base snapshot (an xmin filter; its in-progress list names the
+ *   running subtransactions too, snapshot.ts); versions created later are left to CDC, which
+ *   replays everything after the slot's start. Two versions of one row can
  *   never both be visible in one snapshot, so no key is copied twice. The filter compares raw
  *   32-bit xmin values, exact only while the cluster's xid counter never wrapped: otherwise
  *   such tables are not split.
@@ -21,7 +22,7 @@ import type { ClientBase } from 'pg';
 import { quoteIdent, quoteQualified } from '../pg/ident';
 import type { ChunkPlanItem, JsonValue } from '../store';
 import { xminFilterUsable } from './snapshot';
-import { parseCopyChunk, type ChunkRange, type CopyChunk, type CopyPlan, type Inventory, type SourceTable, type TablePlan } from './types';
+import { parseCopyChunk, tableKeyOf, type ChunkRange, type CopyChunk, type CopyPlan, type Inventory, type SourceTable, type TablePlan } from './types';
 
 export interface PlanSettings {
   /** Prefix of every chunk id; the same plan id must be used when a stored plan is resumed. */
@@ -101,7 +102,7 @@ function planTable(t: SourceTable, f: SplitFacts | undefined, s: PlanSettings, f
     (range, chunkNo): CopyChunk => ({
       schema: t.schema,
       table: t.table,
-      id: `${s.planId}:${t.schema}.${t.table}:${chunkNo}`,
+      id: `${s.planId}:${tableKeyOf(t)}:${chunkNo}`,
       chunkNo,
       chunkCount: n,
       oid: t.oid,
@@ -141,7 +142,7 @@ function cutTable(t: SourceTable, f: SplitFacts | undefined, parts: number, byCt
     if (!key.notNull) ranges.push({ kind: 'keyNull', column: key.column });
     return { ranges, filtered: !key.isReplicationKey, split: 'key', note: `${ranges.length} chunks by ${key.column}` };
   }
-  if (!filterUsable) return { ...WHOLE, note: 'the source xid counter has wrapped: only tables with an integer replication key are split' };
+  if (!filterUsable) return { ...WHOLE, note: 'the source is a standby or its xid counter has wrapped: only tables with an integer replication key are split' };
   if (!byCtid) return { ...WHOLE, note: 'no integer key and ctid splitting is off' };
   const pages = Math.max(1, f.pages);
   const n = Math.min(parts, pages);

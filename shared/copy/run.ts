@@ -13,7 +13,7 @@ import { CopyError, copyErrorOf } from './errors';
 import { planChunks } from './plan';
 import { closeCopySession, openCopySession, prepareTargetSession, type CopySession } from './session';
 import { maxLsn } from './snapshot';
-import { qualifiedName, type ChunkResult, type CopyChunk, type CopyPlan, type TablePlan } from './types';
+import { qualifiedName, tableKeyOf, type ChunkResult, type CopyChunk, type CopyPlan, type TablePlan } from './types';
 
 export interface RunCopyOptions {
   source: ServerEndpoint;
@@ -100,8 +100,8 @@ export async function runCopy(opts: RunCopyOptions): Promise<RunCopyResult> {
   const sessionOpts = { ...(opts.maintenanceWorkMem ? { maintenanceWorkMem: opts.maintenanceWorkMem } : {}) };
 
   const queue = planChunks(opts.plan);
-  const tables = new Map(opts.plan.tables.map((t) => [qualifiedName(t), t]));
-  const remaining = new Map(opts.plan.tables.map((t) => [qualifiedName(t), t.chunks.length]));
+  const tables = new Map(opts.plan.tables.map((t) => [tableKeyOf(t), t]));
+  const remaining = new Map(opts.plan.tables.map((t) => [tableKeyOf(t), t.chunks.length]));
   const byTable = new Map<string, ChunkResult[]>();
   const firstStart = new Map<string, number>();
   const outcomes = new Map<string, TableOutcome>();
@@ -188,14 +188,14 @@ export async function runCopy(opts: RunCopyOptions): Promise<RunCopyResult> {
     const state: { session?: CopySession } = {};
     try {
       while (failures.length === 0 && !opts.signal?.aborted) {
-        const i = queue.findIndex((c) => active.has(qualifiedName(c)) || active.size < tableJobs);
+        const i = queue.findIndex((c) => active.has(tableKeyOf(c)) || active.size < tableJobs);
         if (i < 0) {
           if (queue.length === 0) return;
           await changed;
           continue;
         }
         const [chunk] = queue.splice(i, 1) as [CopyChunk];
-        const key = qualifiedName(chunk);
+        const key = tableKeyOf(chunk);
         active.add(key);
         if (!firstStart.has(key)) firstStart.set(key, performance.now());
         try {

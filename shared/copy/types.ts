@@ -5,6 +5,7 @@
  * are checked by `copyChunkSchema` (zod at the edge) before they drive any SQL.
  */
 import { z } from 'zod';
+import { quoteQualified } from '../pg/ident';
 
 export interface TableRef {
   schema: string;
@@ -67,12 +68,17 @@ export interface SourceTable extends TableRef {
  * taken at different times can never both hold a version of the same row (see plan.ts).
  */
 export interface BaseSnapshot {
-  /** pg_current_snapshot()::text (txid_current_snapshot before PostgreSQL 13). */
+  /**
+   * pg_current_snapshot()::text (txid_current_snapshot before PostgreSQL 13), its in-progress
+   * list completed with the subtransactions of the transactions in it (snapshot.ts).
+   */
   snapshot: string;
-  /** Source WAL position read right after the snapshot. */
+  /** Source WAL position (insert position) read right after the snapshot. */
   lsn: string;
   /** The 64-bit next-xid of the snapshot (its xmax), decimal. */
   xmax: string;
+  /** The source is a standby: its lock table does not show the primary's subtransactions. */
+  standby?: boolean;
 }
 
 export interface Inventory {
@@ -98,7 +104,7 @@ export type ChunkRange =
 
 /** Everything one chunk copy needs; self-contained so an activity can run it from storage. */
 export interface CopyChunk extends TableRef {
-  /** Stable id: `${planId}:${schema}.${table}:${chunkNo}`; the done-mark's key on the target. */
+  /** Stable id: `${planId}:${tableKeyOf(table)}:${chunkNo}`; the done-mark's key on the target. */
   id: string;
   chunkNo: number;
   /** Chunks of this table; 1 means TRUNCATE + COPY FREEZE in one target transaction. */
@@ -199,6 +205,15 @@ export function parseCopyChunk(value: unknown): CopyChunk {
   return copyChunkSchema.parse(value);
 }
 
+/** `schema.table` for messages (ambiguous when a name holds a dot: never use it as a key). */
 export function qualifiedName(t: TableRef): string {
   return `${t.schema}.${t.table}`;
+}
+
+/**
+ * A table's key in maps, ids and activity inputs: both parts quoted, so "a.b"."c" and "a"."b.c"
+ * (which print alike as a.b.c) never share one.
+ */
+export function tableKeyOf(t: TableRef): string {
+  return quoteQualified(t.schema, t.table);
 }

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { chunkOfPlanItem } from '../copy/plan';
-import type { CopyChunk } from '../copy/types';
+import { tableKeyOf, type CopyChunk } from '../copy/types';
 import { trySetReplicaRole } from '../copy/session';
 import { TypeCache } from '../cdc';
 import { extractSchema, readTargetFacts, type SchemaPlan } from '../schema';
@@ -68,13 +68,13 @@ export function copyPlanFor(rt: Runtime, k: RunKey): Promise<PlannedChunk[]> {
     const rows = await listChunks(rt.store, { server: k.server, name: k.name }, k.db);
     const tableBytes = new Map<string, number>();
     for (const r of rows) {
-      const t = `${r.schema}.${r.table}`;
+      const t = tableKeyOf(r);
       tableBytes.set(t, (tableBytes.get(t) ?? 0) + (r.estimatedBytes ?? 0));
     }
     const planned = rows.map((record) => ({ record, chunk: chunkOfPlanItem(record) }));
     return planned.sort((a, b) => {
-      const ta = `${a.record.schema}.${a.record.table}`;
-      const tb = `${b.record.schema}.${b.record.table}`;
+      const ta = tableKeyOf(a.record);
+      const tb = tableKeyOf(b.record);
       const bytes = (tableBytes.get(tb) ?? 0) - (tableBytes.get(ta) ?? 0);
       if (bytes !== 0) return bytes;
       if (ta !== tb) return ta < tb ? -1 : 1;

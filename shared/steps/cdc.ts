@@ -7,6 +7,7 @@ import type { Client } from 'pg';
 import { connect, withPair } from '../pg/connect';
 import { applyBatch as applyChanges, compareLsn, currentFlushLsn, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
 import { listMarks } from '../copy/bookkeeping';
+import { copySnapshotMap } from '../copy/replay-map';
 import { getDatabase } from '../store/databases';
 import type { ApplyOutcome, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
@@ -29,18 +30,7 @@ function refusesReplication(err: unknown): boolean {
 /** What each copied table's chunks saw, from the plan (chunk counts) and the target's done-marks (snapshots). */
 async function copySnapshots(rt: Runtime, k: RunKey, target: Client): Promise<CopySnapshotMap> {
   const plan = await copyPlanFor(rt, k);
-  const marks = new Map((await listMarks(target)).map((m) => [m.chunkId, m]));
-  const map: CopySnapshotMap = {};
-  for (const p of plan) {
-    const key = `${p.record.schema}.${p.record.table}`;
-    const mark = marks.get(p.chunk.id);
-    if (!mark) continue;
-    const entry = map[key] ?? { snapshots: [], endLsn: '0/0', singleChunk: p.chunk.chunkCount === 1, hasKey: true };
-    entry.snapshots.push(mark.snapshot);
-    if (compareLsn(mark.endLsn, entry.endLsn) > 0) entry.endLsn = normalizeLsn(mark.endLsn);
-    map[key] = entry;
-  }
-  return map;
+  return copySnapshotMap(plan.map((p) => p.chunk), await listMarks(target));
 }
 
 /**
@@ -69,10 +59,13 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
   const plugin = db.plugin;
   try {
     const { batch, lag, flushed } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
-      // Past the consistency point nothing is skipped any more, so the copy's snapshots are not needed.
+      // Once every commit up to the consistency point is applied, no transaction a chunk saw is
+      // still to come (their commits precede the chunks' insert positions): the copy's snapshots
+      // are not needed any more. appliedLsn only ever claims commits that were decodable.
       const consistent = db.appliedLsn !== undefined && db.consistencyLsn !== undefined && compareLsn(db.appliedLsn, db.consistencyLsn) >= 0;
       const copy = consistent ? undefined : await copySnapshots(rt, { ...i, run: e.record.migrationId }, t);
-      const flushed = i.endLsn ? await currentFlushLsn(s) : undefined;
+      // Read before the batch: a batch that catches up has decoded every commit flushed by then.
+      const flushed = await currentFlushLsn(s);
       const options: ApplyBatchOptions = {
         slot, plugin, types: await typeCacheFor({ ...i, run: e.record.migrationId }),
         memoryBytes: rt.settings.streamMemoryMb * 1024 * 1024,
@@ -86,9 +79,12 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
     });
     // A twin delivery of this activity is applying right now: nothing to count; look again soon.
     if (batch.busy) return ok({ idle: true, pastConsistencyPoint: false, reachedEnd: false, control });
-    const quietAndPast = batch.caughtUp && !lag.pending && (!db.consistencyLsn || compareLsn(lag.currentLsn, db.consistencyLsn) >= 0);
+    // Not the current write position: an asynchronous commit written but not yet flushed is not
+    // decodable, so a batch can catch up without it; the flush position read before the batch is
+    // what a caught-up batch has certainly seen.
+    const quietAndPast = batch.caughtUp && !lag.pending && (!db.consistencyLsn || compareLsn(flushed, db.consistencyLsn) >= 0);
     const pastConsistencyPoint = batch.pastConsistency || quietAndPast;
-    const reachedEnd = i.endLsn !== null && batch.caughtUp && flushed !== undefined && compareLsn(flushed, i.endLsn) >= 0;
+    const reachedEnd = i.endLsn !== null && batch.caughtUp && compareLsn(flushed, i.endLsn) >= 0;
     await setDb(rt, i, (r) => ({
       ...r,
       cdcInsertCounter: r.cdcInsertCounter + batch.inserts,
@@ -99,7 +95,7 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       latency: Math.round(lag.latencySeconds),
       retainedWalBytes: Math.max(0, Math.round(lag.retainedWalBytes)),
       // Nothing pending at the current position means the target reflects the source there.
-      ...(quietAndPast ? { appliedLsn: maxLsn(r.appliedLsn, lag.currentLsn) } : batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
+      ...(quietAndPast ? { appliedLsn: maxLsn(r.appliedLsn, flushed) } : batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
     }));
     return ok({ idle: batch.caughtUp, pastConsistencyPoint, reachedEnd, control });
   } catch (err) {

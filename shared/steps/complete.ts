@@ -1,11 +1,15 @@
 /**
- * How a database ends. Succeeded: sequences set to the source's values, every table compared by
- * row count and checksum, then the slot, publication and bookkeeping dropped. Failed or canceled:
+ * How a database ends. Succeeded: every table compared by row count and checksum, sequences set
+ * to the source's values, large objects made the source's again (logical decoding does not carry
+ * them) and compared, then the slot, publication and bookkeeping dropped. Failed or canceled:
  * the slot and publication dropped (the source must not keep WAL for us), the target left as it is.
  */
 import { withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
 import { copySequences } from '../copy/sequences';
+import { syncLargeObjects } from '../copy/large-objects';
+import { sameLargeObjects, verifyLargeObjects, type LargeObjectDifferences } from '../verify/large-objects';
+import { tableKeyOf } from '../copy/types';
 import { dropBookkeeping } from '../copy/bookkeeping';
 import { dropProgress } from '../cdc/progress';
 import { compareDatabases } from '../verify/compare';
@@ -25,7 +29,7 @@ export const VERIFY_BUDGET_MS = 60_000;
 /** The tables of the copy plan, in plan order: what verification compares. */
 async function planTables(rt: Runtime, k: RunKey) {
   const plan = await copyPlanFor(rt, k);
-  return [...new Map(plan.map((p) => [`${p.record.schema}.${p.record.table}`, { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
+  return [...new Map(plan.map((p) => [tableKeyOf(p.record), { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
 }
 
 /**
@@ -50,7 +54,16 @@ export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number 
   }
 }
 
-/** The database is done (every table verified): sequences set to the source values, then pgferry's objects dropped. */
+function describeLargeObjects(db: string, d: LargeObjectDifferences): string {
+  const part = (what: string, oids: string[]) => (oids.length > 0 ? [`${oids.length} ${what} (${oids.slice(0, 5).join(', ')}${oids.length > 5 ? ' …' : ''})`] : []);
+  const parts = [...part('missing on the target', d.missing), ...part('with other contents', d.changed), ...part('only on the target', d.extra)];
+  return `verification of ${db} found large objects that differ: ${parts.join('; ')}`;
+}
+
+/**
+ * The database is done (every table verified): sequences set to the source values, large objects
+ * synchronised and compared, then pgferry's objects dropped.
+ */
 export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Result<null>> {
   const e = await databaseEndpoints(rt, k);
   try {
@@ -59,8 +72,13 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
     // disabled since their creation, fire from now on.
     await applyDrainedObjects(rt, k, e);
     await withPair(e.source, e.target, rt.settings.connectTimeoutMs, restoreFiringStates);
-    const sequences = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => copySequences(s, t));
+    const { sequences, largeObjects } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      const sequences = await copySequences(s, t);
+      await syncLargeObjects(s, t);
+      return { sequences, largeObjects: await verifyLargeObjects(s, t) };
+    });
     await reportMissingSequences(rt, k, sequences.missing);
+    if (!sameLargeObjects(largeObjects)) return fail(describeLargeObjects(k.db, largeObjects), { phase: 'verify', database: k.db });
     await cleanUp(rt, e, k);
     await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
     forget(k);

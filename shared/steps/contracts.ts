@@ -116,7 +116,7 @@ export interface CopyPlanSummary {
 }
 
 export interface ChunkOutcome {
-  /** Qualified name of a table whose last chunk this was (its indexes may be built now). */
+  /** Key (tableKeyOf: both parts quoted) of a table whose last chunk this was (its indexes may be built now). */
   tableLoaded?: string;
   /** The user canceled: stop scheduling more chunks. */
   canceled?: boolean;

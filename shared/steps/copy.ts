@@ -12,6 +12,7 @@ import { copySequences } from '../copy/sequences';
 import { copyLargeObjects } from '../copy/large-objects';
 import { listMarks } from '../copy/bookkeeping';
 import { copyProgress } from '../copy/progress';
+import { tableKeyOf } from '../copy/types';
 import { compareLsn, normalizeLsn } from '../cdc/lsn';
 import { getChunk, listChunks, markChunk, putChunkPlan } from '../store/chunks';
 import { getDatabase } from '../store/databases';
@@ -27,7 +28,7 @@ const PROGRESS_EVERY_MS = 3_000;
 
 export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<CopyPlanSummary>> {
   const existing = await listChunks(rt.store, k, k.db);
-  const summarize = (rows: Array<{ schema: string; table: string }>) => ({ chunks: rows.length, tables: new Set(rows.map((r) => `${r.schema}.${r.table}`)).size });
+  const summarize = (rows: Array<{ schema: string; table: string }>) => ({ chunks: rows.length, tables: new Set(rows.map(tableKeyOf)).size });
   if (existing.length > 0) return ok(summarize(existing));
   const e = await databaseEndpoints(rt, k);
   try {
@@ -69,6 +70,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
   if (!planned) return fail(`copy chunk ${i.chunk} is not in the plan of ${i.db} (${plan.length} chunks)`);
   const id = { schema: planned.record.schema, table: planned.record.table, chunkNo: planned.record.chunkNo };
   const table = `${id.schema}.${id.table}`;
+  const key = tableKeyOf(id);
   try {
     // A retried activity (the host died after the chunk was recorded done) goes straight to the
     // table-completion check below: the rows and the done-mark committed together already.
@@ -94,7 +96,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
   let tableLoaded: string | undefined;
   if (records.every((r) => r?.state === 'done')) {
     const last = [...records].sort((a, b) => ((a?.endedAt ?? '') < (b?.endedAt ?? '') ? 1 : (a?.endedAt ?? '') > (b?.endedAt ?? '') ? -1 : (b?.chunkNo ?? 0) - (a?.chunkNo ?? 0)))[0];
-    if (last?.chunkNo === id.chunkNo) tableLoaded = table;
+    if (last?.chunkNo === id.chunkNo) tableLoaded = key;
   }
   await refreshCopyProgress(rt, i, tableLoaded !== undefined);
   return ok(tableLoaded ? { tableLoaded } : {});

@@ -9,6 +9,7 @@ import type { DatabaseKey, Failure, Result, SchemaPhase } from './contracts';
 import { schemaPlanFor } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { stopCopy } from './copy';
+import { tableKeyOf } from '../copy/types';
 import { ok, permanent, setDb } from './record';
 import type { Runtime } from './runtime';
 
@@ -73,7 +74,7 @@ export async function buildTableIndexes(rt: Runtime, i: DatabaseKey & { table: s
   const e = await databaseEndpoints(rt, i);
   try {
     const plan = await planOf(rt, i, e);
-    const t = plan.tables.find((x) => `${x.schema}.${x.name}` === i.table);
+    const t = plan.tables.find((x) => tableKeyOf({ schema: x.schema, table: x.name }) === i.table);
     if (!t) return ok(null);
     const report = await applyObjects(plan, [...t.keys, ...t.afterLoad], () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 2 });
     const failure = reportFailure(report, `indexes of ${i.table}`, i);

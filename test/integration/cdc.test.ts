@@ -22,6 +22,7 @@ import {
   readLag,
   readSlot,
   slotNameFor,
+  tableKey,
   TypeCache,
   type BatchResult,
   type Plugin,
@@ -109,7 +110,7 @@ async function fullScenario(src: ServerInfo, dst: ServerInfo, plugin: Plugin | '
     const copy = await copyAll(copyClient, copyTarget, () => runWorkload(p.writer, next, 12));
     await copyClient.end();
     await copyTarget.end();
-    expect(copy['public.accounts']?.snapshots).toHaveLength(2);
+    expect(copy[tableKey('public', 'accounts')]?.snapshots).toHaveLength(2);
     await runWorkload(p.writer, next, 40);
     // 3. Replay in small batches, writing on between batches.
     const types = new TypeCache();

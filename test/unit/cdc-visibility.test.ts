@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareLsn, formatLsn, maxLsn, normalizeLsn, parseLsn } from '../../shared/cdc/lsn';
 import { slotNameFor } from '../../shared/cdc/slot';
-import { ReplayPlanner, isVisible, parseSnapshot, widenXid, type CopySnapshotMap } from '../../shared/cdc/apply/visibility';
+import { ReplayPlanner, isVisible, parseSnapshot, tableKey, widenXid, type CopySnapshotMap } from '../../shared/cdc/apply/visibility';
 
 describe('LSNs', () => {
   it.each([
@@ -53,8 +53,8 @@ describe('snapshots and xids', () => {
 
 describe('replay planner', () => {
   const copy: CopySnapshotMap = {
-    'public.single': { snapshots: ['100:110:105'], endLsn: '0/500', singleChunk: true, hasKey: false },
-    'public.multi': { snapshots: ['100:110:105', '120:130:'], endLsn: '0/900', singleChunk: false, hasKey: true },
+    [tableKey('public', 'single')]: { snapshots: ['100:110:105'], endLsn: '0/500', singleChunk: true, hasKey: false },
+    [tableKey('public', 'multi')]: { snapshots: ['100:110:105', '120:130:'], endLsn: '0/900', singleChunk: false, hasKey: true },
   };
   const p = new ReplayPlanner(copy);
   it('takes the highest chunk end LSN as the consistency point', () => {
@@ -72,6 +72,15 @@ describe('replay planner', () => {
     expect(p.modeFor('public', 'multi', '115', '0/950')).toBe('idempotent'); // visible in chunk 2 only
     expect(p.modeFor('public', 'multi', '140', '0/800')).toBe('idempotent');
     expect(p.modeFor('public', 'multi', '140', '0/901')).toBe('exact');
+  });
+  it('tables whose names differ only by where the dot falls keep their own rules', () => {
+    const dotted = new ReplayPlanner({
+      [tableKey('a.b', 'c')]: { snapshots: ['100:110:'], endLsn: '0/500', singleChunk: true, hasKey: true },
+      [tableKey('a', 'b.c')]: { snapshots: ['100:110:105', '120:130:'], endLsn: '0/900', singleChunk: false, hasKey: true },
+    });
+    expect(dotted.modeFor('a.b', 'c', '105', '0/100')).toBe('skip');
+    expect(dotted.modeFor('a', 'b.c', '105', '0/100')).toBe('idempotent');
+    expect(tableKey('a.b', 'c')).not.toBe(tableKey('a', 'b.c'));
   });
   it('tables the copy does not know are exact', () => {
     expect(p.modeFor('public', 'later', '1', '0/1')).toBe('exact');

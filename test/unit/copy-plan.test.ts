@@ -3,7 +3,7 @@ import { buildPlan, chunkOfPlanItem, chunkPlanItems, keyRanges, planChunks, type
 import { rangePredicate, sourceCopySql, targetCopySql } from '../../shared/copy/copy-chunk';
 import { keysOf } from '../../shared/copy/tables';
 import { lsnValue, maxLsn, visibleInSnapshotExpr, xminFilterUsable } from '../../shared/copy/snapshot';
-import { parseCopyChunk, type ColumnInfo, type CopyChunk, type Inventory, type SourceTable } from '../../shared/copy/types';
+import { parseCopyChunk, type BaseSnapshot, type ColumnInfo, type CopyChunk, type Inventory, type SourceTable } from '../../shared/copy/types';
 
 const col = (name: string, type = 'integer', over: Partial<ColumnInfo> = {}): ColumnInfo => ({
   name,
@@ -38,7 +38,7 @@ function table(name: string, over: Partial<SourceTable> = {}): SourceTable {
 }
 
 const BASE = { snapshot: '100:105:101,103', lsn: '0/16B3748', xmax: '105' };
-function inventory(tables: SourceTable[], base = BASE): Inventory {
+function inventory(tables: SourceTable[], base: BaseSnapshot = BASE): Inventory {
   return { serverVersionNum: 150008, major: 15, encoding: 'UTF8', base, tables, largeObjects: { count: 0 } };
 }
 const MB = 1024 * 1024;
@@ -67,11 +67,16 @@ describe('keyRanges', () => {
 describe('buildPlan', () => {
   const settings = { planId: 'mig1/db', splitBytes: 10 * MB, maxChunksPerTable: 8 };
 
+  it('gives tables whose names differ only by where the dot falls different chunk ids', () => {
+    const plan = buildPlan(inventory([table('c', { schema: 'a.b' }), table('b.c', { schema: 'a' })]), new Map(), settings);
+    const ids = planChunks(plan).map((c) => c.id);
+    expect(new Set(ids).size).toBe(2);
+  });
   it('orders tables largest first and keeps small tables whole', () => {
     const plan = buildPlan(inventory([table('small'), table('big', { estimatedBytes: 5 * MB }), table('mid', { estimatedBytes: 2 * MB })]), new Map(), settings);
     expect(plan.tables.map((t) => t.table)).toEqual(['big', 'mid', 'small']);
     expect(plan.tables.every((t) => t.chunks.length === 1 && t.chunks[0]?.range.kind === 'all' && t.chunks[0]?.chunkCount === 1)).toBe(true);
-    expect(plan.tables[0]?.chunks[0]?.id).toBe('mig1/db:public.big:0');
+    expect(plan.tables[0]?.chunks[0]?.id).toBe('mig1/db:"public"."big":0');
   });
 
   it('splits by the integer replication key without a filter', () => {
@@ -81,7 +86,7 @@ describe('buildPlan', () => {
     expect(plan.tables[0]?.split).toBe('key');
     expect(chunks).toHaveLength(4);
     expect(chunks.every((c) => c.baseSnapshot === undefined && c.chunkCount === 4)).toBe(true);
-    expect(chunks.map((c) => c.id)).toEqual([0, 1, 2, 3].map((i) => `mig1/db:public.big:${i}`));
+    expect(chunks.map((c) => c.id)).toEqual([0, 1, 2, 3].map((i) => `mig1/db:"public"."big":${i}`));
   });
 
   it('adds a NULL chunk for a nullable unique key, and filters by the base snapshot when it is not the replication key', () => {
@@ -115,6 +120,16 @@ describe('buildPlan', () => {
     expect(plan.tables[0]?.chunks).toHaveLength(1);
   });
 
+  it('from a standby (its lock table does not show the primary\'s subtransactions), splits only by the integer replication key', () => {
+    const a = table('intpk', { estimatedBytes: 30 * MB });
+    const b = table('uuids', { estimatedBytes: 30 * MB, chunkKey: null });
+    const facts = new Map([a, b].map((t) => [t.oid, { min: '1', max: '1000', pages: 3840 }]));
+    const plan = buildPlan(inventory([a, b], { ...BASE, standby: true }), facts, settings);
+    expect(plan.tables.map((t) => [t.table, t.split])).toEqual([
+      ['intpk', 'key'],
+      ['uuids', 'none'],
+    ]);
+  });
   it('on a wrapped xid counter, splits only by the integer replication key', () => {
     const wrapped = { ...BASE, xmax: String(2n ** 32n + 5n) };
     const a = table('intpk', { estimatedBytes: 30 * MB });

@@ -11,6 +11,7 @@
  *  - a table the copy does not know (created later) is exact.
  * Decoding reports 32-bit xids; snapshots carry epoch-aware 64-bit ones: widenXid bridges them.
  */
+import { quoteQualified } from '../../pg/ident';
 import { compareLsn, maxLsn } from '../lsn';
 
 /** What the copy recorded for one table. */
@@ -25,13 +26,17 @@ export interface TableCopySnapshot {
   hasKey: boolean;
 }
 
-/** Keyed by `schema.table` with both parts unquoted, as `tableKey` builds it. */
+/** Keyed by `tableKey(schema, table)`. */
 export type CopySnapshotMap = Record<string, TableCopySnapshot>;
 
 export type ReplayMode = 'skip' | 'idempotent' | 'exact';
 
+/**
+ * The map key of a table: both parts quoted, so names that differ only by where a dot falls
+ * ("a.b"."c" and "a"."b.c") never share a key.
+ */
 export function tableKey(schema: string, table: string): string {
-  return `${schema}.${table}`;
+  return quoteQualified(schema, table);
 }
 
 export interface TxSnapshot {
