@@ -38,7 +38,7 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
   };
   if ((await listChunks(rt.store, k, k.db)).length > 0) return summarize();
   try {
-    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8) }));
+    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8), splitBytes: rt.settings.copySplitMb * 1024 * 1024 }));
     await putChunkPlan(rt.store, k, k.db, chunkPlanItems(plan));
     await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: `Copying ${plan.tables.length} table(s)` }));
   } catch (err) {
