@@ -4,7 +4,7 @@
  *
  *   source  BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT snapshot, WAL position
  *           COPY t1 TO STDOUT; COPY t2 TO STDOUT; …          (all under that one snapshot)
- *   target  BEGIN; [TRUNCATE ONLY t1;] COPY t1 FROM STDIN [FREEZE]; [TRUNCATE ONLY t2;] COPY t2 …
+ *   target  BEGIN; [TRUNCATE ONLY t1, t2 …;] COPY t1 FROM STDIN [FREEZE]; COPY t2 …
  *           INSERT the done-mark of every table; COMMIT (synchronous)
  *
  * Each table is still a one-chunk table for the CDC applier: its own mark records the snapshot
@@ -72,7 +72,9 @@ export async function copyGroup(session: CopySession, chunks: readonly CopyChunk
     side = 'source';
     const begun = await beginSource(session, todo[0] as CopyChunk);
     side = 'target';
-    await session.target.query('BEGIN');
+    // One TRUNCATE for every table that can be frozen: COPY FREEZE only needs it earlier in the same transaction.
+    const frozen = todo.filter((_, i) => (facts[i] as Facts).canFreeze);
+    await session.target.query(`BEGIN${frozen.length > 0 ? `; TRUNCATE ONLY ${frozen.map((c) => quoteQualified(c.schema, c.table)).join(', ')}` : ''}`);
     const recode = session.sourceEncoding !== 'UTF8';
     if (recode) await setCopyEncoding(session, session.sourceEncoding); // SET LOCAL: COMMIT restores UTF8
 
@@ -82,7 +84,6 @@ export async function copyGroup(session: CopySession, chunks: readonly CopyChunk
       const started = performance.now();
       const freeze = (facts[i] as Facts).canFreeze;
       const binary = opts.format !== 'text' && chunk.binarySafe && session.sourceMajor === session.targetMajor;
-      if (freeze) await session.target.query(`TRUNCATE ONLY ${quoteQualified(chunk.schema, chunk.table)}`);
       const copyOut = session.source.query(copyTo(sourceCopySql(chunk, session.sourceMajor, binary)));
       const copyIn = session.target.query(copyFrom(targetCopySql(chunk, binary, freeze)));
       let bytes = 0;
