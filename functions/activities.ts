@@ -13,7 +13,7 @@ import { runtime, type Runtime } from '../shared/steps/runtime';
 import * as migration from '../shared/steps/migration';
 import { prepareTargetDatabase } from '../shared/steps/target-database';
 import { createSlot } from '../shared/steps/slot';
-import { applySchema, buildTableIndexes } from '../shared/steps/schema';
+import { applySchema, buildGroupIndexes, buildTableIndexes } from '../shared/steps/schema';
 import { copyChunk, finishCopy, planCopy } from '../shared/steps/copy';
 import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
@@ -31,6 +31,7 @@ export function activityFields(name: string, input: unknown): LogFields {
   if (str(i.server) !== undefined && str(i.name) !== undefined) fields.migration = `${str(i.server)}/${str(i.name)}`;
   if (str(i.db) !== undefined) fields.database = str(i.db);
   if (typeof i.chunk === 'number') fields.chunk = i.chunk;
+  if (typeof i.unit === 'number') fields.unit = i.unit;
   if (str(i.table) !== undefined) fields.table = str(i.table);
   return fields;
 }
@@ -108,6 +109,7 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   planCopy,
   copyChunk,
   buildTableIndexes,
+  buildGroupIndexes,
   finishCopy,
   applyBatch,
   markCaughtUp: migration.markCaughtUp,

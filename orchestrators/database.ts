@@ -5,7 +5,8 @@
  *   2. Online: create the replication slot — BEFORE any row is copied
  *   3. schema pre-data (tables without secondary indexes, FKs, triggers)
  *   4. plan chunks, then copy them in COPY_LANES lanes (sub-orchestrations started together in one
- *      Task.all); a table's keys and indexes are built as soon as its last chunk lands
+ *      Task.all), small tables in groups; a table's keys and indexes are built as soon as its last
+ *      chunk lands, a group's as soon as the group is in
  *   5. keys for any table still without them; sequences and large objects
  *   6. Offline: post-data, verify, done.  Online: the CDC sub-orchestration until cutover.
  *   Whatever the end, the migration's orchestration is told (it watches the databases' rows).
@@ -19,7 +20,7 @@ import {
 import { activityCaller, outputOf, run, type ActivityTask, type Call } from './activity';
 import { applySchemaPhase, verifyAllTables } from './shares';
 
-/** Chunk copies at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
+/** Copy units at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
 export const COPY_LANES = 4;
 
 export const databaseOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome, unknown> {
@@ -70,10 +71,10 @@ function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInpu
   // 4. Copy in lanes.
   const plan = yield* run(call('planCopy', key));
   if (!plan.ok) return failed(plan.failure.message);
-  const lanes = Math.min(COPY_LANES, plan.value.chunks);
+  const lanes = Math.min(COPY_LANES, plan.value.units);
   const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
   for (let lane = 0; lane < lanes; lane++) {
-    const laneInput: CopyLaneInput = { ...key, lane, lanes, chunks: plan.value.chunks, next: lane };
+    const laneInput: CopyLaneInput = { ...key, lane, lanes, units: plan.value.units, next: lane };
     laneTasks.push(context.df.callSubOrchestrator(ORCHESTRATORS.copyLane, laneInput, copyLaneInstanceId(context.df.instanceId, lane)));
   }
   if (laneTasks.length > 0) yield context.df.Task.all(laneTasks);

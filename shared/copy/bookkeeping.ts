@@ -82,6 +82,30 @@ export async function listMarks(client: ClientBase, prefix = ''): Promise<ChunkR
   return rows.map(toResult);
 }
 
+/** The recorded results among `chunkIds`, by chunk id (one query for a group of tables). */
+export async function readMarks(client: ClientBase, chunkIds: readonly string[]): Promise<Map<string, ChunkResult>> {
+  const { rows } = await client.query<MarkRow>(`${SELECT_MARK} WHERE chunk_id = ANY ($1::text[])`, [chunkIds]);
+  return new Map(rows.map((r) => [r.chunk_id, toResult(r)]));
+}
+
+/** Inserts the marks of a group's tables in one statement, inside the caller's open load transaction. */
+export async function insertMarks(client: ClientBase, marks: ReadonlyArray<{ tableName: string; result: ChunkResult }>): Promise<void> {
+  const column = <T>(f: (m: { tableName: string; result: ChunkResult }) => T) => marks.map(f);
+  await client.query(
+    `INSERT INTO ${MARKS} (chunk_id, table_name, rows, bytes, snapshot, end_lsn, seconds)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::pg_lsn[], $7::double precision[])`,
+    [
+      column((m) => m.result.chunkId),
+      column((m) => m.tableName),
+      column((m) => m.result.rows),
+      column((m) => m.result.bytes),
+      column((m) => m.result.snapshot),
+      column((m) => m.result.endLsn),
+      column((m) => m.result.seconds),
+    ],
+  );
+}
+
 /** Inserts the mark inside the caller's open load transaction. */
 export async function insertMark(client: ClientBase, tableName: string, r: ChunkResult): Promise<void> {
   await client.query(

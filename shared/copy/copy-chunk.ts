@@ -191,7 +191,8 @@ export async function copyChunk(session: CopySession, chunk: CopyChunk, opts: Co
   }
 }
 
-async function beginSource(session: CopySession, chunk: CopyChunk): Promise<{ snapshot: string; lsn: string }> {
+/** Opens the source's REPEATABLE READ transaction; its snapshot and WAL position come first. */
+export async function beginSource(session: CopySession, chunk: CopyChunk): Promise<{ snapshot: string; lsn: string }> {
   const major = session.sourceMajor;
   // The snapshot and LSN are read first: the transaction's snapshot is fixed by this statement.
   const guard = chunk.relfilenode !== undefined ? `, pg_catalog.pg_relation_filenode(${chunk.oid}::pg_catalog.oid)::int8 AS filenode` : '';
@@ -204,7 +205,7 @@ async function beginSource(session: CopySession, chunk: CopyChunk): Promise<{ sn
   return { snapshot: row.snapshot, lsn: row.lsn };
 }
 
-async function setCopyEncoding(session: CopySession, encoding: string): Promise<void> {
+export async function setCopyEncoding(session: CopySession, encoding: string): Promise<void> {
   const literal = `'${encoding.replace(/'/g, "''")}'`;
   await Promise.all([session.source.query(`SET LOCAL client_encoding = ${literal}`), session.target.query(`SET LOCAL client_encoding = ${literal}`)]);
 }
@@ -240,7 +241,7 @@ async function twinResult(session: CopySession, chunkId: string): Promise<ChunkR
 }
 
 /** Destroying the sockets makes both servers end the session and roll back its transaction. */
-function breakSession(session: CopySession, reason: unknown): void {
+export function breakSession(session: CopySession, reason: unknown): void {
   if (session.broken) return;
   session.broken = true;
   const err = reason instanceof Error ? reason : new Error(String(reason));

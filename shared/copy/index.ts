@@ -7,6 +7,7 @@ export * from './plan';
 export * from './session';
 export * from './bookkeeping';
 export * from './copy-chunk';
+export * from './copy-group';
 export * from './run';
 export * from './large-objects';
 export * from './sequences';

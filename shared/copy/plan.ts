@@ -17,6 +17,9 @@
  *   32-bit xmin values, exact only while the cluster's xid counter never wrapped: otherwise
  *   such tables are not split.
  * - Tables without any key are never split: the CDC applier needs a single snapshot for them.
+ *
+ * Small whole tables travel together (copyUnits): one activity copies a group of them under one
+ * source snapshot, each still recorded as its own one-chunk table (copy-group.ts).
  */
 import type { ClientBase } from 'pg';
 import { quoteIdent, quoteQualified } from '../pg/ident';
@@ -190,4 +193,55 @@ export function chunkPlanItems(plan: CopyPlan): ChunkPlanItem[] {
 /** A stored chunk row back to a chunk, validated. */
 export function chunkOfPlanItem(item: Pick<ChunkPlanItem, 'range'>): CopyChunk {
   return parseCopyChunk(item.range);
+}
+
+/** Bounds of a group of small tables copied by one activity. */
+export interface GroupLimits {
+  /** Estimated bytes of a group (default 64 MiB); a table over a quarter of it travels alone. */
+  bytes?: number;
+  /** Tables in a group (default 200). */
+  tables?: number;
+  /** Small tables are spread over at least this many groups (default 4: the copy lanes) when there are enough. */
+  spread?: number;
+}
+
+export const DEFAULT_GROUP_BYTES = 64 * 1024 ** 2;
+export const DEFAULT_GROUP_TABLES = 200;
+export const DEFAULT_GROUP_SPREAD = 4;
+
+/** A chunk that may travel in a group: a whole table, copied in one chunk, small enough. */
+export function groupable(c: CopyChunk, limits: GroupLimits = {}): boolean {
+  return c.chunkCount === 1 && c.range.kind === 'all' && c.baseSnapshot === undefined && c.estimatedBytes <= (limits.bytes ?? DEFAULT_GROUP_BYTES) / 4;
+}
+
+/**
+ * The copy units of a plan, as lists of chunk indexes in `chunks` (copy order): every chunk that
+ * is not groupable is a unit of its own; runs of consecutive groupable chunks are packed into
+ * groups bounded by estimated bytes and table count. Pure and deterministic: every process
+ * derives the same units from the same stored plan, so a unit index means the same everywhere.
+ */
+export function copyUnits(chunks: readonly CopyChunk[], limits: GroupLimits = {}): number[][] {
+  const maxBytes = limits.bytes ?? DEFAULT_GROUP_BYTES;
+  const small = chunks.filter((c) => groupable(c, limits)).length;
+  const maxTables = Math.max(1, Math.min(limits.tables ?? DEFAULT_GROUP_TABLES, Math.ceil(small / (limits.spread ?? DEFAULT_GROUP_SPREAD))));
+  const units: number[][] = [];
+  let group: number[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (group.length > 0) units.push(group);
+    group = [];
+    bytes = 0;
+  };
+  chunks.forEach((c, i) => {
+    if (!groupable(c, limits)) {
+      close();
+      units.push([i]);
+      return;
+    }
+    if (group.length >= maxTables || (group.length > 0 && bytes + c.estimatedBytes > maxBytes)) close();
+    group.push(i);
+    bytes += c.estimatedBytes;
+  });
+  close();
+  return units;
 }

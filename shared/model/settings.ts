@@ -10,6 +10,8 @@ import { DEFAULT_MAX_DATABASES } from './names';
 export const MAX_DATABASES_LIMIT = 50;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_MEMORY_MB = 64;
+/** Tables over this size are copied in chunks (shared/copy/plan.ts DEFAULT_SPLIT_BYTES). */
+export const DEFAULT_COPY_SPLIT_MB = 1024;
 
 /** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
 export type StorageSetting = { connectionString: string } | { tableServiceUri: string };
@@ -36,6 +38,11 @@ export interface Settings {
    * default 64), however few and large they are. Decoded they take about twice that.
    */
   streamMemoryMb: number;
+  /**
+   * Tables estimated over this many megabytes are copied in several chunks, in parallel
+   * (PGFERRY_COPY_SPLIT_MB, 1–1048576, default 1024).
+   */
+  copySplitMb: number;
 }
 
 export const DECODERS = ['pgoutput', 'wal2json'] as const;
@@ -124,6 +131,7 @@ const envSchema = z
     PGFERRY_DECODER: decoder,
     PGFERRY_WEB_DIR: optionalText,
     PGFERRY_STREAM_MEMORY_MB: wholeNumber('PGFERRY_STREAM_MEMORY_MB', 8, 4096, DEFAULT_STREAM_MEMORY_MB),
+    PGFERRY_COPY_SPLIT_MB: wholeNumber('PGFERRY_COPY_SPLIT_MB', 1, 1_048_576, DEFAULT_COPY_SPLIT_MB),
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -135,6 +143,7 @@ const envSchema = z
       storage: storageOf(env, ctx),
       decoder: env.PGFERRY_DECODER,
       streamMemoryMb: env.PGFERRY_STREAM_MEMORY_MB,
+      copySplitMb: env.PGFERRY_COPY_SPLIT_MB,
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
     if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;

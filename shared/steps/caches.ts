@@ -4,7 +4,7 @@
  * save work: a cold process (a restarted host) rebuilds them from the source and Table Storage.
  */
 import type { Client } from 'pg';
-import { chunkOfPlanItem } from '../copy/plan';
+import { chunkOfPlanItem, copyUnits } from '../copy/plan';
 import { tableKeyOf, type CopyChunk } from '../copy/types';
 import { trySetReplicaRole } from '../copy/session';
 import { TypeCache } from '../cdc';
@@ -81,6 +81,11 @@ export function copyPlanFor(rt: Runtime, k: RunKey): Promise<PlannedChunk[]> {
       return a.record.chunkNo - b.record.chunkNo;
     });
   });
+}
+
+/** The copy units of a stored plan (lists of indexes into it): the same in every process. */
+export function unitsOf(plan: readonly PlannedChunk[]): number[][] {
+  return copyUnits(plan.map((p) => p.chunk));
 }
 
 export function typeCacheFor(k: RunKey): Promise<TypeCache> {

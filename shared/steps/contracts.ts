@@ -52,13 +52,16 @@ export interface DatabaseInput extends DatabaseKey {
   runId?: string;
 }
 
-/** One copy lane of a database: it copies chunks lane, lane + lanes, lane + 2·lanes … in turn. */
+/**
+ * One copy lane of a database: it copies units lane, lane + lanes, lane + 2·lanes … in turn. A copy
+ * unit is one chunk of a table, or a group of small whole tables (shared/copy/plan.ts copyUnits).
+ */
 export interface CopyLaneInput extends DatabaseKey {
   lane: number;
   lanes: number;
-  /** Chunks in the plan. */
-  chunks: number;
-  /** The next chunk this lane copies (carried across continueAsNew). */
+  /** Copy units in the plan. */
+  units: number;
+  /** The next unit this lane copies (carried across continueAsNew). */
   next: number;
 }
 
@@ -110,14 +113,17 @@ export interface RolesSummary {
 export type Control = 'none' | 'cutover' | 'cancel';
 
 export interface CopyPlanSummary {
-  /** Number of chunks; copy activities address chunks by index, so the list stays out of history. */
   chunks: number;
   tables: number;
+  /** Copy units (chunks, or groups of small tables); copy activities address them by index, so the list stays out of history. */
+  units: number;
 }
 
 export interface ChunkOutcome {
   /** Key (tableKeyOf: both parts quoted) of a table whose last chunk this was (its indexes may be built now). */
   tableLoaded?: string;
+  /** The unit was a group of small tables, all loaded now (buildGroupIndexes builds their indexes). */
+  groupLoaded?: boolean;
   /** The user canceled: stop scheduling more chunks. */
   canceled?: boolean;
   /** Another lane of this database failed: stop (the database fails with that lane's error). */
@@ -172,8 +178,9 @@ export interface ActivityContracts {
   createSlot: { input: DatabaseKey; output: Result<{ plugin: 'wal2json' | 'pgoutput'; startLsn: string }> };
   applySchema: { input: DatabaseKey & { phase: SchemaPhase }; output: Result<{ created: number; existed: number; more?: boolean }> };
   planCopy: { input: DatabaseKey; output: Result<CopyPlanSummary> };
-  copyChunk: { input: DatabaseKey & { chunk: number }; output: Result<ChunkOutcome> };
+  copyChunk: { input: DatabaseKey & { unit: number }; output: Result<ChunkOutcome> };
   buildTableIndexes: { input: DatabaseKey & { table: string }; output: Result<null> };
+  buildGroupIndexes: { input: DatabaseKey & { unit: number }; output: Result<null> };
   finishCopy: { input: DatabaseKey; output: Result<{ consistencyLsn: string | null }> };
   applyBatch: { input: DatabaseKey & { endLsn: string | null }; output: Result<ApplyOutcome> };
   markCaughtUp: { input: DatabaseKey; output: null };
@@ -206,6 +213,7 @@ export const ACTIVITIES = {
   planCopy: 'planCopy',
   copyChunk: 'copyChunk',
   buildTableIndexes: 'buildTableIndexes',
+  buildGroupIndexes: 'buildGroupIndexes',
   finishCopy: 'finishCopy',
   applyBatch: 'applyBatch',
   markCaughtUp: 'markCaughtUp',

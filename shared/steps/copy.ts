@@ -6,20 +6,23 @@
 import { withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
 import { takeInventory } from '../copy/tables';
-import { chunkPlanItems, planTables } from '../copy/plan';
+import { chunkPlanItems, groupable, planTables } from '../copy/plan';
 import { copyChunkAt } from '../copy/copy-chunk';
+import { copyGroupAt } from '../copy/copy-group';
+import { CopyError } from '../copy/errors';
 import { copySequences } from '../copy/sequences';
 import { copyLargeObjects } from '../copy/large-objects';
 import { listMarks } from '../copy/bookkeeping';
 import { copyProgress, summarizeCopyProgress } from '../copy/progress';
-import { tableKeyOf } from '../copy/types';
+import { tableKeyOf, type ChunkResult } from '../copy/types';
+import { mapLimit } from '../util/map-limit';
 import { compareLsn, normalizeLsn } from '../cdc/lsn';
-import { getChunk, listChunks, markChunk, putChunkPlan } from '../store/chunks';
+import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId } from '../store/chunks';
 import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
-import { copyPlanFor } from './caches';
+import { copyPlanFor, unitsOf, type PlannedChunk } from './caches';
 import { databaseEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import type { Runtime } from './runtime';
@@ -30,19 +33,21 @@ const PROGRESS_EVERY_MS = 3_000;
 const LIVE_REFRESH_MS = 900;
 
 export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<CopyPlanSummary>> {
-  const existing = await listChunks(rt.store, k, k.db);
-  const summarize = (rows: Array<{ schema: string; table: string }>) => ({ chunks: rows.length, tables: new Set(rows.map(tableKeyOf)).size });
-  if (existing.length > 0) return ok(summarize(existing));
   const e = await databaseEndpoints(rt, k);
+  // After the plan is stored (or found stored): the units derive from it, the same in every process.
+  const summarize = async (): Promise<Result<CopyPlanSummary>> => {
+    const plan = await copyPlanFor(rt, { ...k, run: e.record.migrationId });
+    return ok({ chunks: plan.length, tables: new Set(plan.map((p) => tableKeyOf(p.record))).size, units: unitsOf(plan).length });
+  };
+  if ((await listChunks(rt.store, k, k.db)).length > 0) return summarize();
   try {
-    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8) }));
-    const items = chunkPlanItems(plan);
-    await putChunkPlan(rt.store, k, k.db, items);
+    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8), splitBytes: rt.settings.copySplitMb * 1024 * 1024 }));
+    await putChunkPlan(rt.store, k, k.db, chunkPlanItems(plan));
     await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: `Copying ${plan.tables.length} table(s)` }));
-    return ok(summarize(items));
   } catch (err) {
     return permanent(err, { phase: 'plan copy', database: k.db });
   }
+  return summarize();
 }
 
 /** Recomputes the full-load counters from the chunk rows; unless forced, at most every few seconds (the row says when it last did). */
@@ -65,14 +70,64 @@ async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean, 
   }));
 }
 
-export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number }): Promise<Result<ChunkOutcome>> {
+/**
+ * Copies one unit of the plan (plan.ts copyUnits): a chunk of a table, or a group of small whole
+ * tables in one source snapshot and one target transaction.
+ */
+export async function copyChunk(rt: Runtime, i: DatabaseKey & { unit: number }): Promise<Result<ChunkOutcome>> {
   const e = await databaseEndpoints(rt, i);
   if (controlFor(e.record, i.db) === 'cancel') return ok({ canceled: true });
   if ((await getDatabase(rt.store, i, i.db))?.record.copyStopped !== undefined) return ok({ stopped: true });
   const plan = await copyPlanFor(rt, { ...i, run: e.record.migrationId });
-  const planned = plan[i.chunk];
-  if (!planned) return fail(`copy chunk ${i.chunk} is not in the plan of ${i.db} (${plan.length} chunks)`);
-  const id = { schema: planned.record.schema, table: planned.record.table, chunkNo: planned.record.chunkNo };
+  const units = unitsOf(plan);
+  const members = units[i.unit]?.map((n) => plan[n]).filter((p): p is PlannedChunk => p !== undefined);
+  const first = members?.[0];
+  if (!members || !first) return fail(`copy unit ${i.unit} is not in the plan of ${i.db} (${units.length} units)`);
+  if (groupable(first.chunk)) return copyTableGroup(rt, i, e, members);
+  return copyOneChunk(rt, i, e, plan, first);
+}
+
+type Endpoints = Awaited<ReturnType<typeof databaseEndpoints>>;
+
+/** Fails the database's copy: the chunks errored, every lane told to stop, counters refreshed. */
+async function copyFailed(rt: Runtime, k: DatabaseKey, ids: ChunkId[], err: unknown, what: (message: string) => string, table: string): Promise<Result<ChunkOutcome>> {
+  const message = err instanceof Error ? err.message : String(err);
+  await mapLimit(ids, STORE_WRITES, (id) => markChunk(rt.store, k, k.db, id, { state: 'errored', error: message }).catch(() => undefined));
+  const failure = fail(what(message), { phase: 'copy', database: k.db, table });
+  await stopCopy(rt, k, message);
+  await refreshCopyProgress(rt, k, true);
+  return failure;
+}
+
+/** Table Storage writes at once for the chunk rows of a group. */
+const STORE_WRITES = 16;
+
+const idOf = (p: PlannedChunk): ChunkId => ({ schema: p.record.schema, table: p.record.table, chunkNo: p.record.chunkNo });
+
+async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members: PlannedChunk[]): Promise<Result<ChunkOutcome>> {
+  // A retried activity copies only the tables whose rows are not recorded yet (copyGroup reads the marks too).
+  const stored = new Map((await listChunks(rt.store, k, k.db)).map((r) => [`${tableKeyOf(r)}:${r.chunkNo}`, r.state]));
+  const pending = members.filter((p) => stored.get(`${tableKeyOf(p.record)}:${p.record.chunkNo}`) !== 'done');
+  try {
+    if (pending.length > 0) {
+      await mapLimit(pending, STORE_WRITES, (p) => markChunk(rt.store, k, k.db, idOf(p), { state: 'loading' }));
+      const results = await copyGroupAt(e.source, e.target, pending.map((p) => p.chunk));
+      await mapLimit(pending, STORE_WRITES, (p, n) => {
+        const r = results[n] as ChunkResult;
+        return markChunk(rt.store, k, k.db, idOf(p), { state: 'done', rows: r.rows, bytes: r.bytes, endLsn: r.endLsn });
+      });
+    }
+  } catch (err) {
+    if (isRetryable(err)) throw err;
+    const table = err instanceof CopyError ? err.context.table : `${pending.length} tables`;
+    return copyFailed(rt, k, pending.map(idOf), err, (m) => `copy of ${table} failed: ${m}`, table);
+  }
+  await refreshCopyProgress(rt, k, true);
+  return ok({ groupLoaded: true });
+}
+
+async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: PlannedChunk[], planned: PlannedChunk): Promise<Result<ChunkOutcome>> {
+  const id = idOf(planned);
   const table = `${id.schema}.${id.table}`;
   const key = tableKeyOf(id);
   try {
@@ -87,12 +142,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { chunk: number })
     }
   } catch (err) {
     if (isRetryable(err)) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    await markChunk(rt.store, i, i.db, id, { state: 'errored', error: message }).catch(() => undefined);
-    const failure = fail(`copy of ${table} (chunk ${id.chunkNo}) failed: ${message}`, { phase: 'copy', database: i.db, table });
-    await stopCopy(rt, i, message);
-    await refreshCopyProgress(rt, i, true);
-    return failure;
+    return copyFailed(rt, i, [id], err, (m) => `copy of ${table} (chunk ${id.chunkNo}) failed: ${m}`, table);
   }
   // The table is loaded when all its chunks are done; exactly one chunk reports it: the one that
   // ended last (ties by number), so a retried activity reports the same table again, not another.

@@ -6,7 +6,7 @@
 import { connect } from '../pg/connect';
 import { applyObjects, applyPhase, describeFailures, type PhaseReport } from '../schema';
 import type { DatabaseKey, Failure, Result, SchemaPhase } from './contracts';
-import { schemaPlanFor } from './caches';
+import { copyPlanFor, schemaPlanFor, unitsOf } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
 import { stopCopy } from './copy';
 import { tableKeyOf } from '../copy/types';
@@ -71,18 +71,37 @@ export async function applyDrainedObjects(rt: Runtime, k: DatabaseKey, e: Migrat
 
 /** A table's keys and load-time indexes, as soon as its last chunk landed. */
 export async function buildTableIndexes(rt: Runtime, i: DatabaseKey & { table: string }): Promise<Result<null>> {
+  return buildIndexesOf(rt, i, [i.table], i.table);
+}
+
+/** Index builds at once for a group of small tables (target connections of one activity). */
+export const GROUP_INDEX_CONCURRENCY = 4;
+
+/**
+ * The keys and load-time indexes of every table of a group (a copy unit of small tables, all
+ * loaded), several CREATE INDEX at once on a bounded number of target connections.
+ */
+export async function buildGroupIndexes(rt: Runtime, i: DatabaseKey & { unit: number }): Promise<Result<null>> {
+  const e = await databaseEndpoints(rt, i);
+  const plan = await copyPlanFor(rt, { ...i, run: e.record.migrationId });
+  const tables = [...new Set((unitsOf(plan)[i.unit] ?? []).map((n) => plan[n]).flatMap((p) => (p ? [tableKeyOf(p.record)] : [])))];
+  return buildIndexesOf(rt, i, tables, `${tables.length} tables`, GROUP_INDEX_CONCURRENCY);
+}
+
+async function buildIndexesOf(rt: Runtime, i: DatabaseKey, tableKeys: readonly string[], what: string, concurrency = 2): Promise<Result<null>> {
   const e = await databaseEndpoints(rt, i);
   try {
     const plan = await planOf(rt, i, e);
-    const t = plan.tables.find((x) => tableKeyOf({ schema: x.schema, table: x.name }) === i.table);
-    if (!t) return ok(null);
-    const report = await applyObjects(plan, [...t.keys, ...t.afterLoad], () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency: 2 });
-    const failure = reportFailure(report, `indexes of ${i.table}`, i);
+    const wanted = new Set(tableKeys);
+    const ids = plan.tables.filter((x) => wanted.has(tableKeyOf({ schema: x.schema, table: x.name }))).flatMap((t) => [...t.keys, ...t.afterLoad]);
+    if (ids.length === 0) return ok(null);
+    const report = await applyObjects(plan, ids, () => connect(e.target, { timeoutMs: rt.settings.connectTimeoutMs }), { concurrency });
+    const failure = reportFailure(report, `indexes of ${what}`, i);
     if (!failure) return ok(null);
     await stopCopy(rt, i, failure.message);
     return { ok: false, failure };
   } catch (err) {
-    const result = permanent(err, { phase: 'indexes', database: i.db, table: i.table });
+    const result = permanent(err, { phase: 'indexes', database: i.db, table: what });
     if (!result.ok) await stopCopy(rt, i, result.failure.message);
     return result;
   }

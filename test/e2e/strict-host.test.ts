@@ -1,7 +1,8 @@
 /**
  * pgferry under the strict offline host: an Online migration with writes and a cutover while the
- * activities that move and check data — copyChunk, applyBatch, buildTableIndexes, verifyTables
- * and completeDatabase — are each delivered twice at once, on two worker processes (a lease that
+ * activities that move and check data — copyChunk (a chunk of the split table, or a group of the
+ * small ones), applyBatch, buildTableIndexes, buildGroupIndexes, verifyTables and completeDatabase
+ * — are each delivered twice at once, on two worker processes (a lease that
  * expired and was redelivered; the first answer counts). Activities run at least once on any
  * worker, so the migration must still end Succeeded with the target equal to the source.
  *
@@ -17,11 +18,17 @@ import { describe, expect, it, inject, onTestFailed } from 'vitest';
 import { ROOT, http, useHost } from '../support/host';
 import { FIXTURE_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 
-const TWICE = (process.env.STRICT_HOST_TWICE ?? 'copyChunk,applyBatch,buildTableIndexes,verifyTables,completeDatabase').split(',').filter((n) => n !== '');
+const TWICE = (process.env.STRICT_HOST_TWICE ?? 'copyChunk,applyBatch,buildTableIndexes,buildGroupIndexes,verifyTables,completeDatabase').split(',').filter((n) => n !== '');
 
 const source = inject('source');
 const target = inject('target');
-const host = useHost({ args: ['--deliver-twice', TWICE.join(',')] });
+// Tables over 1 MB are split: \`big\` travels in chunks (its indexes by buildTableIndexes), the fixture's small tables in groups.
+const host = useHost({ args: ['--deliver-twice', TWICE.join(',')], env: { PGFERRY_COPY_SPLIT_MB: '1' } });
+const BIG = `
+  CREATE TABLE big (id bigint PRIMARY KEY, payload text NOT NULL);
+  CREATE INDEX big_payload ON big (payload);
+  INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 30000) g;
+  ANALYZE;`;
 const dbs = useDatabases(source, target);
 
 describe('Online migration with activities delivered twice', () => {
@@ -33,7 +40,7 @@ describe('Online migration with activities delivered twice', () => {
       writeFileSync(file, host.logs());
       console.error(`host log: ${file}`);
     });
-    const db = await dbs.create('strict2x', FIXTURE_SQL);
+    const db = await dbs.create('strict2x', FIXTURE_SQL + BIG);
     const put = await http(migrationUrl(host, 'tgt', 'twice1'), { method: 'PUT', body: migrationBody(source, target, [db]) });
     expect(put.status, put.text).toBe(201);
     const writer = startWriter(source, db);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, chunkOfPlanItem, chunkPlanItems, keyRanges, planChunks, type SplitFacts } from '../../shared/copy/plan';
+import { buildPlan, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, keyRanges, planChunks, type SplitFacts } from '../../shared/copy/plan';
 import { rangePredicate, sourceCopySql, targetCopySql } from '../../shared/copy/copy-chunk';
 import { keysOf } from '../../shared/copy/tables';
 import { lsnValue, maxLsn, visibleInSnapshotExpr, xminFilterUsable } from '../../shared/copy/snapshot';
@@ -162,6 +162,51 @@ describe('buildPlan', () => {
     const items = chunkPlanItems(plan);
     expect(items.map((i) => i.chunkNo)).toEqual([0, 1, 2, 3]);
     expect(items.map((i) => chunkOfPlanItem(JSON.parse(JSON.stringify(i))))).toEqual(planChunks(plan));
+  });
+});
+
+describe('copyUnits (small tables travel together)', () => {
+  const settings = { planId: 'mig1/db', splitBytes: 10 * MB, maxChunksPerTable: 8 };
+  const smalls = (n: number, bytes = 8192) => [...Array(n).keys()].map((i) => table(`s${String(i).padStart(4, '0')}`, { estimatedBytes: bytes }));
+
+  it('packs the small whole tables into groups and leaves every chunk of a split table a unit of its own', () => {
+    const big = table('big', { estimatedBytes: 35 * MB });
+    const plan = buildPlan(inventory([big, ...smalls(300)]), new Map<number, SplitFacts>([[big.oid, { min: '1', max: '4000', pages: 4480 }]]), settings);
+    const chunks = planChunks(plan);
+    const units = copyUnits(chunks);
+    // The 4 chunks of the big table, then 300 small tables spread over 4 groups of 75 (one per lane).
+    expect(units.slice(0, 4)).toEqual([[0], [1], [2], [3]]);
+    expect(units.slice(4).map((u) => u.length)).toEqual([75, 75, 75, 75]);
+    expect(units.flat()).toEqual([...chunks.keys()]);
+    expect(units.slice(4).every((u) => u.every((i) => groupable(chunks[i] as CopyChunk)))).toBe(true);
+  });
+
+  it('bounds a group by its table count and by its estimated bytes', () => {
+    const byCount = copyUnits(planChunks(buildPlan(inventory(smalls(2000)), new Map(), settings)));
+    expect(byCount).toHaveLength(10);
+    expect(byCount.every((u) => u.length === 200)).toBe(true);
+    const byBytes = copyUnits(planChunks(buildPlan(inventory(smalls(40, 10 * MB)), new Map(), settings)));
+    // 64 MiB per group: 6 tables of 10 MiB each.
+    expect(byBytes.map((u) => u.length)).toEqual([6, 6, 6, 6, 6, 6, 4]);
+    expect(copyUnits(planChunks(buildPlan(inventory(smalls(10)), new Map(), settings)), { tables: 3, spread: 1 }).map((u) => u.length)).toEqual([3, 3, 3, 1]);
+  });
+
+  it('keeps alone a table over a quarter of the group bound, a split chunk, and a chunk with a base-snapshot filter', () => {
+    const mid = table('mid', { estimatedBytes: 20 * MB });
+    const plan = buildPlan(inventory([mid, ...smalls(8)]), new Map(), settings);
+    expect(copyUnits(planChunks(plan))).toEqual([[0], [1, 2], [3, 4], [5, 6], [7, 8]]);
+    const whole = planChunks(plan)[1] as CopyChunk;
+    expect(groupable(whole)).toBe(true);
+    expect(groupable({ ...whole, chunkCount: 2 })).toBe(false);
+    expect(groupable({ ...whole, range: { kind: 'ctid', fromPage: 0, toPage: null } })).toBe(false);
+    expect(groupable({ ...whole, baseSnapshot: BASE.snapshot })).toBe(false);
+  });
+
+  it('gives the same units for the same stored plan (a unit index means the same in every process) and none for an empty plan', () => {
+    const chunks = planChunks(buildPlan(inventory(smalls(57)), new Map(), settings));
+    const items = chunkPlanItems(buildPlan(inventory(smalls(57)), new Map(), settings)).map(chunkOfPlanItem);
+    expect(copyUnits(items)).toEqual(copyUnits(chunks));
+    expect(copyUnits([])).toEqual([]);
   });
 });
 

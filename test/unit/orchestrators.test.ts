@@ -327,7 +327,7 @@ const DB_KEY = { ...KEY, db: 'app' };
 const FINISHED = { ...DB_KEY, migrationInstanceId: MIGRATION_ID };
 
 function runDatabase(mode: 'Online' | 'Offline', o: {
-  chunks?: number;
+  units?: number;
   /** Lane outcomes by lane (default Succeeded). */
   lanes?: Record<number, LaneOutcome>;
   cdc?: DatabaseOutcome;
@@ -344,7 +344,7 @@ function runDatabase(mode: 'Online' | 'Offline', o: {
       [A.applyDatabaseRoles]: nothing,
       [A.createSlot]: () => ok({ plugin: 'pgoutput', startLsn: '0/1' }),
       [A.applySchema]: () => ok({ created: 1, existed: 0 }),
-      [A.planCopy]: () => ok({ chunks: o.chunks ?? 11, tables: 3 }),
+      [A.planCopy]: () => ok({ chunks: 40, tables: 30, units: o.units ?? 11 }),
       [A.finishCopy]: () => ok({ consistencyLsn: '0/2' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
       [A.completeDatabase]: done,
@@ -379,7 +379,7 @@ function expectEnd(run: Run, outcome: DatabaseOutcome): void {
 
 describe('database orchestrator', () => {
   it('Online: target, roles, slot before any row, pre-data, plan, lanes in one Task.all, keys, finishCopy, then CDC', () => {
-    const run = runDatabase('Online', { chunks: 11 });
+    const run = runDatabase('Online', { units: 11 });
     expect(trace(run)).toEqual([
       A.prepareTargetDatabase, A.applyDatabaseRoles, A.createSlot, A.applySchema, A.planCopy,
       allLanes(COPY_LANES),
@@ -394,19 +394,19 @@ describe('database orchestrator', () => {
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
-  it.each([1, 3, 4, 11, 1000])('%i chunk(s): min(COPY_LANES, chunks) lanes, named and numbered, started together in one Task.all', (chunks) => {
-    const lanes = Math.min(COPY_LANES, chunks);
-    const run = runDatabase('Offline', { chunks });
+  it.each([1, 3, 4, 11, 1000])('%i copy unit(s): min(COPY_LANES, units) lanes, named and numbered, started together in one Task.all', (units) => {
+    const lanes = Math.min(COPY_LANES, units);
+    const run = runDatabase('Offline', { units });
     expect(lanesOf(run).map((c) => c.instanceId)).toEqual([...Array(lanes).keys()].map((lane) => copyLaneInstanceId(DB_ID, lane)));
-    expect(lanesOf(run).map((c) => c.input)).toEqual([...Array(lanes).keys()].map((lane) => ({ ...DB_KEY, lane, lanes, chunks, next: lane })));
+    expect(lanesOf(run).map((c) => c.input)).toEqual([...Array(lanes).keys()].map((lane) => ({ ...DB_KEY, lane, lanes, units, next: lane })));
     expect(compounds(run)).toEqual([allLanes(lanes)]);
     expect(run.yields.filter((t) => t.name === ORCHESTRATORS.copyLane)).toEqual([]);
     expect(run.maxInFlight[ORCHESTRATORS.copyLane]).toBe(lanes);
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
-  it('no chunks: no lane and no Task.all, straight on to keys and finishCopy', () => {
-    const run = runDatabase('Online', { chunks: 0 });
+  it('no copy units: no lane and no Task.all, straight on to keys and finishCopy', () => {
+    const run = runDatabase('Online', { units: 0 });
     expect(lanesOf(run)).toEqual([]);
     expect(compounds(run)).toEqual([]);
     expect(trace(run).slice(4)).toEqual([A.planCopy, A.applySchema, A.finishCopy, ORCHESTRATORS.cdc, A.databaseFinished]);
@@ -437,7 +437,7 @@ describe('database orchestrator', () => {
 
   it('Offline: no slot, no CDC; post-data, verification from 0 through every next until null, completeDatabase', () => {
     const next: Record<number, number | null> = { 0: 4, 4: 9, 9: null };
-    const run = runDatabase('Offline', { chunks: 3, activities: { [A.verifyTables]: (i: { from: number }) => ok({ compared: 4, next: next[i.from] ?? null }) } });
+    const run = runDatabase('Offline', { units: 3, activities: { [A.verifyTables]: (i: { from: number }) => ok({ compared: 4, next: next[i.from] ?? null }) } });
     expect(run.names()).not.toContain(A.createSlot);
     expect(run.calls.filter((c) => c.name === ORCHESTRATORS.cdc)).toEqual([]);
     expect(phases(run)).toEqual(['pre-data', 'keys', 'post-data']);
@@ -509,10 +509,10 @@ describe('database orchestrator', () => {
 // ---------------------------------------------------------------------------------------------
 // One copy lane
 
-const LANE_INPUT: CopyLaneInput = { ...DB_KEY, lane: 1, lanes: 4, chunks: 11, next: 1 };
+const LANE_INPUT: CopyLaneInput = { ...DB_KEY, lane: 1, lanes: 4, units: 11, next: 1 };
 
 function laneScript(input: Partial<CopyLaneInput>, o: {
-  /** copyChunk answers by chunk (default ok({})). */
+  /** copyChunk answers by unit (default ok({})). */
   answers?: Record<number, Result<ChunkOutcome>>;
   activities?: Record<string, Responder>;
 } = {}): Script {
@@ -522,21 +522,22 @@ function laneScript(input: Partial<CopyLaneInput>, o: {
     now: T0,
     input: { ...LANE_INPUT, ...input },
     activities: {
-      [A.copyChunk]: (i: { chunk: number }) => o.answers?.[i.chunk] ?? ok({}),
+      [A.copyChunk]: (i: { unit: number }) => o.answers?.[i.unit] ?? ok({}),
       [A.buildTableIndexes]: done,
+      [A.buildGroupIndexes]: done,
       ...o.activities,
     },
   };
 }
 
 const runLane = (input: Partial<CopyLaneInput>, o: Parameters<typeof laneScript>[1] = {}) => runOrchestrator(copyLaneOrchestrator, laneScript(input, o));
-const chunksCopied = (run: Run) => run.inputsOf<{ chunk: number }>(A.copyChunk).map((c) => c.chunk);
+const chunksCopied = (run: Run) => run.inputsOf<{ unit: number }>(A.copyChunk).map((c) => c.unit);
 
 describe('copy lane orchestrator', () => {
-  it('copies chunks next, next + lanes, … below chunks, one at a time, then Succeeded', () => {
+  it('copies units next, next + lanes, … below units, one at a time, then Succeeded', () => {
     const run = runLane({});
     expect(chunksCopied(run)).toEqual([1, 5, 9]);
-    expect(run.inputsOf(A.copyChunk)).toEqual([1, 5, 9].map((chunk) => ({ ...DB_KEY, chunk })));
+    expect(run.inputsOf(A.copyChunk)).toEqual([1, 5, 9].map((unit) => ({ ...DB_KEY, unit })));
     expect(trace(run)).toEqual([A.copyChunk, A.copyChunk, A.copyChunk]);
     expect(run.maxInFlight[A.copyChunk]).toBe(1);
     expect(run.output).toEqual({ state: 'Succeeded' });
@@ -548,6 +549,20 @@ describe('copy lane orchestrator', () => {
     expect(trace(run)).toEqual([A.copyChunk, A.copyChunk, A.buildTableIndexes, A.copyChunk, A.buildTableIndexes]);
     expect(run.inputsOf(A.buildTableIndexes)).toEqual([{ ...DB_KEY, table: 'public.t1' }, { ...DB_KEY, table: 'public.t2' }]);
     expect(run.output).toEqual({ state: 'Succeeded' });
+  });
+
+  it('a unit that loads a group of small tables builds the group’s indexes (by unit) before the next unit', () => {
+    const run = runLane({}, { answers: { 1: ok({ groupLoaded: true }), 9: ok({ groupLoaded: true }) } });
+    expect(trace(run)).toEqual([A.copyChunk, A.buildGroupIndexes, A.copyChunk, A.copyChunk, A.buildGroupIndexes]);
+    expect(run.inputsOf(A.buildGroupIndexes)).toEqual([{ ...DB_KEY, unit: 1 }, { ...DB_KEY, unit: 9 }]);
+    expect(run.names()).not.toContain(A.buildTableIndexes);
+    expect(run.output).toEqual({ state: 'Succeeded' });
+  });
+
+  it('a failed group index build ends the lane Failed', () => {
+    const run = runLane({}, { answers: { 1: ok({ groupLoaded: true }) }, activities: { [A.buildGroupIndexes]: () => fail('indexes of 3 tables: duplicate key') } });
+    expect(chunksCopied(run)).toEqual([1]);
+    expect(run.output).toEqual({ state: 'Failed', error: 'indexes of 3 tables: duplicate key' });
   });
 
   it('a failed chunk ends the lane Failed with its error, copying nothing more', () => {
@@ -566,23 +581,25 @@ describe('copy lane orchestrator', () => {
     ['canceled', { canceled: true }],
     ['stopped', { stopped: true }],
     ['stopped after loading a table', { stopped: true, tableLoaded: 'public.t1' }],
+    ['stopped after loading a group', { stopped: true, groupLoaded: true }],
   ])('a chunk answering %s ends the lane Canceled', (_, answer) => {
     const run = runLane({}, { answers: { 5: ok(answer) } });
     expect(chunksCopied(run)).toEqual([1, 5]);
     expect(run.names()).not.toContain(A.buildTableIndexes);
+    expect(run.names()).not.toContain(A.buildGroupIndexes);
     expect(run.output).toEqual({ state: 'Canceled' });
   });
 
   it(`continues as new after ${LANE_CHUNKS_PER_EXECUTION} chunks, carrying next`, () => {
-    const run = runLane({ lane: 0, lanes: 2, chunks: 200, next: 0 });
+    const run = runLane({ lane: 0, lanes: 2, units: 200, next: 0 });
     expect(chunksCopied(run)).toEqual([...Array(LANE_CHUNKS_PER_EXECUTION).keys()].map((k) => 2 * k));
-    expect(run.continuedAsNew).toEqual({ ...LANE_INPUT, lane: 0, lanes: 2, chunks: 200, next: 2 * LANE_CHUNKS_PER_EXECUTION });
+    expect(run.continuedAsNew).toEqual({ ...LANE_INPUT, lane: 0, lanes: 2, units: 200, next: 2 * LANE_CHUNKS_PER_EXECUTION });
     expect(run.output).toBeUndefined();
   });
 
   it('a continued execution starts at next; exactly LANE_CHUNKS_PER_EXECUTION chunks left end it without continuing', () => {
-    const chunks = 3 + 2 * LANE_CHUNKS_PER_EXECUTION;
-    const run = runLane({ lane: 1, lanes: 2, chunks, next: 3 });
+    const units = 3 + 2 * LANE_CHUNKS_PER_EXECUTION;
+    const run = runLane({ lane: 1, lanes: 2, units, next: 3 });
     expect(chunksCopied(run)[0]).toBe(3);
     expect(chunksCopied(run)).toHaveLength(LANE_CHUNKS_PER_EXECUTION);
     expect(run.continuedAsNew).toBeUndefined();
@@ -590,14 +607,14 @@ describe('copy lane orchestrator', () => {
   });
 
   it('over a chain of executions every chunk of the lane is copied exactly once', () => {
-    const runs = runExecutions(copyLaneOrchestrator, laneScript({ lane: 2, lanes: 3, chunks: 200, next: 2 }));
+    const runs = runExecutions(copyLaneOrchestrator, laneScript({ lane: 2, lanes: 3, units: 200, next: 2 }));
     expect(runs).toHaveLength(Math.ceil(66 / LANE_CHUNKS_PER_EXECUTION));
     expect(runs.flatMap(chunksCopied)).toEqual([...Array(66).keys()].map((k) => 2 + 3 * k));
     expect(runs.at(-1)?.output).toEqual({ state: 'Succeeded' });
   });
 
   it('a lane with nothing left to copy succeeds at once', () => {
-    const run = runLane({ lane: 3, lanes: 4, chunks: 3, next: 3 });
+    const run = runLane({ lane: 3, lanes: 4, units: 3, next: 3 });
     expect(run.calls).toEqual([]);
     expect(run.output).toEqual({ state: 'Succeeded' });
   });
@@ -775,7 +792,7 @@ describe('every orchestrator', () => {
       })),
       runDatabase('Online', { cdc: { db: 'app', state: 'Canceled' } }),
       runDatabase('Offline'),
-      runLane({}, { answers: { 1: ok({ tableLoaded: 'public.t1' }) } }),
+      runLane({}, { answers: { 1: ok({ tableLoaded: 'public.t1' }), 5: ok({ groupLoaded: true }) } }),
       runCdc([batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })]),
     ];
     const activities = runs.flatMap((r) => r.calls).filter((c) => c.kind === 'activity');
