@@ -133,6 +133,8 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
       };
       pump();
     });
+    // Every object committed without waiting for its WAL flush; one flushed commit covers them all.
+    if (started > 0) await sessions.flushCommits();
   } finally {
     await sessions.closeAll();
   }

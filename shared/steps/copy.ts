@@ -15,9 +15,8 @@ import { copyLargeObjects } from '../copy/large-objects';
 import { listMarks } from '../copy/bookkeeping';
 import { copyProgress, summarizeCopyProgress } from '../copy/progress';
 import { tableKeyOf, type ChunkResult } from '../copy/types';
-import { mapLimit } from '../util/map-limit';
 import { compareLsn, normalizeLsn } from '../cdc/lsn';
-import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId } from '../store/chunks';
+import { getChunk, listChunks, markChunk, markChunks, putChunkPlan, type ChunkId } from '../store/chunks';
 import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
@@ -92,15 +91,12 @@ type Endpoints = Awaited<ReturnType<typeof databaseEndpoints>>;
 /** Fails the database's copy: the chunks errored, every lane told to stop, counters refreshed. */
 async function copyFailed(rt: Runtime, k: DatabaseKey, ids: ChunkId[], err: unknown, what: (message: string) => string, table: string): Promise<Result<ChunkOutcome>> {
   const message = err instanceof Error ? err.message : String(err);
-  await mapLimit(ids, STORE_WRITES, (id) => markChunk(rt.store, k, k.db, id, { state: 'errored', error: message }).catch(() => undefined));
+  await markChunks(rt.store, k, k.db, ids.map((id) => ({ id, update: { state: 'errored', error: message } }))).catch(() => undefined);
   const failure = fail(what(message), { phase: 'copy', database: k.db, table });
   await stopCopy(rt, k, message);
   await refreshCopyProgress(rt, k, true);
   return failure;
 }
-
-/** Table Storage writes at once for the chunk rows of a group. */
-const STORE_WRITES = 16;
 
 const idOf = (p: PlannedChunk): ChunkId => ({ schema: p.record.schema, table: p.record.table, chunkNo: p.record.chunkNo });
 
@@ -110,12 +106,12 @@ async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members
   const pending = members.filter((p) => stored.get(`${tableKeyOf(p.record)}:${p.record.chunkNo}`) !== 'done');
   try {
     if (pending.length > 0) {
-      await mapLimit(pending, STORE_WRITES, (p) => markChunk(rt.store, k, k.db, idOf(p), { state: 'loading' }));
+      await markChunks(rt.store, k, k.db, pending.map((p) => ({ id: idOf(p), update: { state: 'loading' } })));
       const results = await copyGroupAt(e.source, e.target, pending.map((p) => p.chunk));
-      await mapLimit(pending, STORE_WRITES, (p, n) => {
+      await markChunks(rt.store, k, k.db, pending.map((p, n) => {
         const r = results[n] as ChunkResult;
-        return markChunk(rt.store, k, k.db, idOf(p), { state: 'done', rows: r.rows, bytes: r.bytes, endLsn: r.endLsn });
-      });
+        return { id: idOf(p), update: { state: 'done', rows: r.rows, bytes: r.bytes, endLsn: r.endLsn } };
+      }));
     }
   } catch (err) {
     if (isRetryable(err)) throw err;

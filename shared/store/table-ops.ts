@@ -95,19 +95,41 @@ export async function listRows(table: TableClient, filter: string): Promise<RawE
  * whole sequence idempotent (chunks.ts writes a header row last).
  */
 export async function submitInBatches(table: TableClient, actions: TransactionAction[]): Promise<void> {
+  for (const batch of batchesOf(actions)) await table.submitTransaction(batch);
+}
+
+/** Actions cut into entity-group transactions within the service's count and size limits. */
+function* batchesOf(actions: TransactionAction[]): Generator<TransactionAction[]> {
   let batch: TransactionAction[] = [];
   let bytes = 0;
   for (const action of actions) {
     const size = estimateEntityBytes(action[1]);
     if (batch.length === MAX_BATCH_OPERATIONS || (batch.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-      await table.submitTransaction(batch);
+      yield batch;
       batch = [];
       bytes = 0;
     }
     batch.push(action);
     bytes += size;
   }
-  if (batch.length > 0) await table.submitTransaction(batch);
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Submits actions in entity-group transactions; a transaction refused because an ETag no longer
+ * matched (412) is not an error here: its actions are returned, for the caller to re-read and retry.
+ */
+export async function submitBatchesKeepingConflicts(table: TableClient, actions: TransactionAction[]): Promise<TransactionAction[]> {
+  const conflicted: TransactionAction[] = [];
+  for (const batch of batchesOf(actions)) {
+    try {
+      await table.submitTransaction(batch);
+    } catch (e) {
+      if (statusOf(e) !== 412) throw e;
+      conflicted.push(...batch);
+    }
+  }
+  return conflicted;
 }
 
 /**

@@ -1,0 +1,71 @@
+/**
+ * markChunks against a real Azurite: many chunk rows of one database moved in entity-group
+ * transactions (a group of small tables: one read and a few batches instead of a read and a write
+ * per table), with the same transitions as markChunk, and ETag conflicts with concurrent writers
+ * retried so that every update lands exactly once.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createStoreContext, dropTables, ensureTables, InvalidTransitionError, type StoreContext } from '../../shared/store';
+import { getChunk, listChunks, markChunk, markChunks, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
+
+const azurite = inject('azurite');
+const prefix = `B${randomBytes(6).toString('hex')}`;
+let ctx: StoreContext;
+
+beforeAll(async () => {
+  ctx = createStoreContext(azurite.connectionString, { prefix });
+  await ensureTables(ctx);
+});
+
+afterAll(async () => {
+  await dropTables(ctx);
+});
+
+const ids = (n: number): ChunkId[] => Array.from({ length: n }, (_, i) => ({ schema: 'public', table: `t${i}`, chunkNo: 0 }));
+
+async function plan(name: string, n: number) {
+  const ref = { server: 'batch', name };
+  await putChunkPlan(ctx, ref, 'db', ids(n).map((id) => ({ ...id, range: null, estimatedRows: 10, estimatedBytes: 8192 })));
+  return ref;
+}
+
+describe('markChunks', () => {
+  it('moves 250 chunks queued → loading → done in batches, with what markChunk would record', async () => {
+    const ref = await plan('many', 250);
+    await markChunks(ctx, ref, 'db', ids(250).map((id) => ({ id, update: { state: 'loading' } })));
+    const loading = await listChunks(ctx, ref, 'db');
+    expect(loading.map((c) => [c.state, c.attempts])).toEqual(Array(250).fill(['loading', 1]));
+    expect(loading.every((c) => c.startedAt !== undefined)).toBe(true);
+
+    await markChunks(ctx, ref, 'db', ids(250).map((id, i) => ({ id, update: { state: 'done', rows: i, bytes: 10 * i, endLsn: '0/16B3748' } })));
+    const done = await listChunks(ctx, ref, 'db');
+    const byTable = new Map(done.map((c) => [c.table, c]));
+    for (let i = 0; i < 250; i++) expect(byTable.get(`t${i}`)).toMatchObject({ state: 'done', rows: i, bytes: 10 * i, endLsn: '0/16B3748', attempts: 1 });
+
+    // A repeated done (a retried activity) changes nothing.
+    await markChunks(ctx, ref, 'db', ids(250).map((id) => ({ id, update: { state: 'done', rows: 999, bytes: 999, endLsn: '0/1' } })));
+    expect((await getChunk(ctx, ref, 'db', ids(1)[0]!))?.record).toMatchObject({ rows: 0, bytes: 0, endLsn: '0/16B3748' });
+  });
+
+  it('refuses a transition markChunk refuses, before writing anything', async () => {
+    const ref = await plan('invalid', 3);
+    await markChunk(ctx, ref, 'db', ids(3)[1]!, { state: 'loading' });
+    await markChunk(ctx, ref, 'db', ids(3)[1]!, { state: 'done', rows: 1, bytes: 1, endLsn: '0/1' });
+    await expect(markChunks(ctx, ref, 'db', ids(3).map((id) => ({ id, update: { state: 'loading' } })))).rejects.toBeInstanceOf(InvalidTransitionError);
+    expect((await listChunks(ctx, ref, 'db')).map((c) => c.state)).toEqual(['queued', 'done', 'queued']);
+  });
+
+  it('retries a batch that lost a race with single-row writers: every update lands once', async () => {
+    const ref = await plan('race', 120);
+    await markChunks(ctx, ref, 'db', ids(120).map((id) => ({ id, update: { state: 'loading' } })));
+    // Live progress writes to rows of the same partition while the batch marks them done.
+    const writers = ids(120).filter((_, i) => i % 7 === 0).map((id, n) => recordChunkProgress(ctx, ref, 'db', id, { rows: n + 1, bytes: n + 1, attempt: 1 }));
+    await Promise.all([
+      markChunks(ctx, ref, 'db', ids(120).map((id) => ({ id, update: { state: 'done', rows: 10, bytes: 100, endLsn: '0/2' } }))),
+      ...writers,
+    ]);
+    const rows = await listChunks(ctx, ref, 'db');
+    expect(rows.every((c) => c.state === 'done' && c.rows === 10 && c.bytes === 100 && c.attempts === 1)).toBe(true);
+  });
+});
