@@ -202,7 +202,8 @@ describe('portal page', () => {
     // Overwrite drops target databases: it asks first.
     await page.getByLabel('Overwrite databases that already exist on the target').click();
     await page.getByRole('dialog').getByRole('button', { name: 'Overwrite' }).click();
-    expect(await page.getByLabel('Overwrite databases that already exist on the target').isChecked()).toBe(true);
+    // The box takes the answer when the dialog's close event runs: a task queued after the click.
+    await expect.poll(() => page.getByLabel('Overwrite databases that already exist on the target').isChecked(), SLOW).toBe(true);
     await shot(page, '04-databases');
     await page.getByRole('button', { name: 'Next : Summary' }).click();
 
