@@ -144,17 +144,17 @@ export async function usedCollations(client: pg.Client, versionNum: number): Pro
   const locale = versionNum >= 170000
     ? `coalesce(co.colllocale, co.collcollate)`
     : versionNum >= 150000 ? `coalesce(co.colliculocale, co.collcollate)` : `co.collcollate`;
+  // The columns with a collation of their own are read once (not once per collation: a server
+  // with ICU has hundreds, and a database thousands of columns).
   const { rows } = await client.query<UsedCollation>(`
+    WITH used AS (
+      SELECT a.attcollation AS coll, format('%I.%I.%I', n.nspname, c.relname, a.attname) AS use
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE a.attcollation NOT IN (0, 100) AND NOT a.attisdropped AND a.attnum > 0 AND ${USER_NS})
     SELECT cn.nspname AS schema, co.collname AS name, coalesce(${locale}, '') AS locale, co.collprovider::text AS provider,
-           ARRAY(SELECT DISTINCT format('%I.%I.%I', n.nspname, c.relname, a.attname)
-                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE a.attcollation = co.oid AND NOT a.attisdropped AND a.attnum > 0 AND ${USER_NS}
-                  ORDER BY 1 LIMIT 5) AS uses
+           ARRAY(SELECT DISTINCT u.use FROM used u WHERE u.coll = co.oid ORDER BY 1 LIMIT 5) AS uses
       FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
-     WHERE co.oid <> 100 AND (
-             EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE a.attcollation = co.oid AND NOT a.attisdropped AND a.attnum > 0 AND ${USER_NS})
-          OR (${userSchema('cn')}))
+     WHERE co.oid <> 100 AND (co.oid IN (SELECT coll FROM used) OR (${userSchema('cn')}))
      ORDER BY 1, 2`);
   return rows;
 }
