@@ -1,8 +1,8 @@
 /**
  * Every bound of the CDC engine a caller may leave out, in one place: batch and statement sizes,
  * memory bounds of the streaming reader, and the timeouts. Callers override the first few through
- * ApplyBatchOptions / CutoverOptions; the rest are engine constants kept here so they are seen
- * together (a memory bound is only meaningful next to the batch sizes it bounds).
+ * ApplyBatchOptions; the rest are engine constants kept here so they are seen together (a memory
+ * bound is only meaningful next to the batch sizes it bounds).
  */
 export const CDC_DEFAULTS = Object.freeze({
   /** Changes read per batch: upto_nchanges of the SQL peek (rows), the change budget of a stream. */
@@ -44,6 +44,4 @@ export const CDC_DEFAULTS = Object.freeze({
   dropSlotTimeoutMs: 10_000,
   /** How long to wait for a terminated backend to release the replication origin, in ms. */
   originReleaseTimeoutMs: 10_000,
-  /** How long cutover drains before it gives up, in ms. */
-  drainTimeoutMs: 3_600_000,
 });

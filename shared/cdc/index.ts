@@ -1,5 +1,5 @@
 /**
- * The CDC engine's public API: slots, reading, decoders, applier, lag, cutover. Shaped like its
+ * The CDC engine's public API: slots, reading, decoders, applier, lag, the drain rule. Shaped like its
  * pipeline: read/ (SQL peek, replication stream) → decode/ (wal2json, pgoutput) → apply/ (loop,
  * groups, writer, statements); what every stage shares sits at the top.
  */
@@ -13,7 +13,6 @@ export * from './types';
 export * from './errors';
 export * from './progress';
 export * from './metrics';
-export * from './cutover';
 export * from './read/read-sql';
 export * from './read/read-stream';
 export * from './decode/peek-row';

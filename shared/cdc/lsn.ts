@@ -49,3 +49,12 @@ export async function currentFlushLsn(source: ClientBase): Promise<string> {
   const { rows } = await source.query<{ lsn: string }>(`SELECT pg_catalog.pg_current_wal_flush_lsn()::text AS lsn`);
   return normalizeLsn(rows[0]?.lsn ?? ZERO_LSN);
 }
+
+/**
+ * Whether a drain to `endLsn` (the cutover's end position) is complete: decoding stops at the
+ * flushed WAL, so a batch that caught up, having started once the source had flushed past the
+ * end, decoded every commit before it. `flushedBefore` is currentFlushLsn read before the batch.
+ */
+export function drainedTo(endLsn: string, flushedBefore: string, caughtUp: boolean): boolean {
+  return caughtUp && compareLsn(flushedBefore, endLsn) >= 0;
+}

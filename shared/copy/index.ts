@@ -1,4 +1,4 @@
-/** The data copy: inventory, chunk planner, chunk pipeline, runner, large objects, sequences, progress. */
+/** The data copy: inventory, chunk planner and copy units, chunk and group pipelines, large objects, sequences, progress. */
 export * from './types';
 export * from './errors';
 export * from './tables';
@@ -8,7 +8,6 @@ export * from './session';
 export * from './bookkeeping';
 export * from './copy-chunk';
 export * from './copy-group';
-export * from './run';
 export * from './large-objects';
 export * from './sequences';
 export * from './progress';

@@ -190,6 +190,23 @@ export function chunkPlanItems(plan: CopyPlan): ChunkPlanItem[] {
   }));
 }
 
+/**
+ * Stored chunk rows in copy order: tables by their chunks' summed size estimates, largest first
+ * (ties by table key), a table's chunks in order. Every process sorts the rows it reads back the
+ * same way, so a unit index (copyUnits) means the same chunks everywhere.
+ */
+export function storedPlanOrder<T extends ChunkPlanItem>(rows: readonly T[]): T[] {
+  const tableBytes = new Map<string, number>();
+  for (const r of rows) tableBytes.set(tableKeyOf(r), (tableBytes.get(tableKeyOf(r)) ?? 0) + (r.estimatedBytes ?? 0));
+  return [...rows].sort((a, b) => {
+    const [ta, tb] = [tableKeyOf(a), tableKeyOf(b)];
+    const bytes = (tableBytes.get(tb) ?? 0) - (tableBytes.get(ta) ?? 0);
+    if (bytes !== 0) return bytes;
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    return a.chunkNo - b.chunkNo;
+  });
+}
+
 /** A stored chunk row back to a chunk, validated. */
 export function chunkOfPlanItem(item: Pick<ChunkPlanItem, 'range'>): CopyChunk {
   return parseCopyChunk(item.range);

@@ -2,7 +2,7 @@
  * Sequence positions: read last_value / is_called of every sequence of the source database and
  * setval them on the target, so the next nextval() there continues where the source is. Logical
  * decoding does not carry sequence changes, so this runs at the end of the copy and again at
- * cutover (cdc/cutover.ts and the service's completion step).
+ * cutover (the finishCopy and completeDatabase steps).
  *
  * Owned sequences (serial, identity) are matched through their owning column — pg_depend on both
  * sides, as pg_get_serial_sequence() does — so a differently named identity sequence on the

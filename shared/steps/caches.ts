@@ -4,8 +4,8 @@
  * save work: a cold process (a restarted host) rebuilds them from the source and Table Storage.
  */
 import type { Client } from 'pg';
-import { chunkOfPlanItem, copyUnits } from '../copy/plan';
-import { tableKeyOf, type CopyChunk } from '../copy/types';
+import { chunkOfPlanItem, copyUnits, storedPlanOrder } from '../copy/plan';
+import type { CopyChunk } from '../copy/types';
 import { trySetReplicaRole } from '../copy/session';
 import { TypeCache } from '../cdc';
 import { extractSchema, readTargetFacts, type SchemaPlan } from '../schema';
@@ -66,20 +66,7 @@ export interface PlannedChunk {
 export function copyPlanFor(rt: Runtime, k: RunKey): Promise<PlannedChunk[]> {
   return copyPlans.get(runKeyOf(k), async () => {
     const rows = await listChunks(rt.store, { server: k.server, name: k.name }, k.db);
-    const tableBytes = new Map<string, number>();
-    for (const r of rows) {
-      const t = tableKeyOf(r);
-      tableBytes.set(t, (tableBytes.get(t) ?? 0) + (r.estimatedBytes ?? 0));
-    }
-    const planned = rows.map((record) => ({ record, chunk: chunkOfPlanItem(record) }));
-    return planned.sort((a, b) => {
-      const ta = tableKeyOf(a.record);
-      const tb = tableKeyOf(b.record);
-      const bytes = (tableBytes.get(tb) ?? 0) - (tableBytes.get(ta) ?? 0);
-      if (bytes !== 0) return bytes;
-      if (ta !== tb) return ta < tb ? -1 : 1;
-      return a.record.chunkNo - b.record.chunkNo;
-    });
+    return storedPlanOrder(rows).map((record) => ({ record, chunk: chunkOfPlanItem(record) }));
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { connect, withPair } from '../pg/connect';
-import { applyBatch as applyChanges, compareLsn, currentFlushLsn, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
+import { applyBatch as applyChanges, compareLsn, currentFlushLsn, drainedTo, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
 import { listMarks } from '../copy/bookkeeping';
 import { copySnapshotMap } from '../copy/replay-map';
 import { getDatabase } from '../store/databases';
@@ -84,7 +84,7 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
     // what a caught-up batch has certainly seen.
     const quietAndPast = batch.caughtUp && !lag.pending && (!db.consistencyLsn || compareLsn(flushed, db.consistencyLsn) >= 0);
     const pastConsistencyPoint = batch.pastConsistency || quietAndPast;
-    const reachedEnd = i.endLsn !== null && batch.caughtUp && compareLsn(flushed, i.endLsn) >= 0;
+    const reachedEnd = i.endLsn !== null && drainedTo(i.endLsn, flushed, batch.caughtUp);
     await setDb(rt, i, (r) => ({
       ...r,
       cdcInsertCounter: r.cdcInsertCounter + batch.inserts,

@@ -15,7 +15,8 @@ import { copyLargeObjects } from '../copy/large-objects';
 import { listMarks } from '../copy/bookkeeping';
 import { copyProgress, summarizeCopyProgress } from '../copy/progress';
 import { tableKeyOf, type ChunkResult } from '../copy/types';
-import { compareLsn, normalizeLsn } from '../cdc/lsn';
+import { normalizeLsn } from '../cdc/lsn';
+import { maxLsn } from '../copy/snapshot';
 import { getChunk, listChunks, markChunk, markChunks, putChunkPlan, type ChunkId } from '../store/chunks';
 import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
@@ -165,9 +166,8 @@ export async function finishCopy(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
     const { consistencyLsn, missing } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
       const sequences = await copySequences(s, t);
       await copyLargeObjects(s, t);
-      let highest: string | null = null;
-      for (const m of await listMarks(t)) highest = highest === null || compareLsn(m.endLsn, highest) > 0 ? normalizeLsn(m.endLsn) : highest;
-      return { consistencyLsn: highest, missing: sequences.missing };
+      const highest = maxLsn((await listMarks(t)).map((m) => m.endLsn));
+      return { consistencyLsn: highest === null ? null : normalizeLsn(highest), missing: sequences.missing };
     });
     await reportMissingSequences(rt, k, missing);
     await refreshCopyProgress(rt, k, true);

@@ -2,4 +2,3 @@
 export * from './checksum';
 export * from './compare';
 export * from './large-objects';
-export * from './row-counts';

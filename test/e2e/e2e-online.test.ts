@@ -14,6 +14,8 @@ const azurite = inject('azurite');
 const host = useHost();
 const dbs = useDatabases(source, target);
 const fixtureDb = (label: string) => dbs.create(label, FIXTURE_SQL);
+/** The replication origins on the target (cluster-wide) among `names`. */
+const originsNamed = async (names: string[]) => (await sql(target, 'postgres', 'SELECT roname FROM pg_replication_origin WHERE roname = ANY($1::text[]) ORDER BY roname', [names])).rows.map((r: { roname: string }) => r.roname);
 
 describe('Online migration over HTTP', () => {
   it('copies, streams changes during the copy, waits for cutover, cuts over on PATCH, and the target equals the source', async () => {
@@ -45,10 +47,14 @@ describe('Online migration over HTTP', () => {
     expect(await slotsOn(source, db)).toEqual([]);
   }, 300_000);
 
-  it('cuts over through the Durable raiseEvent API (az rest) at non-zero lag', async () => {
+  it('cuts over through the Durable raiseEvent API (az rest) at non-zero lag, and leaves no replication origin', async () => {
     const db = await fixtureDb('e2eraise');
     expect((await http(migrationUrl(host, 'tgt', 'raise1'), { method: 'PUT', body: migrationBody(source, target, [db]) })).status).toBe(201);
     await waitForState(host, 'tgt', 'raise1', 'WaitingForUserAction', 'WaitingForCutoverTrigger');
+    // Replay records its position in a replication origin named like the slot (a superuser target).
+    const slots = (await slotsOn(source, db)).filter((s) => !s.startsWith('publication:'));
+    expect(slots).toHaveLength(1);
+    expect(await originsNamed(slots)).toEqual(slots);
     // Writes right before the cutover: the drain must apply them.
     for (let i = 0; i < 20; i++) await sql(source, db, `INSERT INTO accounts (name) VALUES ('late ${i}')`);
     const raise = await http(`${host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent('pgferry:tgt:raise1')}/raiseEvent/cutover`, { method: 'POST', body: {} });
@@ -58,6 +64,7 @@ describe('Online migration over HTTP', () => {
     const late = await sql(target, db, `SELECT count(*)::int AS n FROM accounts WHERE name LIKE 'late %'`);
     expect(late.rows[0]).toEqual({ n: 20 });
     expect(await slotsOn(source, db)).toEqual([]);
+    expect(await originsNamed(slots)).toEqual([]);
   }, 300_000);
 
   it('a cutover raised through raiseEvent before the databases caught up is refused on the resource, never queued', async () => {

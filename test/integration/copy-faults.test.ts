@@ -1,7 +1,8 @@
 /**
- * Exactly once under faults: the copy runs in a child process that is killed (SIGKILL) at random
- * points, or whose copy sessions are terminated on the source or on the target
- * (pg_terminate_backend); every run resumes the same stored plan (done chunks are skipped).
+ * Exactly once under faults: the copy, as the copy activities run it (test/support/copy-child.ts:
+ * the plan's units in lanes, each by copyChunkAt or copyGroupAt), runs in a child process that is
+ * killed (SIGKILL) at random points, or whose copy sessions are terminated on the source or on
+ * the target (pg_terminate_backend); every run resumes the same stored plan (done chunks are skipped).
  * In the end every table matches the source, with no row twice and one mark per chunk.
  * A chunk delivered twice at the same time also loads once.
  */
@@ -10,11 +11,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bundleScript } from '../../bench/lib/bundle';
-import type { CopyChildConfig } from '../../bench/lib/copy-child';
 import { copyChunk, listMarks, openCopySession, closeCopySession, planChunks, planTables, takeInventory, COPY_APPLICATION_NAME, type CopyPlan } from '../../shared/copy';
 import { connect } from '../../shared/pg/connect';
+import { bundleScript } from '../support/bundle';
 import type { ServerInfo } from '../support/cluster';
+import type { CopyChildConfig } from '../support/copy-child';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
 import { expectJudgedEqual } from '../support/judge';
@@ -61,9 +62,9 @@ beforeAll(async () => {
   } finally {
     await client.end();
   }
-  childJs = await bundleScript(join(__dirname, '..', '..', 'bench', 'lib', 'copy-child.ts'));
+  childJs = await bundleScript(join(__dirname, '..', 'support', 'copy-child.ts'));
   configFile = join(mkdtempSync(join(tmpdir(), 'pgferry-faults-')), 'config.json');
-  const config: CopyChildConfig = { source: sourceEp(), target: targetEp(), plan, run: { chunkJobs: 3, tableJobs: 3, retries: 0 }, events: true };
+  const config: CopyChildConfig = { source: sourceEp(), target: targetEp(), plan, lanes: 3 };
   writeFileSync(configFile, JSON.stringify(config));
 }, 120_000);
 
@@ -81,29 +82,36 @@ interface ChildRun {
   stderr: string;
 }
 
+/** Terminates the copy sessions at work (running a statement or inside a transaction), not those about to close. */
 async function terminateCopySessions(server: ServerInfo, db: string): Promise<number> {
   const { rows } = await sql(
     server,
     'postgres',
-    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
+    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = $1 AND application_name = $2 AND state IN ('active', 'idle in transaction')`,
     [db, COPY_APPLICATION_NAME],
   );
   return rows[0].n as number;
 }
 
-/** Runs the child; `fault` (if any) fires once the child has started `afterStarts` chunks plus a random delay. */
+/** Runs the child; `fault` (if any) fires once the child has started `afterStarts` units plus a random delay. */
 function runChild(fault?: { kind: 'kill' | 'source' | 'target'; afterStarts: number; delayMs: number }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [childJs, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     const run: ChildRun = { code: null, signal: null, started: 0, done: 0, stderr: '' };
     let fired = false;
+    let exited = false;
     let buffered = '';
+    // Each unit opens its sessions afresh: a termination that finds none at work (between two units) tries again.
+    const terminate = async (server: ServerInfo, db: string): Promise<void> => {
+      while (!exited && (await terminateCopySessions(server, db)) === 0) await new Promise((r) => setTimeout(r, 10));
+    };
     const fire = () => {
       if (fired || !fault) return;
       fired = true;
       setTimeout(() => {
         if (fault.kind === 'kill') child.kill('SIGKILL');
-        else void terminateCopySessions(fault.kind === 'source' ? source : target, fault.kind === 'source' ? srcDb : tgtDb).catch(reject);
+        else void terminate(fault.kind === 'source' ? source : target, fault.kind === 'source' ? srcDb : tgtDb).catch(reject);
       }, fault.delayMs);
     };
     child.stdout.on('data', (b: Buffer) => {
@@ -118,7 +126,10 @@ function runChild(fault?: { kind: 'kill' | 'source' | 'target'; afterStarts: num
     });
     child.stderr.on('data', (b: Buffer) => (run.stderr += b.toString()));
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ ...run, code, signal }));
+    child.on('exit', (code, signal) => {
+      exited = true;
+      resolve({ ...run, code, signal });
+    });
   });
 }
 

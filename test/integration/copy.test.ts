@@ -1,8 +1,9 @@
 /**
- * The copy end to end on the rig servers (PostgreSQL 15 → 15, target over SSL): the fixture's
- * every column type, partitions, keys of every shape and large objects arrive with equal counts
- * and checksums; a small split threshold makes several tables travel in chunks; a second run
- * copies nothing (exactly once).
+ * The copy end to end on the rig servers (PostgreSQL 15 → 15, target over SSL), as the copy
+ * activities run it (test/support/copy-units.ts: the production plan's units, each copied by
+ * copyChunkAt or copyGroupAt): the fixture's every column type, partitions, keys of every shape
+ * and large objects arrive with equal counts and checksums; a small split threshold makes several
+ * tables travel in chunks, the small ones in groups; a second run copies nothing (exactly once).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,21 +16,21 @@ import {
   copyLargeObjects,
   copySequences,
   dropBookkeeping,
+  groupable,
   listMarks,
   openCopySession,
   planChunks,
   planTables,
   readSequences,
-  runCopy,
   syncLargeObjects,
   takeInventory,
   type CopyChunk,
   type CopyPlan,
   type Inventory,
-  type RunCopyResult,
 } from '../../shared/copy';
 import { connect } from '../../shared/pg/connect';
 import { compareDatabases, largeObjectDigest, mismatches, sameLargeObjects, verifyLargeObjects } from '../../shared/verify';
+import { copyPlan, unitsOfPlan, type CopyPlanResult } from '../support/copy-units';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
 import { endpointOf } from '../support/endpoints';
 import { expectJudgedEqual } from '../support/judge';
@@ -46,7 +47,7 @@ let src: Client;
 let tgt: Client;
 let inventory: Inventory;
 let plan: CopyPlan;
-let first: RunCopyResult;
+let first: CopyPlanResult;
 
 const sourceEp = () => endpointOf(source, { database: srcDb });
 const targetEp = () => endpointOf(target, { database: tgtDb, sslMode: 'Require' });
@@ -62,7 +63,7 @@ beforeAll(async () => {
   tgt = await connect(targetEp());
   inventory = await takeInventory(src);
   plan = await planTables(src, inventory, { planId: 'p1', splitBytes: 64 * 1024, maxChunksPerTable: 5 });
-  first = await runCopy({ source: sourceEp(), target: targetEp(), plan, chunkJobs: 3, tableJobs: 3 });
+  first = await copyPlan(sourceEp(), targetEp(), plan, { lanes: 3 });
 }, 120_000);
 
 afterAll(async () => {
@@ -138,6 +139,14 @@ describe('plan', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
   });
+
+  it('cuts the plan into units: every chunk in exactly one, chunks of split tables alone, small whole tables in groups', () => {
+    const units = unitsOfPlan(plan);
+    expect(units.flat().map((c) => c.id).sort()).toEqual(planChunks(plan).map((c) => c.id).sort());
+    for (const unit of units) if (unit.some((c) => c.chunkCount > 1)) expect(unit).toHaveLength(1);
+    expect(units.some((unit) => unit.length > 1)).toBe(true);
+    expect(first.units).toBe(units.length);
+  });
 });
 
 describe('copy', () => {
@@ -164,7 +173,7 @@ describe('copy', () => {
     expect(first.chunks.find((r) => r.chunkId.includes('all_types'))?.format).toBe('text');
     expect(first.chunks.find((r) => r.chunkId.includes('numbers'))?.format).toBe('binary');
     expect(first.chunks.filter((r) => r.chunkId.includes('by_uuid')).every((r) => r.snapshot === plan.base.snapshot)).toBe(true);
-    expect(first.consistencyLsn).toBeTruthy();
+    expect(first.consistencyLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(first.chunks).toHaveLength(planChunks(plan).length);
   });
 
@@ -185,7 +194,8 @@ describe('copy', () => {
   it('records one done-mark per chunk, and a second run copies nothing', async () => {
     const marks = await listMarks(tgt, 'p1:');
     expect(marks).toHaveLength(planChunks(plan).length);
-    const again = await runCopy({ source: sourceEp(), target: targetEp(), plan, chunkJobs: 2 });
+    const again = await copyPlan(sourceEp(), targetEp(), plan, { lanes: 2 });
+    expect(again.chunks).toHaveLength(planChunks(plan).length);
     expect(again.chunks.every((r) => r.skipped)).toBe(true);
     await expectJudgedEqual(source, target, srcDb, { targetDb: tgtDb, skip: ['sequences', 'largeObjects'] });
   });
@@ -241,28 +251,6 @@ describe('copy', () => {
     expect(await readSequences(tgt)).toEqual(await readSequences(src));
   });
 
-  it('calls onTableLoaded after each table and runs its post-data statements', async () => {
-    const db = await createTestDatabase(target, 'copy_tgt2');
-    try {
-      await sql(target, db, schemaSql);
-      await sql(target, db, 'ALTER TABLE app.docs DROP CONSTRAINT docs_pkey');
-      const loaded: string[] = [];
-      const out = await runCopy({
-        source: sourceEp(),
-        target: endpointOf(target, { database: db, sslMode: 'Require' }),
-        plan: { ...plan, planId: 'p2', tables: plan.tables.filter((t) => ['docs', 'numbers', 'orders_p1'].includes(t.table)) },
-        onTableLoaded: (t) => void loaded.push(t.table),
-        postData: (t) => (t.table === 'docs' ? ['CREATE UNIQUE INDEX docs_pk_idx ON app.docs (id); ALTER TABLE app.docs ADD CONSTRAINT docs_pkey PRIMARY KEY USING INDEX docs_pk_idx', 'CREATE INDEX ON app.docs (title)'] : []),
-      });
-      expect(loaded.sort()).toEqual(['docs', 'numbers', 'orders_p1']);
-      expect(out.tables.find((t) => t.table === 'docs')?.postDataSeconds).toBeGreaterThan(0);
-      const { rows } = await sql(target, db, `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'docs'`);
-      expect(rows[0].n).toBe(2);
-    } finally {
-      await dropTestDatabase(target, db);
-    }
-  });
-
   it('verification notices a changed, a missing and a duplicated row', async () => {
     const tables = plan.tables.filter((t) => ['numbers', 'no_key', 'by_uuid'].includes(t.table));
     await tgt.query('BEGIN');
@@ -277,7 +265,7 @@ describe('copy', () => {
     }
   });
 
-  it('converts a LATIN1 source into a UTF8 target, in text and binary COPY', async () => {
+  it('converts a LATIN1 source into a UTF8 target, in text and binary COPY, in a group and in chunks', async () => {
     const latin = `copy_latin1_${srcDb.slice(-8)}`;
     const utf = await createTestDatabase(target, 'copy_utf8');
     await sql(source, 'postgres', `CREATE DATABASE ${latin} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'`);
@@ -290,23 +278,38 @@ describe('copy', () => {
       const targetUtf = endpointOf(target, { database: utf, sslMode: 'Require' });
       const s = await connect(sourceLatin);
       const t = await connect(targetUtf);
+      // Both kinds of unit: the table whole in a group (copyGroupAt), and split in key chunks (copyChunkAt).
+      const plans = async (id: string): Promise<CopyPlan[]> => {
+        const inventory = await takeInventory(s);
+        const grouped = await planTables(s, inventory, { planId: `${id}g` });
+        const split = await planTables(s, inventory, { planId: `${id}c`, splitBytes: 8 * 1024, maxChunksPerTable: 3 });
+        expect(unitsOfPlan(grouped)).toEqual([[expect.objectContaining({ chunkCount: 1 })]]);
+        expect(groupable(grouped.tables[0]?.chunks[0] as CopyChunk)).toBe(true);
+        expect(unitsOfPlan(split).map((u) => u.length)).toEqual([1, 1, 1]);
+        return [grouped, split];
+      };
+      const copyAfresh = async (p: CopyPlan, format?: 'auto' | 'text') => {
+        await t.query('TRUNCATE public.t; DROP SCHEMA IF EXISTS pgferry_meta CASCADE');
+        return copyPlan(sourceLatin, targetUtf, p, format ? { format } : {});
+      };
       try {
-        const p = await planTables(s, await takeInventory(s), { planId: 'l1' });
-        for (const format of ['auto', 'text'] as const) {
-          await t.query('TRUNCATE public.t; DROP SCHEMA IF EXISTS pgferry_meta CASCADE');
-          const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p, format });
-          expect(out.chunks[0]?.format).toBe('text'); // the enum column keeps it text either way
-          await expectJudgedEqual(source, target, latin, { targetDb: utf });
-          const { rows } = await t.query(`SELECT s, v, m::text FROM public.t WHERE id = 7`);
-          expect(rows[0]).toEqual({ s: 'Grüße, ñandú 7 ÿ', v: 'àéîõü', m: 'café' });
+        for (const p of await plans('l1')) {
+          for (const format of ['auto', 'text'] as const) {
+            const out = await copyAfresh(p, format);
+            expect(out.chunks.map((c) => c.format)).toEqual(out.chunks.map(() => 'text')); // the enum column keeps it text either way
+            await expectJudgedEqual(source, target, latin, { targetDb: utf });
+            const { rows } = await t.query(`SELECT s, v, m::text FROM public.t WHERE id = 7`);
+            expect(rows[0]).toEqual({ s: 'Grüße, ñandú 7 ÿ', v: 'àéîõü', m: 'café' });
+          }
         }
         // Without the enum the rows travel in binary, converted by the servers all the same.
-        await Promise.all([s.query('ALTER TABLE public.t DROP COLUMN m'), t.query('ALTER TABLE public.t DROP COLUMN m; TRUNCATE public.t; DROP SCHEMA pgferry_meta CASCADE')]);
-        const p2 = await planTables(s, await takeInventory(s), { planId: 'l2' });
-        const out = await runCopy({ source: sourceLatin, target: targetUtf, plan: p2 });
-        expect(out.chunks[0]?.format).toBe('binary');
-        await expectJudgedEqual(source, target, latin, { targetDb: utf });
-        expect((await t.query(`SELECT s FROM public.t WHERE id = 9`)).rows[0].s).toBe('Grüße, ñandú 9 ÿ');
+        await Promise.all([s.query('ALTER TABLE public.t DROP COLUMN m'), t.query('ALTER TABLE public.t DROP COLUMN m')]);
+        for (const p of await plans('l2')) {
+          const out = await copyAfresh(p);
+          expect(out.chunks.map((c) => c.format)).toEqual(out.chunks.map(() => 'binary'));
+          await expectJudgedEqual(source, target, latin, { targetDb: utf });
+          expect((await t.query(`SELECT s FROM public.t WHERE id = 9`)).rows[0].s).toBe('Grüße, ñandú 9 ÿ');
+        }
       } finally {
         await Promise.all([s.end(), t.end()]);
       }

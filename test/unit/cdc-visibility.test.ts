@@ -1,6 +1,6 @@
 /** Replay semantics relative to the copy: snapshots, 32→64-bit xids, LSN order, slot names. */
 import { describe, expect, it } from 'vitest';
-import { compareLsn, formatLsn, maxLsn, normalizeLsn, parseLsn } from '../../shared/cdc/lsn';
+import { compareLsn, drainedTo, formatLsn, maxLsn, normalizeLsn, parseLsn } from '../../shared/cdc/lsn';
 import { slotNameFor } from '../../shared/cdc/slot';
 import { ReplayPlanner, isVisible, parseSnapshot, tableKey, widenXid, type CopySnapshotMap } from '../../shared/cdc/apply/visibility';
 
@@ -23,6 +23,12 @@ describe('LSNs', () => {
   });
   it.each(['', '0', '0/', 'x/1', '123456789/0'])('rejects %j', (bad) => {
     expect(() => parseLsn(bad)).toThrow(RangeError);
+  });
+  it('a drain to the end position is done only by a caught-up batch that began once the source flushed past it', () => {
+    expect(drainedTo('0/100', '0/100', true)).toBe(true);
+    expect(drainedTo('0/100', '1/0', true)).toBe(true);
+    expect(drainedTo('0/100', '0/FF', true)).toBe(false); // commits before the end may not be decodable yet
+    expect(drainedTo('0/100', '1/0', false)).toBe(false); // more was waiting
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, keyRanges, planChunks, type SplitFacts } from '../../shared/copy/plan';
+import { buildPlan, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, keyRanges, planChunks, storedPlanOrder, type SplitFacts } from '../../shared/copy/plan';
 import { rangePredicate, sourceCopySql, targetCopySql } from '../../shared/copy/copy-chunk';
 import { keysOf } from '../../shared/copy/tables';
 import { lsnValue, maxLsn, visibleInSnapshotExpr, xminFilterUsable } from '../../shared/copy/snapshot';
@@ -207,6 +207,17 @@ describe('copyUnits (small tables travel together)', () => {
     const items = chunkPlanItems(buildPlan(inventory(smalls(57)), new Map(), settings)).map(chunkOfPlanItem);
     expect(copyUnits(items)).toEqual(copyUnits(chunks));
     expect(copyUnits([])).toEqual([]);
+  });
+
+  it('reads the stored rows back in one copy order, whatever order the store lists them in', () => {
+    const big = table('big', { estimatedBytes: 35 * MB });
+    const plan = buildPlan(inventory([...smalls(6), big]), new Map<number, SplitFacts>([[big.oid, { min: '1', max: '4000', pages: 4480 }]]), settings);
+    const items = chunkPlanItems(plan);
+    // Table Storage lists rows by key (table name, then chunk number): not the copy order.
+    const listed = [...items].sort((a, b) => `${a.table}:${a.chunkNo}`.localeCompare(`${b.table}:${b.chunkNo}`)).reverse();
+    const ordered = storedPlanOrder(listed);
+    expect(ordered.map((i) => `${i.table}:${i.chunkNo}`)).toEqual(items.map((i) => `${i.table}:${i.chunkNo}`));
+    expect(copyUnits(ordered.map(chunkOfPlanItem))).toEqual(copyUnits(planChunks(plan)));
   });
 });
 

@@ -109,7 +109,7 @@ async function runLocked(source: ClientBase, target: ClientBase, opts: ApplyBatc
       applied = durable;
       // A stream already told the hook, before reporting the position as its last word.
       if (reader.kind === 'sql') await opts.hooks?.beforeAdvance?.(durable);
-      if (!opts.noAdvance) await advanceSlot(source, opts.slot, durable);
+      await advanceSlot(source, opts.slot, durable);
     }
     result.pastConsistency = applied !== undefined && planner.isPastConsistency(applied);
   } finally {

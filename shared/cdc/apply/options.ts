@@ -41,8 +41,6 @@ export interface ApplyBatchOptions {
   progressName?: string;
   /** Reuse type names across calls (one cache per source database). */
   types?: TypeCache;
-  /** Keep the slot where it is (tests that replay the same changes twice). */
-  noAdvance?: boolean;
   /**
    * Opens a walsender connection to the same database (connect(endpoint, { replication: true })):
    * when given, the batch reads through the streaming protocol (read-stream.ts) instead of the

@@ -124,15 +124,3 @@ export class SlotReader {
     await this.client.query('COMMIT').catch(() => undefined);
   }
 }
-
-/** Reads one whole batch at once (tests, tools): transactions in commit order. */
-export async function readBatch(client: ClientBase, opts: ReadOptions, types = new TypeCache()): Promise<SourceTransaction[]> {
-  const reader = await SlotReader.open(client, opts, types);
-  const out: SourceTransaction[] = [];
-  try {
-    for (let txns = await reader.next(); txns; txns = await reader.next()) out.push(...txns);
-  } finally {
-    await reader.close();
-  }
-  return out;
-}

@@ -1,7 +1,7 @@
 /**
  * Bundles a TypeScript entry into one CommonJS file that plain `node` runs, so a child process
- * starts fast and its memory is pgferry's alone (no TypeScript loader in it). Used by the copy
- * benchmark and the copy fault test, which kill or measure such a child.
+ * starts fast and its memory is pgferry's alone (no TypeScript loader in it). The copy fault test
+ * kills such a child (copy-child.ts) at random points.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
