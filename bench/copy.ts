@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from '../emulator/local/admin';
 import { databaseSize, generateProductDataset } from './lib/dataset';
 import { dumpRestore, dumpRestoreParallel, pgcopydbClone } from './lib/peers';
-import { activityFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
 import { shape } from './lib/shape';
 
 const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, jobs: { type: 'string', default: '4' }, out: { type: 'string', default: 'bench/results/copy.json' } } });
@@ -54,7 +54,8 @@ async function main(): Promise<void> {
     const put = await rig.api('PUT', '/flexibleServers/bench/migrations/offline', migrationBody(source, target, [DB], 'Offline'));
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const done = await waitUntil(rig, '/flexibleServers/bench/migrations/offline', (m) => m.properties.currentStatus.state === 'Succeeded');
-    const pgferry = { seconds: round(done.seconds), timeline: done.steps, ...activityFigures(rig.host), engine: { ...rig.host.stats(), activities: undefined }, hostPeakRssMb: rig.peakRssMb() };
+    const stats = await rig.host.stats();
+    const pgferry = { seconds: round(done.seconds), timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb() };
     tools.pgferry = pgferry;
     shapes.pgferry = await shape(target, DB);
     say(`pgferry: ${done.seconds.toFixed(1)} s`);

@@ -24,7 +24,7 @@ import type { ServerInfo } from '../emulator/local/cluster';
 import { sql } from '../emulator/local/admin';
 import { databaseSize, generateProductDataset, pgEnv, PG_BIN } from './lib/dataset';
 import { nativeReplication } from './lib/peers';
-import { activityFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, backlog: { type: 'string', default: '76000' }, out: { type: 'string', default: 'bench/results/online.json' } } });
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const put = await rig.api('PUT', PATH, migrationBody(source, target, [DB], 'Online'));
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const ready = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
-    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(rig.host) };
+    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats()) };
     say(`ready in ${toReady.seconds} s; stopping the host for a backlog of ${transactions} transactions`);
     await rig.stopHost();
     const backlogSeconds = await backlog(source, transactions);
@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     const cut = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'Succeeded', k0);
     const cutover = { seconds: round(cut.seconds), timeline: cut.steps };
     say(`cutover in ${cutover.seconds} s`);
-    const pgferry = { toReady, catchUp, cutover, ...activityFigures(rig.host), engine: { ...rig.host.stats(), activities: undefined }, hostPeakRssMb: rig.peakRssMb() };
+    const stats = await rig.host.stats();
+    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb() };
 
     say('native logical replication: schema + initial sync');
     const native = await nativeReplication(source, target, DB, 'by_native');

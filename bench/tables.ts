@@ -1,33 +1,40 @@
 /**
  * `npm run bench:tables`: many small tables through the product path. A source database of N
- * tables (10 rows and one secondary index each) is migrated Offline by pgferry — the offline host
- * (in this process), its orchestrations and activities, driven over HTTP — and, in the same run,
- * by `pg_dump -Fc | pg_restore` into another database of the same target.
+ * tables (10 rows and one secondary index each) is migrated by pgferry — the offline host (in
+ * this process), its orchestrations and activities, driven over HTTP — and, in the same run, by
+ * the peers into other databases of the same target:
+ *   - Offline: PUT → Succeeded (verification included) against `pg_dump -Fc | pg_restore`;
+ *   - Online: PUT → WaitingForUserAction (ready for cutover) against native logical replication's
+ *     schema copy and initial sync; then pgferry's cutover on the idle source.
  *
- * Recorded per size: pgferry's wall time (PUT → Succeeded, verification included), the peer's,
- * the ratio, the orchestrations' longest history (events of one execution) and the host's total
- * orchestrator replay time and episode count, the host's peak RSS.
+ * Recorded per size and mode: the seconds, the peer's, the ratio, the orchestrations' episodes,
+ * replay time and longest history, every activity function's count and time, the host's peak
+ * RSS. Each run gets a fresh host, so its figures are its own.
  *
- * Options: --tables 5000[,2000,…] (default 5000), --out bench/results/tables.json
+ * Options: --tables 2000,10000 (default), --modes Offline,Online, --out bench/results/tables.json
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { startCluster, type Cluster, type ServerInfo } from '../emulator/local/cluster';
-import { dumpRestore } from './lib/peers';
-import { startAzurite, type Azurite } from '../emulator/local/azurite';
+import type { ServerInfo } from '../emulator/local/cluster';
 import { sql } from '../emulator/local/admin';
-import { startHost, type RunningHost } from '../emulator/host';
-import { projectRoot } from '../emulator/local/root';
-import { DurableStore } from '../emulator/durable/store';
-import { Logger } from '../emulator/log';
-import type { MigrationResource } from '../shared/model/migration-resource';
+import { dumpRestore, nativeReplication } from './lib/peers';
+import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil, type ProductRig } from './lib/product';
 
-const { values: args } = parseArgs({ options: { tables: { type: 'string', default: '5000' }, out: { type: 'string', default: 'bench/results/tables.json' } } });
+const { values: args } = parseArgs({
+  options: {
+    tables: { type: 'string', default: '2000,10000' },
+    modes: { type: 'string', default: 'Offline,Online' },
+    out: { type: 'string', default: 'bench/results/tables.json' },
+  },
+});
 const sizes = String(args.tables).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const modes = String(args.modes).split(',').map((s) => s.trim()) as Array<'Offline' | 'Online'>;
+for (const m of modes) if (m !== 'Offline' && m !== 'Online') throw new Error(`--modes: ${m} is neither Offline nor Online`);
+// Groups of small tables hold a lock per table in one transaction; native replication needs slots and workers.
+const SETTINGS = { max_locks_per_transaction: 1024, max_replication_slots: 40, max_wal_senders: 40, max_logical_replication_workers: 8, max_worker_processes: 16 };
 
 const say = (msg: string) => console.log(`[bench:tables ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -44,95 +51,74 @@ async function createDataset(server: ServerInfo, db: string, n: number): Promise
   }
 }
 
-interface OrchestrationStats {
-  instances: number;
-  /** Most history events of one execution (the executions still stored: the last of each instance). */
-  longestHistory: number;
-  longestHistoryInstance: string;
-}
-
-async function orchestrationStats(storage: string, hub: string): Promise<OrchestrationStats> {
-  const store = await DurableStore.open(storage, hub, new Logger('error'));
-  let longest = 0;
-  let where = '';
-  const all = await store.listInstances();
-  for (const r of all) {
-    const h = await store.readHistory(r.instanceId, r.exec.executionId);
-    if (h.length > longest) {
-      longest = h.length;
-      where = `${r.name} ${r.instanceId}`;
-    }
-  }
-  return { instances: all.length, longestHistory: longest, longestHistoryInstance: where };
-}
-
-async function api(host: RunningHost, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: MigrationResource }> {
-  const r = await fetch(`${host.url}/api${path}`, { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const text = await r.text();
-  return { status: r.status, json: (text ? JSON.parse(text) : {}) as MigrationResource };
+/** One pgferry migration of `db` on a fresh host: PUT → the mode's end, then (Online) cutover. */
+async function pgferry(rig: ProductRig, n: number, db: string, mode: 'Offline' | 'Online') {
+  await rig.stopHost();
+  await rig.startHost();
+  const path = `/flexibleServers/bench/migrations/tables-${n}-${mode.toLowerCase()}`;
+  const t0 = performance.now();
+  const put = await rig.api('PUT', path, migrationBody(rig.source.info, rig.target.info, [db], mode));
+  if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
+  const end = mode === 'Offline' ? 'Succeeded' : 'WaitingForUserAction';
+  const run = await waitUntil(rig, path, (m) => m.properties.currentStatus.state === end, t0);
+  const stats = await rig.host.stats();
+  const figures = { seconds: round(run.seconds), timeline: run.steps, engine: engineFigures(stats), ...activityFigures(stats) };
+  if (mode === 'Offline') return figures;
+  const k0 = performance.now();
+  const patch = await rig.api('PATCH', path, { properties: { triggerCutover: 'True' } });
+  if (patch.status !== 200) throw new Error(`PATCH: ${patch.status} ${patch.text}`);
+  const cut = await waitUntil(rig, path, (m) => m.properties.currentStatus.state === 'Succeeded', k0);
+  return { ...figures, cutoverSeconds: round(cut.seconds) };
 }
 
 async function main(): Promise<void> {
-  execFileSync('npm', ['run', 'build'], { cwd: projectRoot(), stdio: 'ignore' });
-  const started: Array<Cluster | Azurite> = [];
-  let host: RunningHost | undefined;
+  const rig = await startProductRig({ label: 'btables', settings: SETTINGS });
   const results: Array<Record<string, unknown>> = [];
   try {
-    const [source, target, azurite] = await Promise.all([
-      startCluster({ logical: true, label: 'tblsrc', settings: { max_locks_per_transaction: 1024 } }),
-      startCluster({ label: 'tbltgt', settings: { max_locks_per_transaction: 1024 } }),
-      startAzurite(),
-    ]);
-    started.push(source, target, azurite);
-    const key = randomBytes(24).toString('base64url');
-    const hub = `bench${randomBytes(3).toString('hex')}`;
-    Object.assign(process.env, { AzureWebJobsStorage: azurite.info.connectionString, PGFERRY_SECRET_KEY: randomBytes(32).toString('base64'), PGFERRY_FUNCTION_KEY: key, PGFERRY_TABLE_PREFIX: 'Bench' });
-    host = await startHost({ appDir: projectRoot(), port: 0, logLevel: 'warn', hub });
-    let peakRss = 0;
-    const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 250);
-
     for (const n of sizes) {
       const db = `tables_${n}`;
       say(`creating ${n} tables on the source`);
-      await createDataset(source.info, db, n);
-      say('pg_dump -Fc | pg_restore');
-      const peer = (await dumpRestore(source.info, target.info, db, `${db}_dump`)).seconds;
-      say(`peer: ${peer.toFixed(1)} s; pgferry Offline through the host`);
-      const name = `tables-${n}`;
-      const t0 = performance.now();
-      const put = await api(host, key, 'PUT', `/flexibleServers/bench/migrations/${name}`, {
-        properties: {
-          sourceDbServerResourceId: `${source.info.host}:${source.info.port}@${source.info.user}`,
-          targetDbServerFullyQualifiedDomainName: `${target.info.host}:${target.info.port}`,
-          secretParameters: { adminCredentials: { sourceServerPassword: source.info.password, targetServerPassword: target.info.password }, targetServerUsername: target.info.user },
-          dbsToMigrate: [db], migrationMode: 'Offline', migrationOption: 'ValidateAndMigrate', overwriteDbsInTarget: 'True', sslMode: 'Prefer',
-        },
-      });
-      if (put.status !== 201) throw new Error(`PUT: ${put.status} ${JSON.stringify(put.json)}`);
-      let state = '';
-      for (;;) {
-        const got = await api(host, key, 'GET', `/flexibleServers/bench/migrations/${name}`);
-        state = got.json.properties.currentStatus.state;
-        if (state === 'Succeeded' || state === 'Failed' || state === 'Canceled' || state === 'ValidationFailed') {
-          if (state !== 'Succeeded') throw new Error(`migration ended ${state}: ${got.json.properties.currentStatus.error ?? ''}`);
-          break;
+      await createDataset(rig.source.info, db, n);
+      for (const mode of modes) {
+        let peer: Record<string, unknown>;
+        let peerSeconds: number;
+        if (mode === 'Offline') {
+          say(`${n} tables: pg_dump -Fc | pg_restore`);
+          peerSeconds = (await dumpRestore(rig.source.info, rig.target.info, db, `${db}_dump`)).seconds;
+          peer = { name: 'pg_dump -Fc | pg_restore', seconds: round(peerSeconds) };
+        } else {
+          say(`${n} tables: native logical replication, schema and initial sync`);
+          const native = await nativeReplication(rig.source.info, rig.target.info, db, `${db}_native`);
+          await native.drop();
+          peerSeconds = native.initialSync.seconds;
+          peer = { name: 'native logical replication (schema + initial sync)', ...native.initialSync };
         }
-        await new Promise((r) => setTimeout(r, 500));
+        say(`peer ${peerSeconds.toFixed(1)} s; pgferry ${mode} through the host`);
+        const ours = await pgferry(rig, n, db, mode);
+        const row = { tables: n, mode, pgferry: ours, peer, ratio: round(ours.seconds / peerSeconds), hostPeakRssMb: rig.peakRssMb() };
+        say(`${n} tables ${mode}: pgferry ${ours.seconds} s, peer ${peerSeconds.toFixed(1)} s, ratio ${row.ratio}`);
+        results.push(row);
       }
-      const seconds = (performance.now() - t0) / 1000;
-      const stats = await orchestrationStats(azurite.info.connectionString, hub);
-      const row = { tables: n, mode: 'Offline', pgferrySeconds: Number(seconds.toFixed(1)), pgDumpRestoreSeconds: Number(peer.toFixed(1)), ratio: Number((seconds / peer).toFixed(2)), ...stats, ...host.stats(), hostPeakRssMb: Math.round(peakRss / 1048576) };
-      say(JSON.stringify(row));
-      results.push(row);
     }
-    clearInterval(sampler);
   } finally {
-    await host?.stop().catch(() => undefined);
-    await Promise.allSettled(started.reverse().map((s) => s.stop()));
+    await rig.stop();
   }
+  const bySize = (mode: string) => results.filter((r) => r.mode === mode).map((r) => [r.tables as number, (r.pgferry as { seconds: number }).seconds] as const);
+  const linear = Object.fromEntries(modes.map((m) => {
+    const s = bySize(m);
+    return [m, s.length >= 2 ? round((s.at(-1)?.[1] ?? 0) / (s[0]?.[1] ?? 1)) : null];
+  }));
   const out = String(args.out);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ machine: '2 cores, shared', at: new Date().toISOString(), results }, null, 2)}\n`);
+  const result = {
+    benchmark: 'many small tables (10 rows, one index each): pgferry through the host against pg_dump | pg_restore (Offline) and native logical replication (Online)',
+    when: new Date().toISOString(),
+    machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS },
+    results,
+    /** pgferry's time at the largest size over its time at the smallest, per mode. */
+    growth: { sizes, ...linear },
+  };
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${out}`);
 }
 

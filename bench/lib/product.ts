@@ -3,20 +3,32 @@
  * offline host (in this process; activities in its worker processes) driven over HTTP with the
  * function key — the same routes, orchestrations and activities as `npm start`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { startCluster, type Cluster, type ServerInfo } from '../../emulator/local/cluster';
 import { startAzurite, type Azurite } from '../../emulator/local/azurite';
-import { startHost, type RunningHost } from '../../emulator/host';
+import type { EngineStats } from '../../emulator/durable/engine';
+import type { RunningHost } from '../../emulator/host';
 import { projectRoot } from '../../emulator/local/root';
 import type { MigrationResource } from '../../shared/model/migration-resource';
+
+/** The engine's figures of the running host: episodes, replay time, histories, activity timings. */
+export type HostStats = ReturnType<RunningHost['stats']>;
+
+/** The host process a benchmark drives (bench/lib/host-child.cjs). */
+export interface HostProcess {
+  url: string;
+  stats(): Promise<HostStats>;
+  stop(): Promise<void>;
+}
 
 export interface ProductRig {
   source: Cluster;
   target: Cluster;
-  host: RunningHost;
+  host: HostProcess;
   /** Stops the host (as a deploy or a crash-free restart would) and starts it again on the same storage. */
   stopHost(): Promise<void>;
   startHost(): Promise<void>;
@@ -45,7 +57,7 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
   const key = randomBytes(24).toString('base64url');
   const hub = `bench${randomBytes(3).toString('hex')}`;
   Object.assign(process.env, { AzureWebJobsStorage: azurite.info.connectionString, PGFERRY_SECRET_KEY: randomBytes(32).toString('base64'), PGFERRY_FUNCTION_KEY: key, PGFERRY_TABLE_PREFIX: 'Bench' });
-  const launch = () => startHost({ appDir: projectRoot(), port: 0, logLevel: 'warn', hub });
+  const launch = () => forkHost(hub);
   let host = await launch();
   let peak = 0;
   const sampler = setInterval(() => { peak = Math.max(peak, treeRss(process.pid)); }, 250);
@@ -68,6 +80,27 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
     },
   };
   return rig;
+}
+
+/** The host in its own process, as `npm start` runs it (one app per process: a restart is a new process). */
+async function forkHost(hub: string): Promise<HostProcess> {
+  const child: ChildProcess = fork(join(__dirname, 'host-child.cjs'), [projectRoot(), hub], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { url?: string; error?: string }) => (m.url ? resolve(m.url) : reject(new Error(`host: ${m.error}`))));
+    child.once('exit', (code) => reject(new Error(`host exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    stats: () => new Promise<HostStats>((resolve) => {
+      child.once('message', (m: { stats: HostStats }) => resolve(m.stats));
+      child.send('stats');
+    }),
+    async stop() {
+      if (child.exitCode === null) child.send('stop');
+      await exited;
+    },
+  };
 }
 
 /** Resident memory of a process and its descendants (the host's workers), bytes. */
@@ -127,9 +160,15 @@ export async function waitUntil(rig: ProductRig, path: string, until: (m: Migrat
   }
 }
 
+/** The engine's counters without the per-activity table (activityFigures gives that). */
+export function engineFigures(stats: HostStats): EngineStats {
+  const { activities: _activities, ...engine } = stats;
+  return engine;
+}
+
 /** The slowest activity function run, and every function's count / total / max seconds. */
-export function activityFigures(host: RunningHost) {
-  const all = host.stats().activities;
+export function activityFigures(stats: HostStats) {
+  const all = stats.activities;
   let longest = { name: '', seconds: 0 };
   const byName: Record<string, { count: number; totalSeconds: number; maxSeconds: number }> = {};
   for (const [name, t] of Object.entries(all)) {

@@ -20,7 +20,7 @@ function dbError(message: string, code: string): DatabaseError {
   return e;
 }
 
-/** A target where `behave` decides each statement's fate; statements take a few milliseconds. */
+/** A target where `behave` decides each statement's fate; each query takes a few milliseconds. */
 function fakeTarget(behave: (sql: string, session: number) => unknown = () => undefined): Fake {
   const fake: Fake = { connect: async () => client(), log: [], sessions: 0, maxInFlight: 0 };
   let inFlight = 0;
@@ -34,9 +34,14 @@ function fakeTarget(behave: (sql: string, session: number) => unknown = () => un
         fake.maxInFlight = Math.max(fake.maxInFlight, inFlight);
         await new Promise((r) => setTimeout(r, 2));
         inFlight--;
-        fake.log.push(sql);
-        const out = behave(sql, session);
-        if (out instanceof Error) throw out;
+        // A string of several statements runs them in order and stops at the first error, as
+        // PostgreSQL's simple query protocol does; the result is the last statement's.
+        let out: unknown;
+        for (const statement of sql.split(';\n')) {
+          fake.log.push(statement);
+          out = behave(statement, session);
+          if (out instanceof Error) throw out;
+        }
         return { rows: [out ?? { state: 'absent' }] };
       },
     };
