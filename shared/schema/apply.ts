@@ -9,6 +9,7 @@
 import type { Client } from 'pg';
 import { isRetryable, sqlstateOf } from '../pg/retryable';
 import type { Phase, SchemaObject, SchemaPlan } from './model';
+import { precheckStates } from './precheck';
 import { Sessions, type ConnectTarget } from './sessions';
 
 export type { ConnectTarget };
@@ -92,6 +93,7 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
       else dependents.set(d, [o]);
     }
   }
+  const known = await precheckStates(sessions, objects);
   const queue = objects.filter((o) => pending.get(o.id) === 0);
   let head = 0;
   let running = 0;
@@ -121,7 +123,7 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
           }
           running++;
           started++;
-          void runWithRetries(sessions, o, opts.retries ?? 2)
+          void runWithRetries(sessions, o, opts.retries ?? 2, known.get(o.id))
             .catch((err: unknown): ObjectResult => ({ ...base(o), status: 'failed', seconds: 0, error: describe('(pgferry)', err) }))
             .then((r) => {
               running--;
@@ -190,13 +192,13 @@ class StatementError extends Error {
 /** duplicate_table, duplicate_object, duplicate_schema, and a catalog unique violation of a concurrent CREATE. */
 const CONCURRENT_DUPLICATE = new Set(['42P07', '42710', '42P06', '23505']);
 
-async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: number): Promise<ObjectResult> {
+async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: number, knownState?: string): Promise<ObjectResult> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     let client: Client | undefined;
     try {
       client = await sessions.acquire();
-      const status = await execute(client, o);
+      const status = await execute(client, o, attempt === 0 ? knownState : undefined);
       sessions.release(client);
       return { ...base(o), status, seconds: (Date.now() - started) / 1000 };
     } catch (err) {
@@ -214,11 +216,12 @@ async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: numb
   }
 }
 
-async function execute(client: Client, o: SchemaObject): Promise<ObjectStatus> {
+/** Runs the object; `knownState` is its check's state read just before the phase (first attempt only). */
+async function execute(client: Client, o: SchemaObject, knownState?: string): Promise<ObjectStatus> {
   if (o.sql.length === 0) return 'created';
   let status: ObjectStatus = 'created';
   if (o.check) {
-    const state = await checkState(client, o.check);
+    const state = knownState ?? (await checkState(client, o.check));
     if (state === 'done') {
       // Outside a transaction the statements after the CREATE (comments, CLUSTER ON …) may not
       // have run before a crash; they are idempotent, so they run again.
