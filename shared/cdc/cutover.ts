@@ -6,7 +6,8 @@
  *   1. end position := currentInsertLsn(source) (lsn.ts)
  *   2. drain: applyBatch with uptoLsn = end until a caught-up batch runs after the source's flushed
  *      WAL passed the end — works at any latency, the backlog is simply applied first; the last
- *      progress flush is a synchronous commit, so everything applied is durable
+ *      progress flush is a synchronous commit, so everything applied is durable; an idle source
+ *      whose flush cannot reach the end by itself is made to (flushPast in lsn.ts)
  *   3. sequences: copySequences (copy/sequences.ts)
  *   4. verify: row counts per table on both sides (verify/row-counts.ts)
  *   5. on success: dropProgress on the target, then dropSlotAndPublication on the source
@@ -20,7 +21,7 @@ import { applyBatch } from './apply/apply-batch';
 import type { ApplyBatchOptions } from './apply/options';
 import type { RelationRef } from './change';
 import { CDC_DEFAULTS } from './defaults';
-import { compareLsn, currentFlushLsn, currentInsertLsn } from './lsn';
+import { compareLsn, currentFlushLsn, currentInsertLsn, flushPast } from './lsn';
 import { addBatch, emptyTotals, type CdcTotals } from './metrics';
 import { dropProgress } from './progress';
 import { dropSlotAndPublication, readSlot } from './slot';
@@ -86,6 +87,9 @@ async function drainTo(source: ClientBase, target: ClientBase, opts: CutoverOpti
     totals = addBatch(totals, batch);
     if (batch.caughtUp && flushedPastEnd) return { batches, totals };
     if (Date.now() > deadline) throw new Error(`cutover: draining to ${endLsn} did not finish within ${timeoutMs} ms`);
-    if (batch.caughtUp) await new Promise((r) => setTimeout(r, 50));
+    if (batch.caughtUp) {
+      await flushPast(source, endLsn);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
