@@ -103,6 +103,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
         db, mode: req.mode, overwrite: req.overwriteDbsInTarget, sourceVersionNum: sp.versionNum, targetVersionNum: tp.versionNum,
         target, migrateRoles: req.migrateRoles ?? false, targetUser: tp.currentUser, targetCanCreateDb: tp.canCreateDb, targetIsSuperuser: tp.isSuperuser,
         sourcePreload: sp.sharedPreloadLibraries,
+        ...(plugin?.ok ? { plugin: plugin.plugin } : {}),
         onTargetDb: (fn) => (target.databases.has(db) ? withClient({ ...req.target, database: db }, timeoutMs, fn) : Promise.resolve(undefined)),
       };
       const needsPublication = req.mode === 'Online' && plugin?.ok === true && plugin.plugin === 'pgoutput';
