@@ -4,6 +4,7 @@
  * normalised spelling.
  */
 import type { ClientBase } from 'pg';
+import { isRetryable } from '../pg/retryable';
 
 const LSN_PATTERN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
@@ -57,4 +58,22 @@ export async function currentFlushLsn(source: ClientBase): Promise<string> {
  */
 export function drainedTo(endLsn: string, flushedBefore: string, caughtUp: boolean): boolean {
   return caughtUp && compareLsn(flushedBefore, endLsn) >= 0;
+}
+
+/**
+ * Makes the source flush its WAL past `end` (a position read with currentInsertLsn) if it has not
+ * yet: decoding stops at the flushed WAL, so a drain to `end` waits for it. The WAL writer mostly
+ * gets there by itself within milliseconds (asynchronous commits). But when the last record on an
+ * idle source ended on a page boundary, the insert position stands right after the next page's
+ * header: no record ends there and no flush reaches it until something else writes WAL (a
+ * checkpoint, minutes later). A transaction that only takes an xid writes a commit record past
+ * it, which the WAL writer flushes at once (an asynchronous commit); decoders see an empty
+ * transaction committed after the end, which a drain leaves out. A source that cannot take an
+ * xid (read-only, a standby) is left to flush by itself.
+ */
+export async function flushPast(source: ClientBase, end: string): Promise<void> {
+  if (compareLsn(await currentFlushLsn(source), end) >= 0) return;
+  await source.query('SELECT pg_catalog.txid_current()').catch((err: unknown) => {
+    if (isRetryable(err)) throw err;
+  });
 }

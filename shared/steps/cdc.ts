@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { connect, withPair } from '../pg/connect';
-import { applyBatch as applyChanges, compareLsn, currentFlushLsn, drainedTo, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
+import { applyBatch as applyChanges, compareLsn, currentFlushLsn, drainedTo, flushPast, normalizeLsn, readLag, type ApplyBatchOptions, type BatchResult, type CopySnapshotMap } from '../cdc';
 import { listMarks } from '../copy/bookkeeping';
 import { copySnapshotMap } from '../copy/replay-map';
 import { getDatabase } from '../store/databases';
@@ -74,6 +74,9 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
         ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),
       };
       const batch = await readAndApply(rt, i, e, db.readMethod, s, t, options);
+      // Draining to the end: a caught-up batch ends it once the WAL before the end is flushed,
+      // which an idle source may need to be made to do.
+      if (i.endLsn && batch.caughtUp && compareLsn(flushed, i.endLsn) < 0) await flushPast(s, i.endLsn);
       const lag = await readLag(s, slot, { plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
       return { batch, lag, flushed };
     });

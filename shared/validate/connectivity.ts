@@ -1,12 +1,14 @@
 /**
  * Opens the connection a check needs and turns a failure into the classified outcome the
- * AuthenticationAndConnectivityValidation item reports.
+ * AuthenticationAndConnectivityValidation item reports; a session cut while it opens or answers
+ * its first query is thrown instead (interrupted.ts: the validation is retried).
  */
 import type { Client } from 'pg';
 import { connectWithInfo } from '../pg/connect';
 import { PgConnectionError, type ConnectionErrorKind } from '../pg/classify';
 import type { ServerEndpoint } from '../pg/endpoint';
 import type { SslMode } from '../model/states';
+import { rethrowInterrupted } from './interrupted';
 
 export type ConnectionOutcome =
   | { ok: true; client: Client; serverVersion: string; ssl: boolean }
@@ -18,6 +20,7 @@ export async function openForValidation(endpoint: ServerEndpoint, timeoutMs: num
     const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
     return { ok: true, client, serverVersion: (rows[0]?.v ?? '').split(' ')[0] ?? '', ssl: encrypted };
   } catch (err) {
+    rethrowInterrupted(err);
     if (err instanceof PgConnectionError) {
       const c = err.classification;
       return { ok: false, kind: c.kind, message: c.message, fix: c.fix, sslMode: endpoint.sslMode };

@@ -41,6 +41,8 @@ export interface DbCheckContext {
   targetIsSuperuser: boolean;
   /** Source libraries preloaded (to tell whether pg_partman's worker or pg_prewarm's autoprewarm are in use); null if unreadable. */
   sourcePreload: string[] | null;
+  /** The decoding plugin an Online migration will use (undefined when the probe found none or did not run). */
+  plugin?: 'wal2json' | 'pgoutput';
   /** Runs fn on the existing target database (for emptiness), or undefined when it does not exist. */
   onTargetDb<T>(fn: (c: pg.Client) => Promise<T>): Promise<T | undefined>;
 }
@@ -178,6 +180,7 @@ export function schemaFindings(ctx: DbCheckContext, s: SchemaInputs): Finding[] 
   }
   const full = s.tables.filter((t) => t.replident === 'f').map(qualified);
   if (full.length > 0 && ctx.mode === 'Online') out.push(finding('603918', { db: ctx.db, count: full.length, tables: nameList(full) }));
+  if (ctx.mode === 'Online' && ctx.plugin === 'wal2json') out.push(...wal2jsonAmbiguity(ctx.db, s.tables));
   const unlogged = s.tables.filter((t) => t.unlogged).map(qualified);
   if (unlogged.length > 0 && ctx.mode === 'Online') out.push(finding('603923', { db: ctx.db, count: unlogged.length, tables: nameList(unlogged) }));
   if (s.withOids.length > 0 && ctx.targetVersionNum >= 120000) out.push(finding('603404', { db: ctx.db, count: s.withOids.length, tables: nameList(s.withOids) }));
@@ -198,6 +201,21 @@ export function schemaFindings(ctx: DbCheckContext, s: SchemaInputs): Finding[] 
     out.unshift(finding('603924', { db: ctx.db, tables: s.tables.length }));
   }
   return out;
+}
+
+/**
+ * wal2json prints NULL, NaN and ±Infinity of float and numeric columns alike: a keyless table,
+ * whose old rows are found by their whole content, may hold rows that differ only there, and a
+ * change to one of them then stops the migration (cdc/apply/specials.ts). Said up front, with
+ * the two ways out.
+ */
+function wal2jsonAmbiguity(db: string, tables: facts.TableIdentity[]): Finding[] {
+  const keyless = tables.filter((t) => t.replident === 'f' && !t.hasPk && t.floatColumns.length > 0);
+  const first = keyless[0];
+  if (!first) return [];
+  const named = keyless.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)} (${t.floatColumns.map(quoteIdent).join(', ')})`);
+  const example = `ALTER TABLE ${quoteIdent(first.schema)}.${quoteIdent(first.table)} ADD PRIMARY KEY (…);`;
+  return [finding('603931', { db, count: keyless.length, tables: nameList(named), example })];
 }
 
 /** Reads everything the schema check needs from one source database. */

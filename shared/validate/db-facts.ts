@@ -18,19 +18,30 @@ export interface TableIdentity {
   hasPk: boolean;
   unlogged: boolean;
   readable: boolean;
+  /**
+   * REPLICA IDENTITY FULL tables only: the float4, float8 and numeric columns (declared as such,
+   * not through a domain), whose NULL, NaN and ±Infinity wal2json prints alike.
+   */
+  floatColumns: string[];
 }
 
 /** Ordinary tables and leaf partitions (what logical decoding sees), with their replica identity. */
 export async function tableIdentities(client: pg.Client): Promise<TableIdentity[]> {
-  const { rows } = await client.query<{ schema: string; table: string; replident: string; has_pk: boolean; unlogged: boolean; readable: boolean }>(`
+  const { rows } = await client.query<{ schema: string; table: string; replident: string; has_pk: boolean; unlogged: boolean; readable: boolean; float_columns: string[] }>(`
     SELECT n.nspname AS schema, c.relname AS table, c.relreplident::text AS replident,
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk,
            c.relpersistence = 'u' AS unlogged,
-           has_table_privilege(c.oid, 'SELECT') AS readable
+           has_table_privilege(c.oid, 'SELECT') AS readable,
+           ARRAY(SELECT a.attname::text FROM pg_attribute a
+                  WHERE c.relreplident = 'f' AND a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.atttypid IN ('pg_catalog.float4'::regtype, 'pg_catalog.float8'::regtype, 'pg_catalog.numeric'::regtype)
+                  ORDER BY a.attnum) AS float_columns
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind = 'r' AND ${USER_NS} AND ${NOT_EXT_MEMBER('pg_class', 'c.oid')}
      ORDER BY 1, 2`);
-  return rows.map((r) => ({ schema: r.schema, table: r.table, replident: r.replident, hasPk: r.has_pk, unlogged: r.unlogged, readable: r.readable }));
+  return rows.map((r) => ({
+    schema: r.schema, table: r.table, replident: r.replident, hasPk: r.has_pk, unlogged: r.unlogged, readable: r.readable, floatColumns: r.float_columns,
+  }));
 }
 
 /** Tables WITH OIDS (the column relhasoids exists only before PostgreSQL 12). */

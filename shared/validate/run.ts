@@ -13,13 +13,13 @@ import type { Client } from 'pg';
 import type { MigrationMode } from '../model/states';
 import { closeQuietly, withClient } from '../pg/connect';
 import { PgConnectionError } from '../pg/classify';
-import { isRetryable } from '../pg/retryable';
 import { hostPort, type ServerEndpoint } from '../pg/endpoint';
 import { mapLimit } from '../util/map-limit';
 import { finding, type Finding } from './codes';
 import * as dbFacts from './db-facts';
 import { collationFindings, extensionFindings, presenceFindings, readSchemaInputs, schemaFindings, type DbCheckContext } from './db-checks';
-import { openForValidation } from './connectivity';
+import { openForValidation, type ConnectionOutcome } from './connectivity';
+import { rethrowInterrupted } from './interrupted';
 import { item, overallStatus, type DbLevelValidation, type ValidationDetails, type ValidationItem } from './report';
 import { canProbePlugin, connectivityFindings, parameterFindings, versionFindings } from './server-checks';
 import { databasesSizeMb, probeDecodingPlugin, readServerParams, type PluginProbe } from './source-facts';
@@ -65,7 +65,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
   };
 
   // 1. Connectivity
-  const [src, tgt] = await Promise.all([openForValidation(req.source, timeoutMs), openForValidation(req.target, timeoutMs)]);
+  const [src, tgt] = await openBoth(req, timeoutMs);
   const connectivity = item('AuthenticationAndConnectivityValidation', [
     ...connectivityFindings('source', req.source.user, hostPort(req.source), src),
     ...connectivityFindings('target', req.target.user, hostPort(req.target), tgt),
@@ -103,6 +103,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
         db, mode: req.mode, overwrite: req.overwriteDbsInTarget, sourceVersionNum: sp.versionNum, targetVersionNum: tp.versionNum,
         target, migrateRoles: req.migrateRoles ?? false, targetUser: tp.currentUser, targetCanCreateDb: tp.canCreateDb, targetIsSuperuser: tp.isSuperuser,
         sourcePreload: sp.sharedPreloadLibraries,
+        ...(plugin?.ok ? { plugin: plugin.plugin } : {}),
         onTargetDb: (fn) => (target.databases.has(db) ? withClient({ ...req.target, database: db }, timeoutMs, fn) : Promise.resolve(undefined)),
       };
       const needsPublication = req.mode === 'Online' && plugin?.ok === true && plugin.plugin === 'pgoutput';
@@ -149,14 +150,13 @@ async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeou
   }
 }
 
-/**
- * A session that was open and then ended (terminated by an administrator, a failover, a dropped
- * socket) says nothing about the servers: the validation is retried (the activity throws), never
- * reported as a finding such as "no usable decoding plugin". Failures to connect stay findings.
- */
-function rethrowInterrupted(err: unknown): unknown {
-  if (!(err instanceof PgConnectionError) && isRetryable(err)) throw err;
-  return err;
+/** Opens both sides; when one side's session was cut (thrown, to be retried), the other is closed first. */
+async function openBoth(req: ValidationRequest, timeoutMs: number): Promise<[ConnectionOutcome, ConnectionOutcome]> {
+  const [src, tgt] = await Promise.allSettled([openForValidation(req.source, timeoutMs), openForValidation(req.target, timeoutMs)]);
+  if (src.status === 'fulfilled' && tgt.status === 'fulfilled') return [src.value, tgt.value];
+  const both = [src, tgt];
+  await Promise.all(both.map((o) => (o.status === 'fulfilled' && o.value.ok ? closeQuietly(o.value.client) : undefined)));
+  throw both.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []))[0];
 }
 
 /** Selected databases that exist on the source, with their size in bytes (0 when not readable). */

@@ -294,6 +294,30 @@ describe('schema', () => {
     expect(itemState(offline, 'SchemaValidation', db)).toBe('Warning');
   });
 
+  it('wal2json with keyless REPLICA IDENTITY FULL tables holding float or numeric columns warns up front (603931), naming tables, columns and the fixes', async () => {
+    const db = await cleanDatabase('vw2jfloat', `
+      CREATE TABLE public."Order Lines" (sku text, qty float4, price numeric); ALTER TABLE public."Order Lines" REPLICA IDENTITY FULL;
+      CREATE TABLE public.readings (at timestamptz, v double precision); ALTER TABLE public.readings REPLICA IDENTITY FULL;
+      CREATE TABLE public.notes (at timestamptz, body text); ALTER TABLE public.notes REPLICA IDENTITY FULL;
+      CREATE TABLE public.keyed (id int PRIMARY KEY, v float8); ALTER TABLE public.keyed REPLICA IDENTITY FULL;
+      CREATE DOMAIN public.amount AS numeric; CREATE TABLE public.quoted (a public.amount); ALTER TABLE public.quoted REPLICA IDENTITY FULL;`);
+    const w2j = await validateMigration(request({ databases: [db], decoder: 'wal2json' }));
+    expect(w2j.plugin).toBe('wal2json');
+    const [m, ...more] = byCode(w2j, '603931');
+    expect(more).toEqual([]);
+    expect(m?.state).toBe('Warning');
+    // Keyed tables are matched by key, text columns are exact, a domain is printed quoted: only these two.
+    expect(m?.message).toContain('2 table(s)');
+    expect(m?.message).toContain('"public"."Order Lines" ("qty", "price"), "public"."readings" ("v")');
+    expect(m?.fix).toContain('PGFERRY_DECODER=pgoutput');
+    expect(m?.fix).toContain('ALTER TABLE "public"."Order Lines" ADD PRIMARY KEY');
+    expect(itemState(w2j, 'SchemaValidation', db)).toBe('Warning');
+    expect(allowsMigration(w2j.details)).toBe(true);
+    // pgoutput is exact, and an Offline migration replays nothing: no warning.
+    expect(byCode(await validateMigration(request({ databases: [db] })), '603931')).toEqual([]);
+    expect(byCode(await validateMigration(request({ databases: [db], decoder: 'wal2json', mode: 'Offline' })), '603931')).toEqual([]);
+  });
+
   it('base types and procedural languages the target lacks are reported; casts, large objects, missing roles warn', async () => {
     const ghost = `vghost_${suffix}`;
     await sql(source, 'postgres', `CREATE ROLE ${ghost} NOLOGIN`);

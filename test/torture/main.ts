@@ -105,19 +105,21 @@ async function main(): Promise<void> {
       concurrency: args.concurrency,
       tolerated: args.tolerate,
       passed: summary.passed,
+      expectedClearFailures: summary.expectedFailures,
       divergences: summary.divergences,
       faultsInjected: summary.faultsByKind,
       divergencesByKind: summary.divergencesByKind,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       actionViolations: summary.actionViolations,
       failures: summary.failures.map((f) => ({ ...f, hostLogTail: f.hostLogTail?.slice(-2000) })),
-      seeds: summary.results.map((r) => ({ seed: r.seed, state: r.state, equal: r.equal, decoder: r.decoder, ownHost: r.ownHost, tables: r.tables, rows: r.rows, faults: r.faults.map((f) => `${f.kind}@${f.phase}`), seconds: Math.round(r.durationMs / 100) / 10, waitingAtSeconds: Math.round((r.timings.waiting ?? 0) / 100) / 10, workloadErrors: r.workloadErrors.length, tolerated: r.toleratedDifferences?.length ?? 0 })),
+      seeds: summary.results.map((r) => ({ seed: r.seed, state: r.state, equal: r.equal, ...(r.expectedFailure ? { expectedFailure: r.expectedFailure } : {}), decoder: r.decoder, ownHost: r.ownHost, tables: r.tables, rows: r.rows, faults: r.faults.map((f) => `${f.kind}@${f.phase}`), seconds: Math.round(r.durationMs / 100) / 10, waitingAtSeconds: Math.round((r.timings.waiting ?? 0) / 100) / 10, workloadErrors: r.workloadErrors.length, tolerated: r.toleratedDifferences?.length ?? 0 })),
     };
     mkdirSync(dirname(args.out), { recursive: true });
     writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
     const faults = Object.entries(summary.faultsByKind).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
     const kinds = Object.entries(summary.divergencesByKind).map(([k, n]) => `${k} ×${n}`).join(', ');
-    console.log(`[torture] ${summary.seeds} seeds, ${summary.passed} passed, ${summary.divergences} diverged (${summary.failures.map((f) => f.seed).join(', ') || 'none'})${kinds ? ` [${kinds}]` : ''}; faults: ${faults}; ${report.durationSeconds} s; ${args.out}`);
+    const expected = summary.expectedFailures.length > 0 ? `, ${summary.expectedFailures.length} ended with their expected clear failure (${summary.expectedFailures.map((x) => x.seed).join(', ')})` : '';
+    console.log(`[torture] ${summary.seeds} seeds, ${summary.passed} passed${expected}, ${summary.divergences} diverged (${summary.failures.map((f) => f.seed).join(', ') || 'none'})${kinds ? ` [${kinds}]` : ''}; faults: ${faults}; ${report.durationSeconds} s; ${args.out}`);
     for (const f of summary.failures) console.log(`[torture]   seed ${f.seed}: ${f.state}${f.error ? ` — ${f.error.slice(0, 200)}` : ''}${f.differences.length ? ` — ${f.differences.slice(0, 3).join('; ')}` : ''}\n             rerun: ${f.reproduce}`);
     if (summary.actionViolations.length > 0) console.log(`[torture] action watcher: ${summary.actionViolations.join('\n')}`);
     process.exitCode = summary.divergences > 0 || summary.actionViolations.length > 0 ? 1 : 0;

@@ -35,7 +35,10 @@ export interface RunnerOptions {
 
 export interface RunSummary {
   seeds: number;
+  /** Succeeded, judged equal, nothing left on the source. */
   passed: number;
+  /** Ended with the one clear failure their plan allows (run-seed.ts expectedFailure): neither passed nor diverged. */
+  expectedFailures: Array<{ seed: number; why: string }>;
   divergences: number;
   faultsByKind: Record<string, number>;
   /** Diverged seeds by what diverged: a state other than Succeeded, each kind of difference, leftovers. */
@@ -109,7 +112,7 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
     if (bad) failures.push({ ...r, reproduce: o.reproduce(seed), ...(host ? { hostLogTail: logOf(host, seed) } : {}) });
     if (plan.ownHost) await host?.stop().catch(() => undefined);
     if (!bad && o.dropPassed !== false) await dropSeedDatabases(o, seed).catch(() => undefined);
-    log(`[seed ${seed}] ${bad ? 'DIVERGED' : 'ok'}: ${r.state}${r.error ? ` (${r.error.slice(0, 300)})` : ''}, ${r.tables} tables, ${r.rows} rows, ${r.faults.length} fault(s), ${(r.durationMs / 1000).toFixed(1)} s (waiting at ${((r.timings.waiting ?? 0) / 1000).toFixed(1)} s)${r.differences.length ? `\n    ${r.differences.slice(0, 8).join('\n    ')}` : ''}${r.workloadErrors.length ? `\n    workload errors: ${r.workloadErrors.slice(0, 3).join(' | ')}` : ''}${bad ? `\n    rerun: ${o.reproduce(seed)}` : ''}`);
+    log(`[seed ${seed}] ${bad ? 'DIVERGED' : r.expectedFailure ? `expected clear failure (${r.expectedFailure})` : 'ok'}: ${r.state}${r.error ? ` (${r.error.slice(0, 300)})` : ''}, ${r.tables} tables, ${r.rows} rows, ${r.faults.length} fault(s), ${(r.durationMs / 1000).toFixed(1)} s (waiting at ${((r.timings.waiting ?? 0) / 1000).toFixed(1)} s)${r.differences.length ? `\n    ${r.differences.slice(0, 8).join('\n    ')}` : ''}${r.workloadErrors.length ? `\n    workload errors: ${r.workloadErrors.slice(0, 3).join(' | ')}` : ''}${r.stuck ? `\n    stuck: ${r.stuck.replace(/\n/g, '\n      ')}` : ''}${bad ? `\n    rerun: ${o.reproduce(seed)}` : ''}`);
   };
 
   const lanes = Array.from({ length: Math.max(1, o.concurrency) }, async () => {
@@ -129,9 +132,11 @@ export async function runSeeds(o: RunnerOptions): Promise<RunSummary> {
   for (const f of failures) for (const k of kindsOf(f)) divergencesByKind[k] = (divergencesByKind[k] ?? 0) + 1;
   results.sort((a, b) => a.seed - b.seed);
   failures.sort((a, b) => a.seed - b.seed);
+  const expectedFailures = results.flatMap((r) => (r.expectedFailure !== undefined && !diverged(r) ? [{ seed: r.seed, why: r.expectedFailure }] : []));
   return {
     seeds: results.length,
-    passed: results.length - failures.length,
+    passed: results.length - failures.length - expectedFailures.length,
+    expectedFailures,
     divergences: failures.length,
     faultsByKind,
     divergencesByKind,

@@ -70,7 +70,7 @@ export class SlotStream {
   private readonly query: ReplicationQuery;
   private stopped = false;
   changesRead = 0;
-  /** Whether next() stopped because everything up to caughtUpAt was read. */
+  /** Whether next() stopped because everything up to caughtUpAt (or uptoLsn) was read. */
   caughtUp = false;
   private done = false;
 
@@ -250,6 +250,10 @@ export class SlotStream {
     for (const t of txns) {
       // commitLsn is the END of the commit record: a transaction ending at uptoLsn committed before it.
       if (this.opts.uptoLsn !== undefined && compareLsn(t.commitLsn, this.opts.uptoLsn) > 0) {
+        // Transactions arrive in commit order: all those committed up to the end came first, so
+        // the stream is caught up with it; a drain must not wait for a keepalive to beat this one
+        // (a user still writing, or autovacuum's ANALYZE, which wal2json prints as B/C).
+        this.caughtUp = true;
         this.done = true;
         break;
       }
