@@ -25,6 +25,7 @@ import { projectRoot } from '../emulator/local/root';
 import { DurableStore } from '../emulator/durable/store';
 import { Logger } from '../emulator/log';
 import type { MigrationResource } from '../shared/model/migration-resource';
+import { withApiVersion } from '../shared/model/arm';
 
 const { values: args } = parseArgs({ options: { tables: { type: 'string', default: '5000' }, out: { type: 'string', default: 'bench/results/tables.json' } } });
 const sizes = String(args.tables).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -67,7 +68,7 @@ async function orchestrationStats(storage: string, hub: string): Promise<Orchest
 }
 
 async function api(host: RunningHost, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: MigrationResource }> {
-  const r = await fetch(`${host.url}/api${path}`, { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const r = await fetch(withApiVersion(`${host.url}/api${path}`), { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
   const text = await r.text();
   return { status: r.status, json: (text ? JSON.parse(text) : {}) as MigrationResource };
 }

@@ -12,6 +12,7 @@ import { startAzurite, type Azurite } from '../../emulator/local/azurite';
 import { startHost, type RunningHost } from '../../emulator/host';
 import { projectRoot } from '../../emulator/local/root';
 import type { MigrationResource } from '../../shared/model/migration-resource';
+import { withApiVersion } from '../../shared/model/arm';
 
 export interface ProductRig {
   source: Cluster;
@@ -56,7 +57,7 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
     async stopHost() { await host.stop(); },
     async startHost() { host = await launch(); },
     async api(method, path, body) {
-      const r = await fetch(`${host.url}/api${path}`, { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const r = await fetch(withApiVersion(`${host.url}/api${path}`), { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await r.text();
       return { status: r.status, text, json: (text ? JSON.parse(text) : {}) as MigrationResource };
     },
