@@ -105,9 +105,14 @@ describe('names and lists', () => {
     const [a, b] = [await db('e2etwo_a'), await db('e2etwo_b')];
     await put('pair', 'first', migrationBody(source, target, [a]));
     await put('pair', 'second', migrationBody(source, target, [b]));
-    const dup = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [a]) });
+    // ARM's PUT is create-or-update: the same body again changes nothing (200); one that would
+    // make the name another migration (other databases) is refused, naming it.
+    const again = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [a]) });
+    expect(again.status, again.text).toBe(200);
+    const dup = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [b]) });
     expect(dup.status).toBe(409);
     expect(dup.json<{ error: { message: string } }>().error.message).toContain('first');
+    expect(dup.json<{ error: { message: string } }>().error.message).toContain('properties.dbsToMigrate cannot change');
     const check = await http(`${host.api}/flexibleServers/pair/checkMigrationNameAvailability`, { method: 'POST', body: { name: 'first', type: 'Microsoft.DBforPostgreSQL/flexibleServers/migrations' } });
     expect(check.json()).toMatchObject({ nameAvailable: false, reason: 'AlreadyExists' });
     const writerA = startWriter(source, a);
