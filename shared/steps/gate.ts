@@ -100,6 +100,6 @@ async function endCanceled(rt: Runtime, key: MigrationKey, dbs: readonly string[
 }
 
 async function markOccupied(rt: Runtime, key: MigrationKey, dbs: readonly string[]): Promise<void> {
-  const operation = 'Waiting for overwrite confirmation: the database exists on the target and is not empty (PATCH overwriteDbsInTarget "True" to replace it)';
+  const operation = 'Waiting for overwrite confirmation: the database exists on the target and is not empty';
   await Promise.all(dbs.map((db) => updateDatabase(rt.store, key, db, (d) => (d.migrationOperation === operation ? undefined : { ...d, migrationOperation: operation }))));
 }

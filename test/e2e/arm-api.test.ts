@@ -138,9 +138,16 @@ describe('PUT is create-or-update; PATCH applies each updatable property or refu
     const online = await http(migrationUrl(host, 'armsched', 'later'), { method: 'PUT', body: { properties: { ...body.properties, migrationMode: 'Online' } } });
     expect(online.status, online.text).toBe(200);
     expect(online.json<MigrationResource>().properties.migrationMode).toBe('Online');
-    const roles = await patch('armsched', 'later', { migrateRoles: 'False' }, { tags: { owner: 'dba' } });
+    const roles = await patch('armsched', 'later', { migrateRoles: 'True' }, { tags: { owner: 'dba' } });
     expect(roles.status, roles.text).toBe(200);
     expect(roles.json<MigrationResource>().tags).toEqual({ owner: 'dba' });
+    expect(roles.json<MigrationResource>().properties.migrateRoles).toBe('True');
+    expect((await patch('armsched', 'later', { migrateRoles: 'False' })).json<MigrationResource>().properties.migrateRoles).toBe('False');
+    // A location is kept once given; a migration cannot move.
+    expect((await patch('armsched', 'later', {}, { location: 'westeurope' })).json<MigrationResource>().location).toBe('westeurope');
+    const moved = await patch('armsched', 'later', {}, { location: 'eastus' });
+    expect(moved.status).toBe(409);
+    expect(errorOf(moved.text).message).toContain('location is "westeurope" and cannot change to "eastus"');
     // Never: other databases; pgferry cannot set up the source.
     const other = await patch('armsched', 'later', { dBsToMigrate: ['otherdb'] });
     expect(other.status).toBe(409);
@@ -171,6 +178,9 @@ describe('PUT is create-or-update; PATCH applies each updatable property or refu
     expect(tags.status, tags.text).toBe(200);
     expect(tags.json<MigrationResource>().tags).toEqual({ owner: 'ops' });
     expect((await http(migrationUrl(host, 'armsched', 'later'), { method: 'PUT', body })).status).toBe(409);
+    // DELETE removes an ended migration (204): the name is free again.
+    expect((await http(migrationUrl(host, 'armsched', 'later'), { method: 'DELETE' })).status).toBe(204);
+    expect((await http(migrationUrl(host, 'armsched', 'later'))).status).toBe(404);
   }, 300_000);
 });
 
@@ -232,11 +242,15 @@ describe('per-database cancel and cutover', () => {
     expect(await slotsOn(source, c)).toEqual([]);
 
     expect((await patch('armper', 'three', { triggerCutover: 'True', dbsToTriggerCutoverOn: [a] })).status).toBe(200);
+    const seen = new Set<string>();
     const afterA = await waitFor(`${a} Succeeded, ${b} ready`, async () => {
       const m = await getMigration(host, 'armper', 'three');
       const s = m.properties.currentStatus;
+      seen.add(`${s.state}/${s.currentSubStateDetails.currentSubState}`);
       return s.currentSubStateDetails.dbDetails[a]?.migrationState === 'Succeeded' && s.state === 'WaitingForUserAction' ? m : undefined;
-    }, 120_000, 300);
+    }, 120_000, 100);
+    // While a is cut over the migration is completing; b never left WaitingForCutoverTrigger.
+    expect(seen).toContain('InProgress/CompletingMigration');
     expect(afterA.properties.currentStatus.currentSubStateDetails.dbDetails[b]?.migrationState).toBe('WaitingForCutoverTrigger');
     // Cancel again names only ended databases: nothing to cancel.
     const nothing = await patch('armper', 'three', { cancel: 'True', dbsToCancelMigrationOn: [a, c] });

@@ -101,7 +101,7 @@ describe('cancel', () => {
 });
 
 describe('names and lists', () => {
-  it('two migrations run at once on one target, a taken name is refused with 409, and the list is newest first', async () => {
+  it('two migrations run at once on one target, a PUT on a taken name updates it or is refused with 409, and the list is newest first', async () => {
     const [a, b] = [await db('e2etwo_a'), await db('e2etwo_b')];
     await put('pair', 'first', migrationBody(source, target, [a]));
     await put('pair', 'second', migrationBody(source, target, [b]));
