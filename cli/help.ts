@@ -20,21 +20,24 @@ export const COMMAND_HELP: Record<string, string> = {
   any case, "true"/"false" strings or booleans. --mode and --option replace the file's values.
   Aliases: -s/--server-name, -n/--migration-name, -b/--properties, --migration-mode, --migration-option.
 
-  Example properties file (body.json), as the az CLI docs write it:
+  Example properties file (body.json):
     { "properties": {
-        "SourceDBServerResourceId": "10.0.0.4:5432@migrator",
-        "SecretParameters": {
-          "AdminCredentials": { "SourceServerPassword": "…", "TargetServerPassword": "…" },
+        "sourceDbServerResourceId": "10.0.0.4:5432@migrator",
+        "targetDbServerFullyQualifiedDomainName": "target.postgres.database.azure.com",
+        "secretParameters": {
+          "adminCredentials": { "sourceServerPassword": "…", "targetServerPassword": "…" },
           "targetServerUserName": "azureadmin" },
-        "DBsToMigrate": ["ticketdb", "timedb"],
-        "OverwriteDBsInTarget": "true",
+        "dbsToMigrate": ["ticketdb", "timedb"],
+        "overwriteDbsInTarget": "false",
         "sourceType": "OnPremises",
-        "sslMode": "Prefer" } }
+        "sslMode": "Prefer",
+        "migrationMode": "Online" } }
   sourceDbServerResourceId is host:port@user for a server outside Azure, or the source's Azure
-  resource id. The target is the server named by --server ({server}.postgres.database.azure.com
-  unless the service's settings say otherwise); "targetDbServerFullyQualifiedDomainName" names
-  another. The mode is offline unless the file or --mode says online, as with the az CLI.
-  Then: pgferry create -s target -n migration1 -b body.json --mode online`,
+  resource id. targetDbServerFullyQualifiedDomainName is optional, as in the az CLI docs' files:
+  without it the target is the server named by --server ({server}.postgres.database.azure.com,
+  unless the service's settings place it elsewhere). migrationMode is optional too: without it
+  (or --mode) the mode is offline, as with the az CLI.
+  Then: pgferry create -s target -n migration1 -b body.json`,
   list: `pgferry list --server <target> [--filter Active|All]
   Lists the target's migrations, newest start first. Default filter: Active (as the az CLI and
   the API); --filter All includes finished ones.`,

@@ -103,6 +103,13 @@ function stoppableDatabases(p) {
   return p.dbsToMigrate.filter((name) => STOPPABLE.has(details[name]?.migrationState ?? 'InProgress'));
 }
 
+/** The databases still running that no cutover request covers yet (a request without a list covers all). */
+function cutoverPending(p) {
+  const details = p.currentStatus.currentSubStateDetails.dbDetails ?? {};
+  const asked = p.triggerCutover === 'True' ? (p.dbsToTriggerCutoverOn ?? p.dbsToMigrate) : [];
+  return p.dbsToMigrate.filter((name) => STOPPABLE.has(details[name]?.migrationState ?? 'InProgress') && !asked.includes(name));
+}
+
 /** Cutover is offered once every database still running waits for it (failed ones are skipped). */
 export function canCutover(m) {
   return cutoverAllowed(m.properties);
@@ -180,7 +187,8 @@ export function renderDetails(root, ctx) {
       fact('Duration', formatDuration(p.startedOn, p.endedOn)),
     );
 
-    const requested = p.triggerCutover === 'True';
+    // Requested: a cutover covers every database still running (a cutover of some leaves the others to cut over).
+    const requested = cutoverPending(p).length === 0 && p.triggerCutover === 'True';
     const ready = canCutover(m);
     const finished = TERMINAL_STATES.has(s.state);
     // "Cutover/Cancel requested" is done with once the migration ended; its state says the rest.
@@ -236,7 +244,8 @@ export function renderDetails(root, ctx) {
 
   async function cutover() {
     if (!current || !canCutover(current)) return;
-    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails).filter((d) => d.migrationState === 'WaitingForCutoverTrigger');
+    const pending = cutoverPending(current.properties);
+    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails).filter((d) => d.migrationState === 'WaitingForCutoverTrigger' && pending.includes(d.databaseName));
     const failed = failedDatabasesOf(current.properties).map((d) => d.databaseName);
     const latency = (d) => `Latency (minutes) ${d.latency === undefined ? '—' : String(Number((d.latency / 60).toFixed(5)))}`;
     const choice = databaseChoice('det-cutover-db', dbs.map((d) => d.databaseName));
