@@ -14,7 +14,7 @@ import { DEFAULT_PORT, sameServer } from './endpoints';
 import { hostPortField, locationSchema, passwordSchema, sourceResourceIdField, tagsSchema, usernameSchema, utcDateTimeSchema } from './fields';
 import { DEFAULT_MAX_DATABASES, databaseListSchema, databaseSubsetSchema, subsetIssues } from './names';
 import { MIGRATION_BODY_KEYS, withNormalizedKeys } from './normalize';
-import { defaultTargetAddress, type TargetDefaults } from './target';
+import { targetAddressOf, type TargetDefaults } from './target';
 
 /** What the model needs from the app settings and the route. */
 export interface ModelSettings {
@@ -241,23 +241,6 @@ function propertiesSchema(maxDatabases: number, targetDefaults: TargetDefaults |
       // The refinement guarantees a target; the fallback only satisfies the types.
       return { properties, source, target: target.ok ? { host: target.host, port: target.port, user: targetUser } : { host: '', port: DEFAULT_PORT, user: targetUser } };
     });
-}
-
-type TargetOutcome = { ok: true; host: string; port: number; defaulted: boolean } | { ok: false; message: string; fix: string };
-
-/** The target as given, else the route's server by the settings (shared/model/target.ts). */
-function targetAddressOf(given: { host: string; port?: number } | undefined, defaults: TargetDefaults | undefined): TargetOutcome {
-  if (given !== undefined) return { ok: true, host: given.host, port: given.port ?? DEFAULT_PORT, defaulted: false };
-  if (defaults === undefined) {
-    return {
-      ok: false,
-      message: 'is required when the request names no target server',
-      fix: 'Set it to the target server\'s host name, e.g. "myserver.postgres.database.azure.com": pgferry runs outside Azure\'s control plane and takes the target from the server name of the route, which this request did not come with.',
-    };
-  }
-  const address = defaultTargetAddress(defaults);
-  if (!address.ok) return { ok: false, message: `is not given, and ${address.message}`, fix: 'Set targetDbServerFullyQualifiedDomainName, or correct PGFERRY_TARGET_HOST / PGFERRY_TARGET_HOST_SUFFIX.' };
-  return { ok: true, host: address.host, port: address.port, defaulted: true };
 }
 
 /** The PUT body schema; input is raw JSON (any key case), output a MigrationRequest. */

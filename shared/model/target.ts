@@ -52,3 +52,20 @@ export function hostSuffixProblem(suffix: string): string | undefined {
   const parsed = parseHostPort(`server${suffix}`, `server${AZURE_HOST_SUFFIX}`, false);
   return parsed.ok && parsed.value.port === undefined ? undefined : 'is not a DNS suffix';
 }
+
+export type TargetOutcome = { ok: true; host: string; port: number; defaulted: boolean } | { ok: false; message: string; fix: string };
+
+/** The target as given, else the route's server placed by the settings. */
+export function targetAddressOf(given: { host: string; port?: number } | undefined, defaults: TargetDefaults | undefined): TargetOutcome {
+  if (given !== undefined) return { ok: true, host: given.host, port: given.port ?? DEFAULT_PORT, defaulted: false };
+  if (defaults === undefined) {
+    return {
+      ok: false,
+      message: 'is required when the request names no target server',
+      fix: 'Set it to the target server\'s host name, e.g. "myserver.postgres.database.azure.com": pgferry runs outside Azure\'s control plane and takes the target from the server name of the route, which this request did not come with.',
+    };
+  }
+  const address = defaultTargetAddress(defaults);
+  if (!address.ok) return { ok: false, message: `is not given, and ${address.message}`, fix: 'Set targetDbServerFullyQualifiedDomainName, or correct PGFERRY_TARGET_HOST / PGFERRY_TARGET_HOST_SUFFIX.' };
+  return { ok: true, host: address.host, port: address.port, defaulted: true };
+}
