@@ -30,12 +30,13 @@ export type Command =
   | { name: 'list'; server: string; filter: ListFilter }
   | { name: 'show'; server: string; migration: string }
   | { name: 'watch'; server: string; migration: string; untilCutoverReady: boolean; intervalMs: number }
+  | { name: 'update'; server: string; migration: string; properties: Record<string, unknown> }
   | { name: 'cutover'; server: string; migration: string; dbs?: string[] }
   | { name: 'cancel'; server: string; migration: string; dbs?: string[] }
   | { name: 'check-name'; server: string; migration: string }
   | { name: 'help'; topic?: string };
 
-export const COMMANDS = ['create', 'list', 'show', 'watch', 'cutover', 'cancel', 'check-name'] as const;
+export const COMMANDS = ['create', 'list', 'show', 'watch', 'update', 'cutover', 'cancel', 'check-name'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7071';
@@ -59,6 +60,13 @@ const OPTIONS = {
   'until-cutover-ready': { type: 'boolean' },
   interval: { type: 'string' },
   dbs: { type: 'string', multiple: true },
+  'overwrite-dbs': { type: 'boolean' },
+  'start-data-migration': { type: 'boolean' },
+  'migration-window-start': { type: 'string' },
+  'migration-window-end': { type: 'string' },
+  'setup-replication': { type: 'boolean' },
+  cutover: { type: 'boolean' },
+  cancel: { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -70,6 +78,10 @@ const ALLOWED: Record<CommandName, OptionName[]> = {
   list: ['server', 'server-name', 'filter'],
   show: ['server', 'server-name', 'name', 'migration-name'],
   watch: ['server', 'server-name', 'name', 'migration-name', 'until-cutover-ready', 'interval'],
+  update: [
+    'server', 'server-name', 'name', 'migration-name', 'overwrite-dbs', 'start-data-migration', 'migration-window-start', 'migration-window-end',
+    'mode', 'migration-mode', 'setup-replication', 'cutover', 'cancel', 'dbs',
+  ],
   cutover: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
   cancel: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
   'check-name': ['server', 'server-name', 'name', 'migration-name'],
@@ -143,6 +155,8 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
         global,
         command: { name: 'watch', server, migration: need('name', 'migration-name', 'migration name'), untilCutoverReady: Boolean(v['until-cutover-ready']), intervalMs: interval(v.interval, word) },
       };
+    case 'update':
+      return { global, command: { name: 'update', server, migration: need('name', 'migration-name', 'migration name'), properties: updateProperties(v, one('mode', 'migration-mode')) } };
     case 'cutover':
     case 'cancel': {
       const dbs = v.dbs?.flatMap((d) => d.split(',')).map((d) => d.trim()).filter((d) => d !== '');
@@ -151,6 +165,37 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
     default:
       return { global, command: { name: word, server, migration: need('name', 'migration-name', 'migration name') } };
   }
+}
+
+/**
+ * The PATCH properties of `update`, as `az … migration update` sends them: --cutover or --cancel
+ * (with --dbs) on their own, or the settings that release a waiting migration, in one PATCH.
+ */
+function updateProperties(
+  v: { [K in 'overwrite-dbs' | 'start-data-migration' | 'setup-replication' | 'cutover' | 'cancel']?: boolean } & { 'migration-window-start'?: string; 'migration-window-end'?: string; dbs?: string[] },
+  mode: string | undefined,
+): Record<string, unknown> {
+  const dbs = v.dbs?.flatMap((d) => d.split(',')).map((d) => d.trim()).filter((d) => d !== '');
+  const actions = (['cutover', 'cancel'] as const).filter((a) => v[a]);
+  const fields: Record<string, unknown> = {
+    ...(v['overwrite-dbs'] ? { overwriteDbsInTarget: 'True' } : {}),
+    ...(v['start-data-migration'] ? { startDataMigration: 'True' } : {}),
+    ...(v['migration-window-start'] !== undefined ? { migrationWindowStartTimeInUtc: v['migration-window-start'] } : {}),
+    ...(v['migration-window-end'] !== undefined ? { migrationWindowEndTimeInUtc: v['migration-window-end'] } : {}),
+    ...(mode !== undefined ? { migrationMode: choice('--mode', mode, ['Online', 'Offline'] as const, 'update') } : {}),
+    ...(v['setup-replication'] ? { setupLogicalReplicationOnSourceDbIfNeeded: 'True' } : {}),
+  };
+  const [action, other] = actions;
+  if (other !== undefined || (action !== undefined && Object.keys(fields).length > 0)) {
+    throw new UsageError('--cutover and --cancel each go alone (with --dbs); send other changes in another update', 'update');
+  }
+  if (dbs !== undefined && action === undefined) throw new UsageError('--dbs goes with --cutover or --cancel', 'update');
+  if (action === 'cutover') return { triggerCutover: 'True', ...(dbs && dbs.length > 0 ? { dbsToTriggerCutoverOn: dbs } : {}) };
+  if (action === 'cancel') return { cancel: 'True', ...(dbs && dbs.length > 0 ? { dbsToCancelMigrationOn: dbs } : {}) };
+  if (Object.keys(fields).length === 0) {
+    throw new UsageError('update needs what to change: --overwrite-dbs, --start-data-migration, --migration-window-start/--migration-window-end <UTC time>, --mode, or --cutover/--cancel [--dbs]', 'update');
+  }
+  return fields;
 }
 
 function globalOptions(v: { url?: string; key?: string; output?: string }, env: Record<string, string | undefined>): GlobalOptions {

@@ -4,6 +4,7 @@
  * not be reached at all (Unreachable).
  */
 import type { MigrationResource } from '../shared/model/migration-resource';
+import { withApiVersion } from '../shared/model/arm';
 
 export interface ErrorDetail {
   field: string;
@@ -65,7 +66,8 @@ export class PgferryClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.key) headers['x-functions-key'] = this.key;
-    const url = `${this.base}/${path}`;
+    // Every ARM route takes ?api-version= (the version pgferry implements now).
+    const url = withApiVersion(`${this.base}/${path}`);
     let res: Response;
     try {
       res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });

@@ -158,6 +158,37 @@ export function databaseLine(d: DbMigrationStatus): string {
     .join(' ');
 }
 
+/** A database step 3 holds back because it exists, not empty, on the target (shared/steps/gate.ts sets this operation). */
+const OCCUPIED = 'Waiting for overwrite confirmation';
+
+/**
+ * What a waiting migration waits for and the command that releases it (the same PATCH the portal's
+ * buttons send); undefined when it is not waiting on the user before its data migration or canceling.
+ */
+export function waitingAdvice(m: MigrationResource, server: string): string | undefined {
+  const s = m.properties.currentStatus;
+  const sub = s.currentSubStateDetails.currentSubState;
+  const dbs = Object.values(s.currentSubStateDetails.dbDetails);
+  const cmd = (flags: string) => `pgferry update --server ${server} --name ${m.name} ${flags}`;
+  switch (sub) {
+    case 'WaitingForTargetDBOverwriteConfirmation': {
+      const occupied = dbs.filter((d) => d.migrationOperation?.startsWith(OCCUPIED)).map((d) => d.databaseName);
+      const which = occupied.length > 0 ? occupied.join(', ') : 'Some databases to migrate';
+      return `Waiting for overwrite confirmation: ${which} ${occupied.length === 1 ? 'exists' : 'exist'} on the target and ${occupied.length === 1 ? 'is' : 'are'} not empty. To replace ${occupied.length === 1 ? 'it' : 'them'}: ${cmd('--overwrite-dbs')} (or drop ${occupied.length === 1 ? 'it' : 'them'} on the target; or pgferry cancel).`;
+    }
+    case 'WaitingForDataMigrationScheduling':
+      return `Waiting to be started (startDataMigration is False): ${cmd('--start-data-migration')}`;
+    case 'WaitingForDataMigrationWindow':
+      return `Waiting for the migration window, which opens at ${m.properties.migrationWindowStartTimeInUtc ?? '(unknown)'}; it starts on its own. To move it: ${cmd('--migration-window-start <UTC time>')}`;
+    case 'CancelingRequestedDBMigrations': {
+      const canceling = dbs.filter((d) => d.migrationState === 'Canceling').map((d) => d.databaseName);
+      return `Canceling ${canceling.join(', ')}: each stops at its next step and drops its replication slot.`;
+    }
+    default:
+      return undefined;
+  }
+}
+
 export function statusLine(m: MigrationResource): string {
   const s = m.properties.currentStatus;
   return `${m.name}: ${s.state} / ${s.currentSubStateDetails.currentSubState}`;
@@ -177,7 +208,7 @@ function checkLines(items: readonly ValidationSummaryItem[], indent: string): st
 }
 
 /** `show` as text: the resource's facts, its databases, and validation results with fixes. */
-export function showText(m: MigrationResource, now = Date.now()): string {
+export function showText(m: MigrationResource, now = Date.now(), server = serverOf(m)): string {
   const p = m.properties;
   const s = p.currentStatus;
   const facts: [string, string][] = [
@@ -188,6 +219,8 @@ export function showText(m: MigrationResource, now = Date.now()): string {
     ['Source server', sourceServer(p)],
     ['Source server type', p.sourceType],
     ['Target', p.targetDbServerFullyQualifiedDomainName],
+    ...(p.startDataMigration === 'False' ? [['Start data migration', 'False (waits for pgferry update --start-data-migration)'] as [string, string]] : []),
+    ...(p.migrationWindowStartTimeInUtc ? [['Migration window', `${p.migrationWindowStartTimeInUtc} – ${p.migrationWindowEndTimeInUtc ?? ''}`] as [string, string]] : []),
     ['Databases', p.dbsToMigrate.join(', ')],
     ['Start time', p.startedOn ?? ''],
     ['End time', p.endedOn ?? ''],
@@ -214,9 +247,16 @@ export function showText(m: MigrationResource, now = Date.now()): string {
     }
   }
   if (s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger') {
-    lines.push('', 'Ready for cutover: stop writes to the source, wait until latency is near 0, then run `pgferry cutover`.');
+    lines.push('', 'Ready for cutover: stop writes to the source, wait until latency is near 0, then run `pgferry cutover` (--dbs for some databases).');
   }
+  const advice = waitingAdvice(m, server);
+  if (advice) lines.push('', advice);
   return lines.join('\n');
+}
+
+/** The target server's name, from the resource id (`…/flexibleServers/{server}/migrations/{name}`). */
+function serverOf(m: MigrationResource): string {
+  return /\/flexibleServers\/([^/]+)\/migrations\//.exec(m.id)?.[1] ?? '<server>';
 }
 
 /** An API error for stderr: status and message, then each field with its fix. */

@@ -33,7 +33,11 @@ export const COMMAND_HELP: Record<string, string> = {
         "sslMode": "Prefer",
         "migrationMode": "Online" } }
   sourceDbServerResourceId is host:port@user for a server outside Azure, or the source's Azure
-  resource id. Then: pgferry create -s target -n migration1 -b body.json`,
+  resource id. targetDbServerFullyQualifiedDomainName is optional, as in the az CLI docs' files:
+  without it the target is the server named by --server ({server}.postgres.database.azure.com,
+  unless the service's settings place it elsewhere). migrationMode is optional too: without it
+  (or --mode) the mode is offline, as with the az CLI.
+  Then: pgferry create -s target -n migration1 -b body.json`,
   list: `pgferry list --server <target> [--filter Active|All]
   Lists the target's migrations, newest start first. Default filter: Active (as the az CLI and
   the API); --filter All includes finished ones.`,
@@ -43,11 +47,26 @@ export const COMMAND_HELP: Record<string, string> = {
   watch: `pgferry watch --server <target> --name <migration> [--until-cutover-ready] [--interval <seconds>]
   Follows a migration until it ends (or, with --until-cutover-ready, until it waits for cutover).
   On a terminal the progress is redrawn in place; otherwise one line per change.`,
+  update: `pgferry update --server <target> --name <migration> <change>
+  Changes a migration, as az … migration update does (one PATCH). What releases a waiting one:
+    --overwrite-dbs            replace target databases that exist and are not empty
+                               (WaitingForTargetDBOverwriteConfirmation)
+    --start-data-migration     start a migration created with startDataMigration False
+                               (WaitingForDataMigrationScheduling)
+    --migration-window-start <UTC time>, --migration-window-end <UTC time>
+                               move the window (WaitingForDataMigrationWindow)
+    --mode online|offline      before the data migration starts
+    --cutover | --cancel [--dbs db1,db2]   as pgferry cutover / cancel
+    --setup-replication        refused: pgferry cannot reconfigure the source (the error says what to set)
+  What may not change any more is refused, naming the property and why.`,
   cutover: `pgferry cutover --server <target> --name <migration> [--dbs db1,db2]
-  Triggers cutover once the migration is WaitingForCutoverTrigger. Stop writes to the source and
-  wait until latency is near 0 first.`,
+  Triggers cutover once the migration is WaitingForCutoverTrigger, of every database or of those
+  named (the others go on waiting; cut them over later). Stop writes to the source and wait until
+  latency is near 0 first.`,
   cancel: `pgferry cancel --server <target> --name <migration> [--dbs db1,db2]
-  Cancels a migration that is InProgress or WaitingForUserAction. The target is not rolled back.`,
+  Cancels a migration that is InProgress or WaitingForUserAction, or only the databases named (the
+  others go on; the migration shows CancelingRequestedDBMigrations until they stopped). The target
+  is not rolled back.`,
   'check-name': `pgferry check-name --server <target> --name <migration>
   Exits 0 when the name is free on that target server, 1 when it is taken or not valid.`,
 };

@@ -14,6 +14,7 @@ import type { CommandContext, Io } from './commands/context';
 import { create } from './commands/create';
 import { list } from './commands/list';
 import { show } from './commands/show';
+import { update } from './commands/update';
 import { watch } from './commands/watch';
 
 function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): Promise<ExitCode> {
@@ -26,6 +27,8 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return show(command, ctx);
     case 'watch':
       return watch(command, ctx);
+    case 'update':
+      return update(command, ctx);
     case 'cutover':
     case 'cancel':
       return action(command, ctx);

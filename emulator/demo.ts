@@ -19,6 +19,7 @@ import { startHost, type RunningHost } from './host';
 import { projectRoot } from './local/root';
 import { compareDatabases } from '../shared/verify/compare';
 import type { MigrationResource } from '../shared/model/migration-resource';
+import { withApiVersion } from '../shared/model/arm';
 
 const DB = 'shop';
 const SERVER = 'demo-target';
@@ -129,7 +130,7 @@ interface Api {
 function apiOf(host: RunningHost, key: string): Api {
   return {
     async call(method, path, body) {
-      const res = await fetch(`${host.url}/api${path}`, {
+      const res = await fetch(withApiVersion(`${host.url}/api${path}`), {
         method,
         headers: { 'x-functions-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

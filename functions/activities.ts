@@ -19,6 +19,7 @@ import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
 import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
 import { databaseFinished, startDatabases, stopDatabases, watchDatabases } from '../shared/steps/watch';
+import { openDataMigration } from '../shared/steps/gate';
 import type { OrchestrationPort } from '../shared/steps/port';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
@@ -96,6 +97,7 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   setMigrationState: migration.setMigrationState,
   checkPrerequisites: migration.checkPrerequisites,
   validate: migration.runValidation,
+  openDataMigration,
   migrateRoles: migration.migrateRoles,
   applyDatabaseRoles: migration.applyDatabaseRoles,
   recordControl: migration.recordControl,

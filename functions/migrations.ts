@@ -1,5 +1,6 @@
 /**
- * The migration routes, ARM-shaped and scoped by target server (DESIGN.md "HTTP API"):
+ * The migration routes, ARM-shaped and scoped by target server (DESIGN.md "HTTP API"), each
+ * requiring ARM's `?api-version=` (one of shared/model/arm.ts API_VERSIONS):
  *   PUT|GET|PATCH|DELETE /api/flexibleServers/{server}/migrations/{name}
  *   GET                  /api/flexibleServers/{server}/migrations?migrationListFilter=Active|All
  *   POST                 /api/flexibleServers/{server}/checkMigrationNameAvailability
@@ -9,23 +10,27 @@ import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import {
   checkNameAvailability,
-  createMigrationResource,
   deleteMigrationResource,
   getMigrationResource,
   listMigrationResources,
   patchMigrationResource,
+  putMigrationResource,
 } from '../shared/api/migrations';
+import { requireApiVersion } from '../shared/api/errors';
 import { answer, readJson } from './respond';
 import { serviceContext } from './service';
 
 export async function migrationItem(req: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   return answer(context, async () => {
+    requireApiVersion(req.query.get('api-version'));
     const server = req.params.server ?? '';
     const name = req.params.name ?? '';
     const ctx = await serviceContext(client);
     switch (req.method) {
-      case 'PUT':
-        return { status: 201, jsonBody: await createMigrationResource(ctx, server, name, await readJson(req)) };
+      case 'PUT': {
+        const put = await putMigrationResource(ctx, server, name, await readJson(req));
+        return { status: put.created ? 201 : 200, jsonBody: put.resource };
+      }
       case 'PATCH':
         return { status: 200, jsonBody: await patchMigrationResource(ctx, server, name, await readJson(req)) };
       case 'DELETE': {
@@ -47,6 +52,7 @@ df.app.client.http('migrationItem', {
 
 export async function migrationList(req: HttpRequest, _client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   return answer(context, async () => {
+    requireApiVersion(req.query.get('api-version'));
     const ctx = await serviceContext(undefined);
     return { status: 200, jsonBody: await listMigrationResources(ctx, req.params.server ?? '', req.query.get('migrationListFilter')) };
   });
@@ -61,6 +67,7 @@ df.app.client.http('migrationList', {
 
 export async function checkMigrationName(req: HttpRequest, _client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
   return answer(context, async () => {
+    requireApiVersion(req.query.get('api-version'));
     const ctx = await serviceContext(undefined);
     return { status: 200, jsonBody: await checkNameAvailability(ctx, req.params.server ?? '', await readJson(req)) };
   });

@@ -54,6 +54,16 @@ param maxDatabases int = 8
 @maxValue(600000)
 param connectTimeoutMs int = 10000
 
+@description('''PGFERRY_RESOURCE_GROUP: the resource group of the target flexible servers, in the ARM ids
+pgferry answers with (the subscription is this deployment's).''')
+param targetResourceGroup string = resourceGroup().name
+
+@description('PGFERRY_TARGET_USERNAME: the target login when a migration names none (ARM would use the server admin). Empty: requests must name it.')
+param targetUsername string = ''
+
+@description('PGFERRY_TARGET_HOST_SUFFIX: the target of a migration that names no FQDN is {server}{suffix}.')
+param targetHostSuffix string = '.postgres.database.azure.com'
+
 @description('''Optional VNet integration: the resource id of a subnet delegated to
 Microsoft.Web/serverFarms, for reaching source and target servers on private addresses. Empty: none.''')
 param subnetId string = ''
@@ -143,6 +153,10 @@ module settings 'modules/appsettings.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     maxDatabases: maxDatabases
     connectTimeoutMs: connectTimeoutMs
+    subscriptionId: subscription().subscriptionId
+    targetResourceGroup: targetResourceGroup
+    targetUsername: targetUsername
+    targetHostSuffix: targetHostSuffix
   }
 }
 

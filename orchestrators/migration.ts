@@ -3,8 +3,11 @@
  *
  *   1. InProgress / PerformingPreRequisiteSteps   both servers reachable with the stored credentials
  *   2. InProgress / ValidationInProgress          pre-migration checks (Validate, ValidateAndMigrate)
- *   3. InProgress / WaitingForDataMigrationWindow a durable timer until migrationWindowStartTimeInUtc
- *      (a cancel ends the wait); past migrationWindowEndTimeInUtc no copy starts
+ *   3. what holds the data migration back (shared/steps/gate.ts), each released by a PATCH:
+ *      WaitingForTargetDBOverwriteConfirmation, WaitingForDataMigrationScheduling,
+ *      WaitingForDataMigrationWindow (a durable timer until migrationWindowStartTimeInUtc); one wait
+ *      per execution — a short timer, the window's start, a PATCH's update event or a cancel —
+ *      then continueAsNew and ask again; past migrationWindowEndTimeInUtc no copy starts
  *   4. InProgress / MigratingData                 roles once (migrateRoles), then every database's
  *      own orchestration is started (by an activity, so this one never yields their tasks)
  *   5. watch: one wait per execution for a database to finish, a cutover or cancel event, or a
@@ -39,6 +42,14 @@ export interface MigrationResult {
 /** The watch's timer: how long it sleeps when no event wakes it. */
 export const WATCH_MS = 5_000;
 
+/**
+ * How long step 3 sleeps before it asks again when nothing but a PATCH (which wakes it at once) or
+ * a change on the target (a database dropped by hand) can release it.
+ */
+export const GATE_POLL_MS = 30_000;
+/** Step 3's longest single timer, so a far migration window is approached in bounded steps. */
+export const GATE_MAX_WAIT_MS = 3_600_000;
+
 export const migrationOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, MigrationResult | undefined, unknown> {
   const input = context.df.getInput<MigrationInput>();
   const key = { server: input.server, name: input.name };
@@ -57,44 +68,40 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
   let started = input.watching === true;
   try {
     if (!input.watching) {
-      // 1. PerformingPreRequisiteSteps
-      yield setState('InProgress', 'PerformingPreRequisiteSteps');
-      const pre = yield* run(call('checkPrerequisites', key));
-      if (!pre.ok) return yield* finish({ state: 'Failed', error: pre.failure.message });
+      if (!input.waitingToStart) {
+        // 1. PerformingPreRequisiteSteps
+        yield setState('InProgress', 'PerformingPreRequisiteSteps');
+        const pre = yield* run(call('checkPrerequisites', key));
+        if (!pre.ok) return yield* finish({ state: 'Failed', error: pre.failure.message });
 
-      // 2. ValidationInProgress
-      if (input.option !== 'Migrate') {
-        yield setState('InProgress', 'ValidationInProgress');
-        const v = yield* run(call('validate', key));
-        if (!v.ok) return yield* finish({ state: 'Failed', error: v.failure.message });
-        if (v.value.status === 'Failed') return yield* finish({ state: 'ValidationFailed', error: 'Validation failed: see validationDetails' });
-        if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
-      }
-
-      // 3. WaitingForDataMigrationWindow: validation ran first, so problems surface before the wait.
-      const start = input.migrationWindowStartTimeInUtc ? new Date(input.migrationWindowStartTimeInUtc) : undefined;
-      if (start && start.getTime() > context.df.currentUtcDateTime.getTime()) {
-        yield setState('InProgress', 'WaitingForDataMigrationWindow');
-        const timer = context.df.createTimer(start);
-        const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
-        listening.push(['cancel', cancel]);
-        if ((yield context.df.Task.any([timer, cancel])) === cancel) {
-          timer.cancel();
-          yield call('recordControl', { ...key, control: 'cancel', request: cancel.result ?? null });
-          return yield* finish({ state: 'Canceled' });
+        // 2. ValidationInProgress: before any wait, so problems surface early.
+        if (input.option !== 'Migrate') {
+          yield setState('InProgress', 'ValidationInProgress');
+          const v = yield* run(call('validate', key));
+          if (!v.ok) return yield* finish({ state: 'Failed', error: v.failure.message });
+          if (v.value.status === 'Failed') return yield* finish({ state: 'ValidationFailed', error: 'Validation failed: see validationDetails' });
+          if (input.option === 'Validate') return yield* finish({ state: 'Succeeded' });
         }
       }
-      const closed = windowClosed(input, context.df.currentUtcDateTime);
+
+      // 3. What holds the data migration back; the activity stores the waiting substate, or MigratingData.
+      const gate = yield* run(call('openDataMigration', key));
+      if (!gate.open && 'end' in gate) return yield* finish({ state: gate.end, ...(gate.error ? { error: gate.error } : {}) });
+      const closed = windowClosed(gate, context.df.currentUtcDateTime);
       if (closed) return yield* finish({ state: 'Failed', error: closed });
+      if (!gate.open) {
+        yield* waitForRelease(context, call, key, listening, gate.until);
+        context.df.continueAsNew({ ...input, waitingToStart: true });
+        return undefined;
+      }
 
       // 4. MigratingData: roles first (cluster-wide, once, before any schema), then every database.
-      yield setState('InProgress', 'MigratingData');
       const roles = yield* run(call('migrateRoles', key));
       if (!roles.ok) return yield* finish({ state: 'Failed', error: roles.failure.message });
-      const late = windowClosed(input, context.df.currentUtcDateTime);
+      const late = windowClosed(gate, context.df.currentUtcDateTime);
       if (late) return yield* finish({ state: 'Failed', error: late });
       started = true;
-      yield call('startDatabases', { ...key, mode: input.mode, databases: input.databases, migrationInstanceId: context.df.instanceId });
+      yield call('startDatabases', { ...key, mode: gate.mode, databases: input.databases, migrationInstanceId: context.df.instanceId });
     }
 
     // 5. Watch: this execution's one wait (events raised earlier in it are delivered to it).
@@ -136,6 +143,26 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
 export const MAX_STOP_REQUESTS = 3;
 
 /**
+ * Step 3's one wait: the timer (the window's start, or a short poll), a PATCH's update event, or a
+ * cutover or cancel event; the user's events are recorded (or refused) as data before the
+ * execution continues as new and asks again.
+ */
+function* waitForRelease(context: OrchestrationContext, call: Call, key: MigrationKey, listening: Array<['cutover' | 'cancel', Task]>, until: string | undefined): Generator<Task, void, unknown> {
+  const now = context.df.currentUtcDateTime.getTime();
+  const wanted = until === undefined ? now + GATE_POLL_MS : new Date(until).getTime();
+  const timer = context.df.createTimer(new Date(Math.min(Math.max(wanted, now), now + GATE_MAX_WAIT_MS)));
+  const update = context.df.waitForExternalEvent(EVENTS.update);
+  const cutover = context.df.waitForExternalEvent(EVENTS.cutover);
+  const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+  listening.push(['cutover', cutover], ['cancel', cancel]);
+  const woke = yield context.df.Task.any([timer, update, cutover, cancel]);
+  if (woke !== timer) timer.cancel();
+  for (const [control, event] of listening) {
+    if (event.isCompleted) yield call('recordControl', { ...key, control, request: event.result ?? null });
+  }
+}
+
+/**
  * One wait for a database to finish, a user's cutover or cancel, or the timer; the user's events
  * are recorded (or refused) as data. Returns the databases' outcomes once all have finished.
  */
@@ -156,8 +183,8 @@ function* watchOnce(context: OrchestrationContext, call: Call, key: MigrationKey
 }
 
 /** Why no copy may start at `now`: the window's end has passed (null when it has not, or there is none). */
-export function windowClosed(input: Pick<MigrationInput, 'migrationWindowEndTimeInUtc'>, now: Date): string | null {
-  const end = input.migrationWindowEndTimeInUtc;
+export function windowClosed(gate: { migrationWindowEndTimeInUtc?: string }, now: Date): string | null {
+  const end = gate.migrationWindowEndTimeInUtc;
   if (!end || new Date(end).getTime() > now.getTime()) return null;
   return `The migration window ended at ${end} (now ${now.toISOString()}), so no data was copied. Create a new migration with migrationWindowEndTimeInUtc in the future, or without a window`;
 }

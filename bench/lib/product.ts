@@ -14,6 +14,7 @@ import type { EngineStats } from '../../emulator/durable/engine';
 import type { RunningHost } from '../../emulator/host';
 import { projectRoot } from '../../emulator/local/root';
 import type { MigrationResource } from '../../shared/model/migration-resource';
+import { withApiVersion } from '../../shared/model/arm';
 
 /** The engine's figures of the running host: episodes, replay time, histories, activity timings. */
 export type HostStats = ReturnType<RunningHost['stats']>;
@@ -68,7 +69,7 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
     async stopHost() { await host.stop(); },
     async startHost() { host = await launch(); },
     async api(method, path, body) {
-      const r = await fetch(`${host.url}/api${path}`, { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const r = await fetch(withApiVersion(`${host.url}/api${path}`), { method, headers: { 'x-functions-key': key, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await r.text();
       return { status: r.status, text, json: (text ? JSON.parse(text) : {}) as MigrationResource };
     },

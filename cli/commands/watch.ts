@@ -12,7 +12,7 @@
 import type { Command } from '../args';
 import { ApiFailure } from '../client';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { databaseLine, progressBars, statusLine } from '../format';
+import { databaseLine, progressBars, statusLine, waitingAdvice } from '../format';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 import type { CommandContext } from './context';
 
@@ -76,9 +76,11 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
       lastJson = text;
       return;
     }
+    const advice = waitingAdvice(m, cmd.server);
     if (live) {
       const lines = [
         `${statusLine(m)}   (updated ${clock(ctx.now())} UTC)`,
+        ...(advice ? [`  ${advice}`] : []),
         ...databases(m).flatMap((d) => [`  ${databaseLine(d)}`, ...progressBars(d, io.columns)]),
         ...(s.error ? [`  error: ${s.error}`] : []),
         'Ctrl-C stops watching; the migration keeps running.',
@@ -89,7 +91,11 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
     }
     // The error is part of what changed: a database that fails can leave state and substate as they were.
     const status = `${statusLine(m)}${s.error ? ` — ${s.error}` : ''}`;
-    if (status !== lastStatus) io.out(`${clock(ctx.now())} ${status}`);
+    if (status !== lastStatus) {
+      io.out(`${clock(ctx.now())} ${status}`);
+      // A migration waiting on the user says, once, what releases it.
+      if (advice) io.out(`${clock(ctx.now())}   ${advice}`);
+    }
     lastStatus = status;
     for (const d of databases(m)) {
       const line = databaseLine(d);

@@ -12,6 +12,13 @@ param previousEncryptionKeyRef string
 param appInsightsConnectionString string
 param maxDatabases int
 param connectTimeoutMs int
+@description('PGFERRY_SUBSCRIPTION_ID / PGFERRY_RESOURCE_GROUP: the scope of the ARM ids pgferry answers with.')
+param subscriptionId string
+param targetResourceGroup string
+@description('PGFERRY_TARGET_USERNAME; empty: not set (requests name the target login).')
+param targetUsername string
+@description('PGFERRY_TARGET_HOST_SUFFIX: a migration without target FQDN goes to {server}{suffix}.')
+param targetHostSuffix string
 
 resource site 'Microsoft.Web/sites@2023-12-01' existing = {
   name: appName
@@ -28,6 +35,13 @@ var base = {
   PGFERRY_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=${encryptionKeyRef})'
   PGFERRY_MAX_DATABASES: string(maxDatabases)
   PGFERRY_CONNECT_TIMEOUT_MS: string(connectTimeoutMs)
+  PGFERRY_SUBSCRIPTION_ID: subscriptionId
+  PGFERRY_RESOURCE_GROUP: targetResourceGroup
+  PGFERRY_TARGET_HOST_SUFFIX: targetHostSuffix
+}
+
+var target = empty(targetUsername) ? {} : {
+  PGFERRY_TARGET_USERNAME: targetUsername
 }
 
 // Elastic Premium keeps the app's content on an Azure Files share.
@@ -44,5 +58,5 @@ var previous = empty(previousEncryptionKeyRef) ? {} : {
 resource appsettings 'Microsoft.Web/sites/config@2023-12-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(base, elastic, previous)
+  properties: union(base, elastic, previous, target)
 }

@@ -1,27 +1,28 @@
 /**
- * The migration API behind the HTTP routes (DESIGN.md "HTTP API"): create, read, list, cutover,
- * cancel and delete, on Table Storage state. Requests are parsed by shared/model (400 naming the
- * field); conflicts and missing resources are ApiErrors; passwords go only to shared/secrets.
+ * The migration API behind the HTTP routes (DESIGN.md "HTTP API"): create-or-update (PUT), read,
+ * list, update and act (PATCH), cancel or delete (DELETE), on Table Storage state. Requests are
+ * parsed by shared/model (400 naming the field); conflicts and missing resources are ApiErrors;
+ * passwords go only to shared/secrets.
  */
-import { randomUUID } from 'node:crypto';
 import { parseMigrationName, parseServerName } from '../model/names';
 import { parseMigrationRequest } from '../model/migration-request';
-import { actionDatabases, checkPatchAgainst, parseMigrationPatch } from '../model/migration-patch';
+import { checkPatchAgainst, parseMigrationPatch } from '../model/migration-patch';
 import { RequestValidationError, unwrap } from '../model/errors';
 import type { MigrationResource } from '../model/migration-resource';
 import type { ListFilter } from '../model/states';
 import { isTerminal } from '../model/states';
-import { cutoverDecision } from '../model/failed-databases';
-import { createMigration, getMigration, listMigrations, updateMigration, type MigrationRecord } from '../store/migrations';
-import { listDatabases, newDatabaseRecord, upsertDatabase } from '../store/databases';
+import { getMigration, listMigrations, type MigrationRecord } from '../store/migrations';
+import { listDatabases } from '../store/databases';
 import { loadValidation } from '../store/validation';
 import { deleteMigration } from '../store/purge';
-import { AlreadyExistsError } from '../store/errors';
-import { deleteSecrets, getSecrets, putSecrets } from '../secrets/store';
-import { cdcInstanceId, EVENTS, migrationInstanceId } from '../steps/names';
+import { deleteSecrets, getSecrets } from '../secrets/store';
 import type { ServiceContext } from './context';
-import { ApiError, conflict, notFound } from './errors';
+import { conflict, notFound } from './errors';
 import { toResource } from './resource';
+import { requestCancel } from './actions';
+import { changesOfPatch, changesOfPut } from './changes';
+import { createMigration } from './create';
+import { applyChanges, secretKeys } from './update';
 
 function names(server: string, name: string): { server: string; name: string } {
   return { server: unwrap(parseServerName(server)), name: unwrap(parseMigrationName(name)) };
@@ -32,74 +33,26 @@ export async function readResource(ctx: ServiceContext, rec: MigrationRecord): P
   const [dbs, validation] = await Promise.all([listDatabases(ctx.store, ref), loadValidation(ctx.store, ref)]);
   const order = new Map(rec.dbsToMigrate.map((d, i) => [d, i]));
   const byOrder = <T extends { databaseName: string }>(a: T, b: T) => (order.get(a.databaseName) ?? 0) - (order.get(b.databaseName) ?? 0);
-  return toResource(rec, [...dbs].sort(byOrder), { ...validation, databases: [...validation.databases].sort(byOrder) });
+  return toResource(rec, [...dbs].sort(byOrder), { ...validation, databases: [...validation.databases].sort(byOrder) }, ctx.settings.arm);
 }
 
-/** PUT …/migrations/{name}: 201 with the resource; 409 when the name is taken on this target. */
-export async function createMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string, body: unknown): Promise<MigrationResource> {
+/**
+ * PUT …/migrations/{name}, ARM's create-or-update: a new name creates the migration (201); an
+ * existing one is updated by the same rules as a PATCH (200), and a change of a property fixed at
+ * creation is a 409 naming it. A migration that ended is not changed by a PUT.
+ */
+export async function putMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string, body: unknown): Promise<{ created: boolean; resource: MigrationResource }> {
   const { server, name } = names(serverParam, nameParam);
-  const req = unwrap(parseMigrationRequest(body, { maxDatabases: ctx.settings.maxDatabases }));
-  if (!ctx.settings.secretKey) {
-    throw new ApiError(503, 'ServiceNotConfigured', 'PGFERRY_SECRET_KEY is not set, so passwords cannot be stored safely; set it (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) and retry');
+  const req = unwrap(parseMigrationRequest(body, { maxDatabases: ctx.settings.maxDatabases, target: { server, ...ctx.settings.target } }));
+  const found = await getMigration(ctx.store, server, name);
+  if (!found) return { created: true, resource: await readResource(ctx, await createMigration(ctx, server, name, req)) };
+  const rec = found.record;
+  if (isTerminal(rec.state)) {
+    throw conflict('MigrationNameAlreadyExists', `A migration named ${name} already exists on server ${server} and has ended ${rec.state}; a PUT cannot change it. DELETE it first to use the name again, choose another name, or PATCH its tags`);
   }
-  const p = req.properties;
-  const now = ctx.now().toISOString();
-  const instanceId = migrationInstanceId(server, name);
-  const rec: MigrationRecord = {
-    server,
-    name,
-    migrationId: randomUUID(),
-    state: 'InProgress',
-    subState: 'PerformingPreRequisiteSteps',
-    migrationMode: p.migrationMode,
-    migrationOption: p.migrationOption,
-    sourceType: p.sourceType,
-    sslMode: p.sslMode,
-    source: { host: req.source.host, port: req.source.port, user: req.source.user },
-    target: { host: req.target.host, port: req.target.port, user: req.target.user },
-    targetDbServerFullyQualifiedDomainName: p.targetDbServerFullyQualifiedDomainName,
-    dbsToMigrate: p.dbsToMigrate,
-    overwriteDbsInTarget: p.overwriteDbsInTarget,
-    migrateRoles: p.migrateRoles,
-    setupLogicalReplicationOnSourceDbIfNeeded: p.setupLogicalReplicationOnSourceDbIfNeeded,
-    startDataMigration: p.startDataMigration,
-    createdAt: now,
-    startedOn: now,
-    instanceId,
-    ...(p.sourceDbServerResourceId ? { sourceDbServerResourceId: p.sourceDbServerResourceId } : {}),
-    ...(p.sourceDbServerFullyQualifiedDomainName ? { sourceDbServerFullyQualifiedDomainName: p.sourceDbServerFullyQualifiedDomainName } : {}),
-    ...(p.migrationWindowStartTimeInUtc ? { migrationWindowStartTimeInUtc: p.migrationWindowStartTimeInUtc } : {}),
-    ...(p.migrationWindowEndTimeInUtc ? { migrationWindowEndTimeInUtc: p.migrationWindowEndTimeInUtc } : {}),
-    ...(req.location ? { location: req.location } : {}),
-    ...(req.tags ? { tags: req.tags } : {}),
-    ...(p.triggerCutover ? { cutoverRequestedAt: now, ...(p.dbsToTriggerCutoverOn ? { dbsToTriggerCutoverOn: p.dbsToTriggerCutoverOn } : {}) } : {}),
-  };
-  // Secrets first: a migration row without its credentials would fail at the first connect.
-  await putSecrets(ctx.store, server, name, {
-    sourcePassword: p.secretParameters.adminCredentials.sourceServerPassword,
-    targetPassword: p.secretParameters.adminCredentials.targetServerPassword,
-  }, { current: ctx.settings.secretKey, ...(ctx.keys.previous ? { previous: ctx.keys.previous } : {}) });
-  try {
-    await createMigration(ctx.store, rec);
-  } catch (err) {
-    if (err instanceof AlreadyExistsError) {
-      throw conflict('MigrationNameAlreadyExists', `A migration named ${name} already exists on server ${server}; choose another name (names are unique per target server)`);
-    }
-    throw err;
-  }
-  await Promise.all(rec.dbsToMigrate.map((db) => upsertDatabase(ctx.store, { server, name }, newDatabaseRecord(db))));
-  try {
-    await ctx.orchestration.startMigration(instanceId, {
-      server, name, mode: rec.migrationMode, option: rec.migrationOption, databases: rec.dbsToMigrate,
-      ...(rec.migrationWindowStartTimeInUtc ? { migrationWindowStartTimeInUtc: rec.migrationWindowStartTimeInUtc } : {}),
-      ...(rec.migrationWindowEndTimeInUtc ? { migrationWindowEndTimeInUtc: rec.migrationWindowEndTimeInUtc } : {}),
-    });
-  } catch (err) {
-    const message = `could not start the orchestration: ${err instanceof Error ? err.message : String(err)}`;
-    await updateMigration(ctx.store, server, name, (r) => ({ ...r, state: 'Failed', subState: 'Completed', error: message, endedOn: ctx.now().toISOString() }));
-    throw new ApiError(503, 'OrchestrationUnavailable', message);
-  }
-  return readResource(ctx, rec);
+  const stored = await getSecrets(ctx.store, server, name, secretKeys(ctx));
+  const changes = changesOfPut(req, rec, { source: stored.sourcePassword, target: stored.targetPassword });
+  return { created: false, resource: await readResource(ctx, await applyChanges(ctx, rec, changes)) };
 }
 
 export async function getMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string): Promise<MigrationResource> {
@@ -125,9 +78,7 @@ export function parseFilter(raw: string | null): ListFilter {
   throw RequestValidationError.from([{ path: ['migrationListFilter'], message: `is "${raw.slice(0, 40)}"; it must be Active or All`, fix: 'Use ?migrationListFilter=Active (default) or ?migrationListFilter=All.' }]);
 }
 
-const CANCELABLE = new Set(['InProgress', 'WaitingForUserAction']);
-
-/** PATCH …/migrations/{name}: triggerCutover, cancel, or field updates. */
+/** PATCH …/migrations/{name}: triggerCutover, cancel, or field updates (shared/api/updates.ts). */
 export async function patchMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string, body: unknown): Promise<MigrationResource> {
   const { server, name } = names(serverParam, nameParam);
   const patch = unwrap(parseMigrationPatch(body, { maxDatabases: ctx.settings.maxDatabases }));
@@ -135,53 +86,7 @@ export async function patchMigrationResource(ctx: ServiceContext, serverParam: s
   if (!found) throw notFound(`Migration ${name} on server ${server}`);
   const issues = checkPatchAgainst(found.record.dbsToMigrate, patch, found.record.migrationMode);
   if (issues.length > 0) throw RequestValidationError.from(issues);
-  const now = ctx.now().toISOString();
-  const dbs = actionDatabases(found.record.dbsToMigrate, patch);
-
-  if (patch.action === 'triggerCutover') {
-    const decision = cutoverDecision(found.record, await listDatabases(ctx.store, { server, name }), dbs);
-    if (!decision.ok) {
-      // Retrying only helps a migration that still runs: one that ended can never be cut over.
-      const next = isTerminal(found.record.state)
-        ? `It has ended ${found.record.state}, so there is nothing to cut over; create a new migration to copy again`
-        : 'Watch latency and retry when it is ready';
-      throw conflict('CutoverNotAllowed', `Migration ${name}: ${decision.reason}. ${next}`);
-    }
-    const updated = await updateMigration(ctx.store, server, name, (m) => ({ ...m, cutoverRequestedAt: m.cutoverRequestedAt ?? now, dbsToTriggerCutoverOn: dbs }));
-    await wake(ctx, updated.record, EVENTS.cutover, { dbs });
-    return readResource(ctx, updated.record);
-  }
-  if (patch.action === 'cancel') {
-    const updated = await requestCancel(ctx, found.record, dbs, now);
-    return readResource(ctx, updated);
-  }
-  const p = patch.properties;
-  const creds = p.secretParameters?.adminCredentials;
-  if (creds?.sourceServerPassword || creds?.targetServerPassword) {
-    if (!ctx.settings.secretKey) throw new ApiError(503, 'ServiceNotConfigured', 'PGFERRY_SECRET_KEY is not set');
-    const keys = { current: ctx.settings.secretKey, ...(ctx.keys.previous ? { previous: ctx.keys.previous } : {}) };
-    const old = await getSecrets(ctx.store, server, name, keys);
-    await putSecrets(ctx.store, server, name, {
-      sourcePassword: creds.sourceServerPassword ?? old.sourcePassword,
-      targetPassword: creds.targetServerPassword ?? old.targetPassword,
-    }, keys);
-  }
-  const updated = await updateMigration(ctx.store, server, name, (m) => ({
-    ...m,
-    ...(p.overwriteDbsInTarget !== undefined ? { overwriteDbsInTarget: p.overwriteDbsInTarget } : {}),
-    ...(p.migrateRoles !== undefined ? { migrateRoles: p.migrateRoles } : {}),
-    ...(patch.tags ? { tags: patch.tags } : {}),
-  }));
-  return readResource(ctx, updated.record);
-}
-
-async function requestCancel(ctx: ServiceContext, rec: MigrationRecord, dbs: string[], now: string): Promise<MigrationRecord> {
-  if (!CANCELABLE.has(rec.state)) {
-    throw conflict('CancelNotAllowed', `Cancel is possible while a migration is InProgress or WaitingForUserAction; migration ${rec.name} is ${rec.state}`);
-  }
-  const updated = await updateMigration(ctx.store, rec.server, rec.name, (m) => ({ ...m, cancelRequestedAt: m.cancelRequestedAt ?? now, dbsToCancelMigrationOn: dbs }));
-  await wake(ctx, updated.record, EVENTS.cancel, { dbs });
-  return updated.record;
+  return readResource(ctx, await applyChanges(ctx, found.record, changesOfPatch(patch)));
 }
 
 /** DELETE: cancels an active migration (200 + resource); removes a finished one (204, undefined). */
@@ -196,17 +101,6 @@ export async function deleteMigrationResource(ctx: ServiceContext, serverParam: 
   }
   const updated = await requestCancel(ctx, found.record, found.record.dbsToMigrate, ctx.now().toISOString());
   return readResource(ctx, updated);
-}
-
-/**
- * Events only wake waiting orchestrations early: the request itself is already stored, which is
- * what the workflow reads. CDC loops get the event too, so an idle one reacts at once.
- */
-async function wake(ctx: ServiceContext, rec: MigrationRecord, event: string, data: { dbs: string[] }): Promise<void> {
-  // `recorded` tells the migration's orchestration the request is stored already (nothing to record).
-  const payload = { ...data, recorded: true };
-  const targets = [rec.instanceId, ...rec.dbsToMigrate.map((_, i) => cdcInstanceId(rec.instanceId, i))];
-  await Promise.all(targets.map((id) => ctx.orchestration.raiseEvent(id, event, payload).catch(() => undefined)));
 }
 
 /** POST …/checkMigrationNameAvailability */

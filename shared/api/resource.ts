@@ -9,19 +9,19 @@ import type { StoredValidation } from '../store/validation';
 import { MIGRATION_RESOURCE_TYPE, type DbMigrationStatus, type MigrationResource, type ValidationDetails } from '../model/migration-resource';
 import { toArmFlag } from '../model/flags';
 import { presentedStatus } from '../model/failed-databases';
+import { cancelingDatabases, withCanceling } from '../model/canceling';
+import { DEFAULT_PORT } from '../model/endpoints';
+import { migrationResourceId, serverResourceId, type ArmScope } from '../model/arm';
 import type { ValidationState } from '../model/states';
-
-export function resourceId(server: string, name: string): string {
-  return `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/migrations/${name}`;
-}
 
 /** Database states after which the migration holds no slot on the source. */
 const ENDED: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Canceled']);
 
-export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
+/** One dbDetails entry; `canceling` when a cancel named it and it has not stopped yet. */
+export function toDbStatus(d: DatabaseRecord, canceling = false): DbMigrationStatus {
   const s: DbMigrationStatus = {
     databaseName: d.databaseName,
-    migrationState: d.migrationState,
+    migrationState: canceling ? 'Canceling' : d.migrationState,
     fullLoadQueuedTables: d.fullLoadQueuedTables,
     fullLoadErroredTables: d.fullLoadErroredTables,
     fullLoadLoadingTables: d.fullLoadLoadingTables,
@@ -92,12 +92,18 @@ export function toValidationDetails(v: StoredValidation | undefined): Validation
   };
 }
 
-export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], validation?: StoredValidation): MigrationResource {
+/** The target as the resource names it: the FQDN as given, else the host the route's server resolved to. */
+function targetName(m: MigrationRecord): string {
+  return m.targetDbServerFullyQualifiedDomainName ?? (m.target.port === DEFAULT_PORT ? m.target.host : `${m.target.host}:${m.target.port}`);
+}
+
+export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], validation: StoredValidation | undefined, scope: ArmScope): MigrationResource {
+  const canceling = cancelingDatabases(m, dbs);
   const dbDetails: Record<string, DbMigrationStatus> = {};
-  for (const d of dbs) dbDetails[d.databaseName] = toDbStatus(d);
+  for (const d of dbs) dbDetails[d.databaseName] = toDbStatus(d, canceling.includes(d.databaseName));
   const validationDetails = toValidationDetails(validation);
-  // A failed database shows on the migration at once, whichever row was written first.
-  const shown = presentedStatus(m, dbs);
+  // A failed database shows on the migration at once, whichever row was written first; so does a cancel.
+  const shown = withCanceling(presentedStatus(m, dbs), canceling);
   const p: MigrationResource['properties'] = {
     migrationId: m.migrationId,
     currentStatus: {
@@ -109,7 +115,8 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
     migrationOption: m.migrationOption,
     sourceType: m.sourceType,
     sslMode: m.sslMode,
-    targetDbServerFullyQualifiedDomainName: m.targetDbServerFullyQualifiedDomainName ?? `${m.target.host}:${m.target.port}`,
+    targetDbServerFullyQualifiedDomainName: targetName(m),
+    targetDbServerResourceId: serverResourceId(scope, m.server),
     dbsToMigrate: m.dbsToMigrate,
     overwriteDbsInTarget: toArmFlag(m.overwriteDbsInTarget),
     migrateRoles: toArmFlag(m.migrateRoles),
@@ -125,10 +132,11 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
   if (m.dbsToCancelMigrationOn) p.dbsToCancelMigrationOn = m.dbsToCancelMigrationOn;
   if (m.migrationWindowStartTimeInUtc) p.migrationWindowStartTimeInUtc = m.migrationWindowStartTimeInUtc;
   if (m.migrationWindowEndTimeInUtc) p.migrationWindowEndTimeInUtc = m.migrationWindowEndTimeInUtc;
+  if (m.migrationInstanceResourceId) p.migrationInstanceResourceId = m.migrationInstanceResourceId;
   if (m.endedOn) p.endedOn = m.endedOn;
   if (m.rejectedRequest && m.rejectedRequestAt) p.rejectedRequest = { requestedAt: m.rejectedRequestAt, message: m.rejectedRequest };
   return {
-    id: resourceId(m.server, m.name),
+    id: migrationResourceId(scope, m.server, m.name),
     name: m.name,
     type: MIGRATION_RESOURCE_TYPE,
     ...(m.location ? { location: m.location } : {}),

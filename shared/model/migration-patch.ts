@@ -1,36 +1,39 @@
 /**
- * The PATCH body of an existing migration. A PATCH is either one action (cut over, cancel, or set
- * up logical replication on the source, with its database list) or a change of fields that may
- * change after creation — never both, so a half-applied request cannot exist. Checks that need
- * the stored migration are in `checkPatchAgainst`.
+ * The PATCH body of an existing migration. A PATCH is either one action (cut over or cancel, with
+ * its database list) or a change of fields that may change after creation — never both, so a
+ * half-applied request cannot exist. Which field may change when is decided against the stored
+ * migration, one rule per property (shared/api/updates.ts); checks of the action's databases are
+ * in `checkPatchAgainst`.
  */
 import { z } from 'zod';
 import { MIGRATION_MODES, type MigrationMode } from './states';
 import { fromSafeParse, reject, type ModelIssue, type Parsed } from './errors';
 import { armEnum, armFlag } from './flags';
-import { passwordSchema, tagsSchema, usernameSchema, utcDateTimeSchema } from './fields';
+import { locationSchema, passwordSchema, tagsSchema, usernameSchema, utcDateTimeSchema } from './fields';
 import { DEFAULT_MAX_DATABASES, databaseListSchema, databaseSubsetSchema, subsetIssues } from './names';
 import { MIGRATION_PATCH_KEYS, withNormalizedKeys } from './normalize';
 import type { ModelSettings } from './migration-request';
 
-export type PatchAction = 'triggerCutover' | 'cancel' | 'setupLogicalReplication' | 'update';
+export type PatchAction = 'triggerCutover' | 'cancel' | 'update';
 
 export interface MigrationPatchProperties {
   triggerCutover?: boolean;
   cancel?: boolean;
-  setupLogicalReplicationOnSourceDbIfNeeded?: boolean;
   /** Empty or absent: every database of the migration. */
   dbsToTriggerCutoverOn?: string[];
+  /** Empty or absent: every database of the migration. */
   dbsToCancelMigrationOn?: string[];
   /** True confirms overwriting databases that already exist on the target. */
   overwriteDbsInTarget?: boolean;
   migrateRoles?: boolean;
   /** True starts a migration created with startDataMigration False. */
   startDataMigration?: boolean;
+  /** Changes the mode before the data migration starts. */
   migrationMode?: MigrationMode;
+  /** Moves the migration window before the data migration starts. */
   migrationWindowStartTimeInUtc?: string;
   migrationWindowEndTimeInUtc?: string;
-  /** Answers WaitingForDBsToMigrateSpecification. */
+  /** Refused unless it repeats the stored list: pgferry takes the databases at creation. */
   dbsToMigrate?: string[];
   /** New credentials, e.g. after a password rotation; stored encrypted, never echoed. */
   secretParameters?: {
@@ -44,6 +47,8 @@ export interface MigrationPatch {
   /** What the PATCH does; `update` when it only changes fields. */
   action: PatchAction;
   tags?: Record<string, string>;
+  /** A migration cannot move: a location other than the stored one is refused. */
+  location?: string;
   properties: MigrationPatchProperties;
 }
 
@@ -61,6 +66,7 @@ export const FIXED_AT_CREATION = [
 const ACTIONS = [
   { flag: 'triggerCutover', list: 'dbsToTriggerCutoverOn', action: 'triggerCutover' },
   { flag: 'cancel', list: 'dbsToCancelMigrationOn', action: 'cancel' },
+  // Refused when "True" (pgferry cannot set up the source), but still one action among the others.
   { flag: 'setupLogicalReplicationOnSourceDbIfNeeded', list: undefined, action: 'setupLogicalReplication' },
 ] as const;
 
@@ -95,6 +101,8 @@ function propertiesSchema(maxDatabases: number) {
       migrationWindowEndTimeInUtc: utcDateTimeSchema.optional(),
       dbsToMigrate: databaseListSchema(maxDatabases).optional(),
       secretParameters: secretParametersPatchSchema.optional(),
+      // Where the Azure VM tutorial's file puts the target login; read as secretParameters.targetServerUsername.
+      targetServerUsername: usernameSchema.optional(),
       ...fixed,
     })
     .strict();
@@ -118,10 +126,23 @@ export function migrationPatchSchema(settings: Partial<ModelSettings> = {}) {
     .object({
       properties: propertiesSchema(settings.maxDatabases ?? DEFAULT_MAX_DATABASES).optional(),
       tags: tagsSchema.optional(),
+      location: locationSchema.optional(),
     })
     .strict()
-    .superRefine(({ properties: p = {}, tags }, ctx) => {
+    .superRefine(({ properties: p = {}, tags, location }, ctx) => {
       const at = (key: string) => ['properties', key];
+      if (p.setupLogicalReplicationOnSourceDbIfNeeded === true) {
+        reject(
+          ctx,
+          'is "True", but pgferry cannot change the source server\'s parameters or restart it',
+          'Set wal_level = logical on the source yourself (ALTER SYSTEM SET wal_level = logical, then restart; on a managed source, its logical replication parameter); validation names what is missing.',
+          at('setupLogicalReplicationOnSourceDbIfNeeded'),
+        );
+      }
+      const inSecrets = p.secretParameters?.targetServerUsername;
+      if (inSecrets !== undefined && p.targetServerUsername !== undefined && inSecrets !== p.targetServerUsername) {
+        reject(ctx, 'differs from secretParameters.targetServerUsername', 'Name the target login once, in secretParameters.targetServerUsername.', at('targetServerUsername'));
+      }
       for (const key of FIXED_AT_CREATION) {
         if (p[key] !== undefined) {
           reject(ctx, 'cannot be changed on an existing migration', 'Remove it from the PATCH; to use other servers or options, create a new migration.', at(key));
@@ -148,7 +169,7 @@ export function migrationPatchSchema(settings: Partial<ModelSettings> = {}) {
             at(key),
           );
         }
-      } else if (changedFields(p).length === 0 && tags === undefined) {
+      } else if (changedFields(p).length === 0 && tags === undefined && location === undefined) {
         reject(
           ctx,
           'is missing or changes nothing',
@@ -162,13 +183,15 @@ export function migrationPatchSchema(settings: Partial<ModelSettings> = {}) {
         reject(ctx, 'is not after migrationWindowStartTimeInUtc', 'Set the end of the migration window after its start (both in UTC).', at('migrationWindowEndTimeInUtc'));
       }
     })
-    .transform(({ properties: p = {}, tags }): MigrationPatch => {
+    .transform(({ properties: p = {}, tags, location }): MigrationPatch => {
       const properties: MigrationPatchProperties = {};
       for (const key of changedFields(p)) {
-        if ((FIXED_AT_CREATION as readonly string[]).includes(key)) continue;
+        if ((FIXED_AT_CREATION as readonly string[]).includes(key) || key === 'targetServerUsername' || key === 'setupLogicalReplicationOnSourceDbIfNeeded') continue;
         Object.assign(properties, { [key]: p[key as keyof PatchInput] });
       }
-      return { action: chosenActions(p)[0]?.action ?? 'update', ...(tags !== undefined && { tags }), properties };
+      if (p.targetServerUsername !== undefined) properties.secretParameters = { ...properties.secretParameters, targetServerUsername: p.targetServerUsername };
+      const action = chosenActions(p)[0]?.action;
+      return { action: action === 'triggerCutover' || action === 'cancel' ? action : 'update', ...(tags !== undefined && { tags }), ...(location !== undefined && { location }), properties };
     });
   return withNormalizedKeys(MIGRATION_PATCH_KEYS, body);
 }

@@ -1,7 +1,9 @@
 /**
  * The PUT body of a migration, `{ properties, location?, tags? }`, in the ARM / az CLI shape.
  * Fields are checked one by one, then against each other; the result carries the resolved
- * source and target addresses so no later code parses `host:port@user` again.
+ * source and target addresses so no later code parses `host:port@user` again. Where ARM leaves a
+ * value open, the default is the az CLI's (migrationMode Offline, ValidateAndMigrate); the target
+ * defaults to the route's server (shared/model/target.ts).
  */
 import { z } from 'zod';
 import { MIGRATION_MODES, MIGRATION_OPTIONS, SOURCE_TYPES, SSL_MODES } from './states';
@@ -12,11 +14,19 @@ import { DEFAULT_PORT, sameServer } from './endpoints';
 import { hostPortField, locationSchema, passwordSchema, sourceResourceIdField, tagsSchema, usernameSchema, utcDateTimeSchema } from './fields';
 import { DEFAULT_MAX_DATABASES, databaseListSchema, databaseSubsetSchema, subsetIssues } from './names';
 import { MIGRATION_BODY_KEYS, withNormalizedKeys } from './normalize';
+import { targetAddressOf, type TargetDefaults } from './target';
 
-/** What the model needs from the app settings. */
+/** What the model needs from the app settings and the route. */
 export interface ModelSettings {
   /** Most databases one migration may list (PGFERRY_MAX_DATABASES). */
   maxDatabases: number;
+  /** The route's server and the settings that place it: the target when the request names none. */
+  target?: TargetDefaults;
+}
+
+/** ARM's default SSL mode: VerifyFull for a Single Server source (its certificate is Azure's), Prefer otherwise. */
+export function defaultSslMode(sourceType: SourceType): SslMode {
+  return sourceType === 'PostgreSQLSingleServer' ? 'VerifyFull' : 'Prefer';
 }
 
 export interface SecretParameters {
@@ -26,7 +36,8 @@ export interface SecretParameters {
   };
   /** When absent, the `@user` part of sourceDbServerResourceId names the source login. */
   sourceServerUsername?: string;
-  targetServerUsername: string;
+  /** When absent, PGFERRY_TARGET_USERNAME (ARM would use the target's admin login). */
+  targetServerUsername?: string;
 }
 
 /** `properties` after parsing: canonical keys, exact ARM enum spellings, flags as booleans. */
@@ -40,7 +51,8 @@ export interface MigrationRequestProperties {
   sourceDbServerResourceId?: string;
   /** As sent; when set, its host wins over sourceDbServerResourceId's. */
   sourceDbServerFullyQualifiedDomainName?: string;
-  targetDbServerFullyQualifiedDomainName: string;
+  /** As sent; absent: the route's server (`{server}.postgres.database.azure.com` or the settings'). */
+  targetDbServerFullyQualifiedDomainName?: string;
   /** Write-only: stored encrypted, never echoed. */
   secretParameters: SecretParameters;
   dbsToMigrate: string[];
@@ -58,7 +70,7 @@ export interface MigrationRequestProperties {
   /** UTC, as `toISOString()`. */
   migrationWindowStartTimeInUtc?: string;
   migrationWindowEndTimeInUtc?: string;
-  /** Accepted for ARM compatibility; pgferry has no runtime server. */
+  /** ARM's runtime server: stored and shown as given (pgferry runs in its own function app). */
   migrationInstanceResourceId?: string;
 }
 
@@ -85,21 +97,24 @@ const secretParametersSchema = z
   .object({
     adminCredentials: z.object({ sourceServerPassword: passwordSchema, targetServerPassword: passwordSchema }).strict(),
     sourceServerUsername: usernameSchema.optional(),
-    targetServerUsername: usernameSchema,
+    targetServerUsername: usernameSchema.optional(),
   })
   .strict();
 
-function propertiesSchema(maxDatabases: number) {
+function propertiesSchema(maxDatabases: number, targetDefaults: TargetDefaults | undefined) {
   return z
     .object({
-      migrationMode: armEnum(MIGRATION_MODES).default('Online'),
+      // The az CLI's default (`--migration-mode offline`); ARM leaves it open.
+      migrationMode: armEnum(MIGRATION_MODES).default('Offline'),
       migrationOption: armEnum(MIGRATION_OPTIONS).default('ValidateAndMigrate'),
       sourceType: armEnum(SOURCE_TYPES).default('OnPremises'),
-      sslMode: armEnum(SSL_MODES).default('Prefer'),
+      sslMode: armEnum(SSL_MODES).optional(),
       sourceDbServerResourceId: sourceResourceIdField.optional(),
       sourceDbServerFullyQualifiedDomainName: hostPortField('pg.contoso.com:5432').optional(),
-      targetDbServerFullyQualifiedDomainName: hostPortField('myserver.postgres.database.azure.com'),
+      targetDbServerFullyQualifiedDomainName: hostPortField('myserver.postgres.database.azure.com').optional(),
       secretParameters: secretParametersSchema,
+      // The Azure VM tutorial's file puts the target login beside secretParameters, not in it.
+      targetServerUsername: usernameSchema.optional(),
       dbsToMigrate: databaseListSchema(maxDatabases),
       overwriteDbsInTarget: armFlag.default(false),
       migrateRoles: armFlag.default(false),
@@ -133,18 +148,39 @@ function propertiesSchema(maxDatabases: number) {
           ['secretParameters', 'sourceServerUsername'],
         );
       }
+      const target = targetAddressOf(p.targetDbServerFullyQualifiedDomainName?.address, targetDefaults);
+      if (!target.ok) reject(ctx, target.message, target.fix, ['targetDbServerFullyQualifiedDomainName']);
+      const inSecrets = p.secretParameters.targetServerUsername;
+      if (inSecrets !== undefined && p.targetServerUsername !== undefined && inSecrets !== p.targetServerUsername) {
+        reject(ctx, 'differs from secretParameters.targetServerUsername', 'Name the target login once, in secretParameters.targetServerUsername.', ['targetServerUsername']);
+      }
+      if ((inSecrets ?? p.targetServerUsername ?? targetDefaults?.username) === undefined) {
+        reject(
+          ctx,
+          'is required: no target login is named and PGFERRY_TARGET_USERNAME is not set',
+          'Set properties.secretParameters.targetServerUsername to the target login (its admin or a member of azure_pg_admin): Azure fills this in with the server\'s admin login, but pgferry cannot look it up; or set the app setting PGFERRY_TARGET_USERNAME.',
+          ['secretParameters', 'targetServerUsername'],
+        );
+      }
       const sourceHost = fqdn?.host ?? resourceId?.host;
-      if (sourceHost !== undefined) {
+      if (sourceHost !== undefined && target.ok) {
         const source = { host: sourceHost, port: fqdn?.port ?? resourceId?.port ?? DEFAULT_PORT };
-        const target = p.targetDbServerFullyQualifiedDomainName.address;
-        if (sameServer(source, { host: target.host, port: target.port ?? DEFAULT_PORT })) {
+        if (sameServer(source, target)) {
           reject(
             ctx,
-            'points at the source server',
+            `points at the source server (${target.defaulted ? 'the default target of the route' : 'as given'})`,
             'Set it to the target server: migrating a server onto itself would overwrite the databases being read.',
             ['targetDbServerFullyQualifiedDomainName'],
           );
         }
+      }
+      if (p.setupLogicalReplicationOnSourceDbIfNeeded) {
+        reject(
+          ctx,
+          'is "True", but pgferry cannot change the source server\'s parameters or restart it',
+          'Set wal_level = logical on the source yourself (ALTER SYSTEM SET wal_level = logical, then restart; on a managed source, its logical replication parameter) and send "False" or leave it out; validation names what is missing.',
+          ['setupLogicalReplicationOnSourceDbIfNeeded'],
+        );
       }
       if (p.triggerCutover && p.migrationMode === 'Offline') {
         reject(
@@ -182,12 +218,15 @@ function propertiesSchema(maxDatabases: number) {
     .transform((p): Omit<MigrationRequest, 'location' | 'tags'> => {
       const resourceId = p.sourceDbServerResourceId?.address;
       const fqdn = p.sourceDbServerFullyQualifiedDomainName?.address;
-      const target = p.targetDbServerFullyQualifiedDomainName.address;
-      const { sourceDbServerResourceId, sourceDbServerFullyQualifiedDomainName, targetDbServerFullyQualifiedDomainName, ...rest } = p;
+      const target = targetAddressOf(p.targetDbServerFullyQualifiedDomainName?.address, targetDefaults);
+      const { sourceDbServerResourceId, sourceDbServerFullyQualifiedDomainName, targetDbServerFullyQualifiedDomainName, targetServerUsername, sslMode, ...rest } = p;
+      const targetUser = p.secretParameters.targetServerUsername ?? targetServerUsername ?? targetDefaults?.username ?? '';
       const properties: MigrationRequestProperties = {
         ...rest,
-        targetDbServerFullyQualifiedDomainName: targetDbServerFullyQualifiedDomainName.text,
+        sslMode: sslMode ?? defaultSslMode(p.sourceType),
+        secretParameters: { ...p.secretParameters, targetServerUsername: targetUser },
       };
+      if (targetDbServerFullyQualifiedDomainName !== undefined) properties.targetDbServerFullyQualifiedDomainName = targetDbServerFullyQualifiedDomainName.text;
       if (sourceDbServerResourceId !== undefined) properties.sourceDbServerResourceId = sourceDbServerResourceId.text;
       if (sourceDbServerFullyQualifiedDomainName !== undefined) {
         properties.sourceDbServerFullyQualifiedDomainName = sourceDbServerFullyQualifiedDomainName.text;
@@ -199,11 +238,8 @@ function propertiesSchema(maxDatabases: number) {
         user: p.secretParameters.sourceServerUsername ?? resourceId?.user ?? '',
       };
       if (resourceId?.azureServerName !== undefined) source.azureServerName = resourceId.azureServerName;
-      return {
-        properties,
-        source,
-        target: { host: target.host, port: target.port ?? DEFAULT_PORT, user: p.secretParameters.targetServerUsername },
-      };
+      // The refinement guarantees a target; the fallback only satisfies the types.
+      return { properties, source, target: target.ok ? { host: target.host, port: target.port, user: targetUser } : { host: '', port: DEFAULT_PORT, user: targetUser } };
     });
 }
 
@@ -211,7 +247,7 @@ function propertiesSchema(maxDatabases: number) {
 export function migrationRequestSchema(settings: Partial<ModelSettings> = {}) {
   const body = z
     .object({
-      properties: propertiesSchema(settings.maxDatabases ?? DEFAULT_MAX_DATABASES),
+      properties: propertiesSchema(settings.maxDatabases ?? DEFAULT_MAX_DATABASES, settings.target),
       location: locationSchema.optional(),
       tags: tagsSchema.optional(),
     })

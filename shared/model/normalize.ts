@@ -48,6 +48,8 @@ export const MIGRATION_PROPERTIES_KEYS = object({
   sourceDbServerFullyQualifiedDomainName: {},
   targetDbServerFullyQualifiedDomainName: {},
   secretParameters: { node: SECRET_PARAMETERS },
+  // Where the Azure VM tutorial's file puts it; read as secretParameters.targetServerUsername.
+  targetServerUsername: {},
   dbsToMigrate: {},
   overwriteDbsInTarget: {},
   migrateRoles: {},
@@ -55,8 +57,9 @@ export const MIGRATION_PROPERTIES_KEYS = object({
   startDataMigration: {},
   triggerCutover: {},
   cancel: {},
-  // 2022-05-01-preview spelt it `dBsToTiggerCutoverOn`; files written then still say so.
-  dbsToTriggerCutoverOn: { aliases: ['dbsToTiggerCutoverOn'] },
+  // 2022-05-01-preview spelt it `dBsToTiggerCutoverOn`; files written then still say so, and
+  // `az … migration update --cutover` (az 2.45) sends `DBsToTriggerCutoverMigrationOn`.
+  dbsToTriggerCutoverOn: { aliases: ['dbsToTiggerCutoverOn', 'dbsToTriggerCutoverMigrationOn'] },
   dbsToCancelMigrationOn: {},
   migrationWindowStartTimeInUtc: {},
   migrationWindowEndTimeInUtc: {},
@@ -81,11 +84,11 @@ export const MIGRATION_BODY_KEYS = object({
   ...ARM_ENVELOPE,
 });
 
-/** The PATCH body: a migration cannot move region, so `location` is ignored there. */
+/** The PATCH body: a migration cannot move region, so a `location` other than the stored one is refused. */
 export const MIGRATION_PATCH_KEYS = object({
   properties: { node: MIGRATION_PROPERTIES_KEYS },
   tags: { node: MAP },
-  location: READ_ONLY,
+  location: {},
   ...ARM_ENVELOPE,
 });
 

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MAX_DATABASES } from './names';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, armScopeFrom, type ArmScope } from './arm';
+import { AZURE_HOST_SUFFIX, hostSuffixProblem, targetHostProblem, type TargetSettings } from './target';
 
 /** The 2025 ARM spec's cap on dbsToMigrate. */
 export const MAX_DATABASES_LIMIT = 50;
@@ -43,6 +45,14 @@ export interface Settings {
    * (PGFERRY_COPY_SPLIT_MB, 1–1048576, default 1024).
    */
   copySplitMb: number;
+  /**
+   * Where a migration's target is when its request names none: the route's server under
+   * PGFERRY_TARGET_HOST_SUFFIX (default .postgres.database.azure.com), or PGFERRY_TARGET_HOST;
+   * the login PGFERRY_TARGET_USERNAME.
+   */
+  target: TargetSettings;
+  /** Subscription and resource group of the ARM ids pgferry answers with (PGFERRY_SUBSCRIPTION_ID, PGFERRY_RESOURCE_GROUP). */
+  arm: ArmScope;
 }
 
 export const DECODERS = ['pgoutput', 'wal2json'] as const;
@@ -121,6 +131,17 @@ const tablePrefix = z
 
 const optionalText = z.string().optional().transform((raw) => (raw?.trim() ? raw.trim() : undefined));
 
+/** An optional text setting checked by `problemOf` (undefined: fine). */
+function checkedText(variable: string, problemOf: (text: string) => string | undefined, fix: string) {
+  return optionalText.transform((text, ctx): string | undefined => {
+    if (text === undefined) return undefined;
+    const why = problemOf(text);
+    return why === undefined ? text : problem(ctx, variable, `${why} (it is "${text.slice(0, 60)}")`, fix);
+  });
+}
+
+const pattern = (re: RegExp, what: string) => (text: string) => (re.test(text) ? undefined : `is not ${what}`);
+
 const envSchema = z
   .object({
     PGFERRY_MAX_DATABASES: wholeNumber('PGFERRY_MAX_DATABASES', 1, MAX_DATABASES_LIMIT, DEFAULT_MAX_DATABASES),
@@ -132,6 +153,13 @@ const envSchema = z
     PGFERRY_WEB_DIR: optionalText,
     PGFERRY_STREAM_MEMORY_MB: wholeNumber('PGFERRY_STREAM_MEMORY_MB', 8, 4096, DEFAULT_STREAM_MEMORY_MB),
     PGFERRY_COPY_SPLIT_MB: wholeNumber('PGFERRY_COPY_SPLIT_MB', 1, 1_048_576, DEFAULT_COPY_SPLIT_MB),
+    PGFERRY_TARGET_HOST: checkedText('PGFERRY_TARGET_HOST', targetHostProblem, 'Use host or host:port, e.g. "10.0.0.5:5432" or "{server}.internal.contoso.com" ({server} is the server name of the route).'),
+    PGFERRY_TARGET_HOST_SUFFIX: checkedText('PGFERRY_TARGET_HOST_SUFFIX', hostSuffixProblem, `Use a DNS suffix starting with a dot, e.g. "${AZURE_HOST_SUFFIX}" (the default).`),
+    PGFERRY_TARGET_USERNAME: checkedText('PGFERRY_TARGET_USERNAME', (t) => (t.length <= 128 ? undefined : 'is longer than 128 characters'), 'Use the target login\'s name, e.g. "azureadmin".'),
+    PGFERRY_SUBSCRIPTION_ID: checkedText('PGFERRY_SUBSCRIPTION_ID', pattern(SUBSCRIPTION_ID, 'a subscription id'), 'Use the GUID of the subscription the target servers are in, or remove it.'),
+    PGFERRY_RESOURCE_GROUP: checkedText('PGFERRY_RESOURCE_GROUP', pattern(RESOURCE_GROUP, 'a resource group name'), 'Use the name of the resource group the target servers are in (1–90 letters, digits, ._-()), or remove it.'),
+    WEBSITE_OWNER_NAME: z.string().optional(),
+    WEBSITE_RESOURCE_GROUP: z.string().optional(),
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -144,6 +172,12 @@ const envSchema = z
       decoder: env.PGFERRY_DECODER,
       streamMemoryMb: env.PGFERRY_STREAM_MEMORY_MB,
       copySplitMb: env.PGFERRY_COPY_SPLIT_MB,
+      target: {
+        hostSuffix: env.PGFERRY_TARGET_HOST_SUFFIX ?? AZURE_HOST_SUFFIX,
+        ...(env.PGFERRY_TARGET_HOST !== undefined ? { host: env.PGFERRY_TARGET_HOST } : {}),
+        ...(env.PGFERRY_TARGET_USERNAME !== undefined ? { username: env.PGFERRY_TARGET_USERNAME } : {}),
+      },
+      arm: armScopeFrom(env),
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
     if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;

@@ -37,6 +37,18 @@ export const MIGRATION_SUBSTATES = [
 ] as const;
 export type MigrationSubState = (typeof MIGRATION_SUBSTATES)[number];
 
+/**
+ * Substates of an InProgress migration before its data migration starts: what a PATCH may still
+ * change (mode, window, startDataMigration, overwrite, roles, logins) counts until it leaves them.
+ */
+export const BEFORE_DATA_SUBSTATES = [
+  'PerformingPreRequisiteSteps',
+  'ValidationInProgress',
+  'WaitingForTargetDBOverwriteConfirmation',
+  'WaitingForDataMigrationScheduling',
+  'WaitingForDataMigrationWindow',
+] as const satisfies readonly MigrationSubState[];
+
 export const DB_MIGRATION_STATES = [
   'InProgress',
   'WaitingForCutoverTrigger',

@@ -23,6 +23,7 @@ import { restoreIdentityKinds } from '../schema/identity-kinds';
 import { applyDrainedObjects } from './schema';
 import { dropAllSlots, slotOf } from './slot';
 import type { Runtime } from './runtime';
+import { databaseEnded } from './migration';
 
 /** Longest one verifyTables call keeps starting tables (far below functionTimeout). */
 export const VERIFY_BUDGET_MS = 60_000;
@@ -85,6 +86,7 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
     if (!sameLargeObjects(largeObjects)) return fail(describeLargeObjects(k.db, largeObjects), { phase: 'verify', database: k.db });
     await cleanUp(rt, e, k);
     await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
+    await databaseEnded(rt, k);
     forget(k);
     return ok(null);
   } catch (err) {
@@ -130,6 +132,7 @@ export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Faile
     migrationOperation: i.state === 'Canceled' ? 'Canceled' : 'Failed',
     ...(i.error ? { message: i.error } : {}),
   }));
+  await databaseEnded(rt, i);
   forget(i);
   return null;
 }

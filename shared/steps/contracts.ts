@@ -22,15 +22,16 @@ export interface DatabaseKey extends MigrationKey {
   db: string;
 }
 
-/** Input of the migration orchestrator: the key plus the few choices that shape the workflow. */
+/**
+ * Input of the migration orchestrator: the key plus the few choices that shape the workflow. What
+ * may still change by PATCH before the data migration starts (mode, window, startDataMigration,
+ * overwrite) is read from the migration's row by step 3, never from here.
+ */
 export interface MigrationInput extends MigrationKey {
-  mode: MigrationMode;
   option: MigrationOption;
   databases: string[];
-  /** ARM migrationWindowStartTimeInUtc (ISO, UTC): the data migration starts no earlier. */
-  migrationWindowStartTimeInUtc?: string;
-  /** ARM migrationWindowEndTimeInUtc (ISO, UTC): no copy starts after it. */
-  migrationWindowEndTimeInUtc?: string;
+  /** Set by the orchestrator itself once steps 1–2 are done and it waits in step 3: each later execution is one wait. */
+  waitingToStart?: boolean;
   /** Set by the orchestrator itself once the databases run: each later execution is one wait. */
   watching?: boolean;
   /**
@@ -109,6 +110,18 @@ export interface RolesSummary {
   warnings: number;
 }
 
+/** ARM's substates in which a migration waits before its data migration starts (step 3). */
+export type WaitingSubState = Extract<MigrationSubState, 'WaitingForTargetDBOverwriteConfirmation' | 'WaitingForDataMigrationScheduling' | 'WaitingForDataMigrationWindow'>;
+
+/**
+ * Step 3's answer: the data migration may start (in the mode stored now, with the window's end to
+ * respect), the migration waits in a substate (until a time, or a PATCH), or it ends without data.
+ */
+export type DataMigrationGate =
+  | { open: true; mode: MigrationMode; migrationWindowEndTimeInUtc?: string }
+  | { open: false; waitingFor: WaitingSubState; until?: string; migrationWindowEndTimeInUtc?: string }
+  | { open: false; end: 'Canceled' | 'Failed'; error?: string };
+
 /** What the user asked for through PATCH or the cutover/cancel events, read from Table Storage. */
 export type Control = 'none' | 'cutover' | 'cancel';
 
@@ -165,6 +178,7 @@ export type SchemaPhase = 'pre-data' | 'keys' | 'post-data';
 export interface ActivityContracts {
   setMigrationState: { input: MigrationKey & { state: MigrationState; subState: MigrationSubState }; output: null };
   checkPrerequisites: { input: MigrationKey; output: Result<null> };
+  openDataMigration: { input: MigrationKey; output: DataMigrationGate };
   validate: { input: MigrationKey; output: Result<ValidationSummary> };
   migrateRoles: { input: MigrationKey; output: Result<RolesSummary> };
   applyDatabaseRoles: { input: MigrationKey & { databases: string[] }; output: null };
@@ -198,6 +212,7 @@ export type ActivityOutput<K extends ActivityKey> = ActivityContracts[K]['output
 export const ACTIVITIES = {
   setMigrationState: 'setMigrationState',
   checkPrerequisites: 'checkPrerequisites',
+  openDataMigration: 'openDataMigration',
   validate: 'validateMigration',
   migrateRoles: 'migrateRoles',
   applyDatabaseRoles: 'applyDatabaseRoles',

@@ -6,3 +6,4 @@ export function controlFor(m: { cutoverRequestedAt?: string; dbsToTriggerCutover
   if (m.cutoverRequestedAt && (!m.dbsToTriggerCutoverOn || m.dbsToTriggerCutoverOn.includes(db))) return 'cutover';
   return 'none';
 }
+

@@ -19,6 +19,8 @@ import type { Control, DatabaseKey, MigrationKey, Result, RolesSummary, Validati
 import { endpointsOf } from './endpoints';
 import { dropAllSlots, slotOf } from './slot';
 import { nowIso } from './record';
+import { controlFor } from './control';
+import { unionOf } from '../model/requests';
 import type { Runtime } from './runtime';
 
 
@@ -132,15 +134,17 @@ export async function recordControl(rt: Runtime, i: MigrationKey & { control: Ex
     const requested = dbsOf(i.request);
     const unknown = (requested ?? []).filter((db) => !m.dbsToMigrate.includes(db));
     if (unknown.length > 0) return refuse(`${unknown.map((d) => JSON.stringify(d)).join(', ')} not in dbsToMigrate; send {"dbs": [names from dbsToMigrate]} or no data for all`);
+    const dbsOfRequest = requested ?? m.dbsToMigrate;
     if (i.control === 'cutover') {
-      if (m.cutoverRequestedAt) return undefined;
-      const decision = cutoverDecision(m, dbs, requested ?? m.dbsToMigrate);
+      // Already asked for every database it names: nothing new.
+      if (m.cutoverRequestedAt && dbsOfRequest.every((db) => controlFor(m, db) === 'cutover')) return undefined;
+      const decision = cutoverDecision(m, dbs, dbsOfRequest);
       if (!decision.ok) return refuse(`${decision.reason}. Raise it again when it is ready`);
-      return { ...m, cutoverRequestedAt: at, dbsToTriggerCutoverOn: requested ?? m.dbsToMigrate };
+      return { ...m, cutoverRequestedAt: m.cutoverRequestedAt ?? at, dbsToTriggerCutoverOn: unionOf(m.dbsToTriggerCutoverOn, m.cutoverRequestedAt !== undefined, m.dbsToMigrate, dbsOfRequest) };
     }
-    if (m.cancelRequestedAt) return undefined;
+    if (m.cancelRequestedAt && dbsOfRequest.every((db) => controlFor(m, db) === 'cancel')) return undefined;
     if (m.state !== 'InProgress' && m.state !== 'WaitingForUserAction') return refuse(`cancel is possible while the migration is InProgress or WaitingForUserAction; it is ${m.state}`);
-    return { ...m, cancelRequestedAt: at, dbsToCancelMigrationOn: requested ?? m.dbsToMigrate };
+    return { ...m, cancelRequestedAt: m.cancelRequestedAt ?? at, dbsToCancelMigrationOn: unionOf(m.dbsToCancelMigrationOn, m.cancelRequestedAt !== undefined, m.dbsToMigrate, dbsOfRequest) };
   });
   return null;
 }
@@ -168,6 +172,20 @@ export async function markCaughtUp(rt: Runtime, key: DatabaseKey): Promise<null>
     return next ? { ...m, ...next } : undefined;
   });
   return null;
+}
+
+/**
+ * A database ended (cut over, failed or canceled) while others still run: once each of those waits
+ * for cutover and none is being cut over, the migration waits for the user again, so cutting over
+ * or canceling some databases leaves the others ready to cut over (the same rule as markCaughtUp).
+ */
+export async function databaseEnded(rt: Runtime, key: MigrationKey): Promise<void> {
+  const dbs = await listDatabases(rt.store, key);
+  await updateMigration(rt.store, key.server, key.name, (m) => {
+    const cuttingOver = dbs.some((d) => !['Succeeded', 'Failed', 'Canceled'].includes(d.migrationState) && controlFor(m, d.databaseName) === 'cutover');
+    const next = cuttingOver ? undefined : stateWhenCaughtUp(m, dbs);
+    return next && (next.state !== m.state || next.subState !== m.subState) ? { ...m, ...next } : undefined;
+  });
 }
 
 /** Final state, end time; credentials are deleted once nothing will connect again. */

@@ -14,6 +14,8 @@ export const ORCHESTRATORS = {
 export const EVENTS = {
   cutover: 'cutover',
   cancel: 'cancel',
+  /** Sent by the API after a PATCH changed what the migration waits on before its data migration (wakes step 3). */
+  update: 'update',
   /** Sent by a database orchestration to the migration's when it ends (wakes the watch). */
   databaseFinished: 'databaseFinished',
 } as const;

@@ -18,11 +18,14 @@ import type { Runtime } from './runtime';
 /**
  * Starts each database's orchestration once per run: an instance of this run (running or done,
  * e.g. when this activity is delivered again) is left alone; one of an earlier run of the same
- * migration name is replaced.
+ * migration name is replaced. A database that already ended (canceled before the data migration
+ * started) is not started.
  */
 export async function startDatabases(rt: Runtime, i: MigrationKey & { mode: MigrationMode; databases: string[]; migrationInstanceId: string }, port: OrchestrationPort): Promise<null> {
   const runId = (await loadMigration(rt, i)).migrationId;
+  const ended = new Set((await listDatabases(rt.store, i)).filter((r) => ENDED_STATES.has(r.migrationState)).map((r) => r.databaseName));
   for (const [index, db] of i.databases.entries()) {
+    if (ended.has(db)) continue;
     const id = databaseInstanceId(i.migrationInstanceId, index);
     const existing = await port.status(id);
     if (existing && (runOf(existing.input) === runId || ['Pending', 'Running', 'ContinuedAsNew'].includes(existing.runtimeStatus))) continue;
@@ -31,6 +34,8 @@ export async function startDatabases(rt: Runtime, i: MigrationKey & { mode: Migr
   }
   return null;
 }
+
+const ENDED_STATES: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Canceled']);
 
 function runOf(input: unknown): string | undefined {
   return typeof input === 'object' && input !== null && typeof (input as { runId?: unknown }).runId === 'string' ? (input as { runId: string }).runId : undefined;

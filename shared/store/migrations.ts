@@ -87,6 +87,8 @@ export interface MigrationRecord extends MigrationRef {
   migrationWindowStartTimeInUtc?: string;
   /** ARM migrationWindowEndTimeInUtc, when given. */
   migrationWindowEndTimeInUtc?: string;
+  /** ARM migrationInstanceResourceId (the CLI file's MigrationRuntimeResourceId), echoed back. */
+  migrationInstanceResourceId?: string;
   /** ARM location, echoed back. */
   location?: string;
   /** ARM tags (JSON). */
@@ -153,6 +155,7 @@ function toRow(r: MigrationRecord): Row {
     targetDbServerFullyQualifiedDomainName: r.targetDbServerFullyQualifiedDomainName,
     setupLogicalReplicationOnSourceDbIfNeeded: r.setupLogicalReplicationOnSourceDbIfNeeded,
     startDataMigration: r.startDataMigration,
+    migrationInstanceResourceId: r.migrationInstanceResourceId,
     location: r.location,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) p[k] = v;
@@ -199,6 +202,7 @@ function fromRow(e: RawEntity): MigrationRecord {
     startDataMigration: r.has('startDataMigration') ? r.boolean('startDataMigration') : undefined,
     migrationWindowStartTimeInUtc: r.optDateTime('migrationWindowStartTimeInUtc'),
     migrationWindowEndTimeInUtc: r.optDateTime('migrationWindowEndTimeInUtc'),
+    migrationInstanceResourceId: r.optString('migrationInstanceResourceId'),
     location: r.optString('location'),
     tags: r.optStringMap('tags'),
     createdAt: r.dateTime('createdAt'),

@@ -65,7 +65,9 @@ export async function presenceFindings(ctx: DbCheckContext, sourceEncoding: stri
   const nonEmpty = summary !== undefined && summary.tables + summary.other > 0;
   const objects = summary ? `${summary.tables} relation(s), ${summary.other} other object(s)` : 'unknown content';
   if (nonEmpty) out.push(finding(ctx.overwrite ? '603910' : '603101', { db: ctx.db, objects }));
-  if (!ctx.overwrite && existing.encoding !== sourceEncoding) {
+  // An empty database is kept as it is, so its encoding must fit; a non-empty one is replaced
+  // (after the overwrite confirmation) or dropped by hand before anything is copied.
+  if (!ctx.overwrite && !nonEmpty && existing.encoding !== sourceEncoding) {
     out.push(finding('603914', { db: ctx.db, target: existing.encoding, source: sourceEncoding }));
   }
   return out;

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } from 'vitest';
 import { sql } from '../support/databases';
-import { ROOT, useHost } from '../support/host';
+import { ROOT, useHost, waitFor } from '../support/host';
 import { useDatabases } from '../support/e2e';
-import { occupyOnTarget } from '../support/failing-database';
+import { occupyOnTarget, undroppableOnTarget } from '../support/failing-database';
 import { freePort } from '../support/ports';
 import { main } from '../../cli/main';
 import type { Io } from '../../cli/commands/context';
@@ -195,33 +195,81 @@ describe('pgferry CLI', () => {
   }, 240_000);
 
   it('watch --until-cutover-ready exits 1 as soon as a database failed, naming it; show prints its error', async () => {
-    // A real failure: the second database is in the way on the target, overwrite is off and nothing validates first.
+    // A real failure: the second database is in the way on the target and cannot be replaced, and nothing validates first.
     const [good, bad] = await Promise.all([dbs.create('cli_good', FIXTURE), dbs.create('cli_taken', FIXTURE)]);
-    await occupyOnTarget(target, bad);
+    onTestFinished(await undroppableOnTarget(target, bad));
     const body = azFile(good) as { properties: Record<string, unknown> };
-    const props = file('failed.json', { properties: { ...body.properties, DBsToMigrate: [good, bad], OverwriteDBsInTarget: 'false' } });
+    const props = file('failed.json', { properties: { ...body.properties, DBsToMigrate: [good, bad], OverwriteDBsInTarget: 'true' } });
     expectCode(await pgferry(['create', '--server', SERVER, '--name', 'cli-failed-1', '--properties', props, '--mode', 'Online', '--option', 'Migrate']), 0);
 
     const watched = await pgferry(['watch', '--server', SERVER, '--name', 'cli-failed-1', '--until-cutover-ready', '--interval', '0.3']);
     expectCode(watched, 1);
-    expect(watched.stderr).toContain(`cli-failed-1 cannot become ready for cutover: database ${bad} (Database ${bad} already exists on the target`);
+    expect(watched.stderr).toContain(`cli-failed-1 cannot become ready for cutover: database ${bad} (prepare target database failed: cannot drop a template database`);
     expect(watched.stderr).toContain('cut them over with pgferry cutover, or cancel');
     // The change is printed as it happens: the failed database's line with its error, and the migration's error.
-    expect(watched.stdout).toMatch(new RegExp(`${bad}: Failed \\(Failed\\) .* — error: Database ${bad} already exists on the target`));
+    expect(watched.stdout).toMatch(new RegExp(`${bad}: Failed \\(Failed\\) .* — error: prepare target database failed: cannot drop a template database`));
     expect(watched.stdout).toMatch(new RegExp(`cli-failed-1: InProgress / \\w+ — Database ${bad} failed: `));
     expect(watched.stdout).not.toContain('WaitingForUserAction');
 
     const shown = await pgferry(['show', '--server', SERVER, '--name', 'cli-failed-1']);
     expectCode(shown, 0);
-    expect(shown.stdout).toMatch(new RegExp(`^Error +Database ${bad} failed: Database ${bad} already exists on the target`, 'm'));
-    expect(shown.stdout).toMatch(new RegExp(`^Database messages:\n {2}${bad} \\(Failed\\): Database ${bad} already exists on the target and is not empty while overwriteDbsInTarget is False`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^Error +Database ${bad} failed: prepare target database failed: cannot drop a template database`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^Database messages:\n {2}${bad} \\(Failed\\): prepare target database failed: cannot drop a template database`, 'm'));
     expect(shown.stdout).not.toContain('Ready for cutover');
 
     expectCode(await pgferry(['cancel', '--server', SERVER, '--name', 'cli-failed-1']), 0);
     const ended = await pgferry(['watch', '--server', SERVER, '--name', 'cli-failed-1', '--interval', '0.5']);
     expectCode(ended, 1);
-    expect(ended.stderr).toMatch(new RegExp(`cli-failed-1 ended Failed: ${bad}: Database ${bad} already exists on the target.*\\. Canceled: ${good}`));
+    expect(ended.stderr).toMatch(new RegExp(`cli-failed-1 ended Failed: ${bad}: prepare target database failed: cannot drop a template database.*\\. Canceled: ${good}`));
   }, 240_000);
+
+  it('says what a waiting migration waits for and the update that releases it; cutover --dbs one database at a time', async () => {
+    const [held, free] = await Promise.all([dbs.create('cli_held', FIXTURE), dbs.create('cli_free', FIXTURE)]);
+    await occupyOnTarget(target, held);
+    const body = azFile(held) as { properties: Record<string, unknown> };
+    const props = file('held.json', { properties: { ...body.properties, DBsToMigrate: [held, free], OverwriteDBsInTarget: 'false', StartDataMigration: 'false' } });
+    expectCode(await pgferry(['create', '-s', SERVER, '-n', 'cli-held-1', '-b', props, '--mode', 'online', '--option', 'Migrate']), 0);
+    const showUntil = (text: string) => waitFor(text, async () => {
+      const r = await pgferry(['show', '-s', SERVER, '-n', 'cli-held-1']);
+      return r.stdout.includes(text) ? r : undefined;
+    }, 120_000, 500);
+
+    const occupied = await showUntil('Waiting for overwrite confirmation');
+    expect(occupied.stdout).toMatch(/Status +InProgress \/ WaitingForTargetDBOverwriteConfirmation/);
+    expect(occupied.stdout).toContain(`${held} exists on the target and is not empty. To replace it: pgferry update --server ${SERVER} --name cli-held-1 --overwrite-dbs`);
+    const over = await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1', '--overwrite-dbs']);
+    expectCode(over, 0);
+    expect(over.stdout).toContain('Updated overwriteDbsInTarget');
+
+    const scheduled = await showUntil('Waiting to be started');
+    expect(scheduled.stdout).toContain(`Waiting to be started (startDataMigration is False): pgferry update --server ${SERVER} --name cli-held-1 --start-data-migration`);
+    expectCode(await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1', '--start-data-migration']), 0);
+    expectCode(await pgferry(['watch', '-s', SERVER, '-n', 'cli-held-1', '--until-cutover-ready', '--interval', '0.5']), 0);
+    // Too late now: the service names the property and why.
+    const late = await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1', '--mode', 'offline']);
+    expectCode(late, 3);
+    expect(late.stderr).toContain('409 PropertyChangeNotAllowed');
+    expect(late.stderr).toContain('properties.migrationMode cannot change');
+
+    const one = await pgferry(['cutover', '-s', SERVER, '-n', 'cli-held-1', '--dbs', held]);
+    expectCode(one, 0);
+    expect(one.stdout).toContain(`Cutover requested for ${held}`);
+    await waitFor(`${held} cut over, ${free} ready again`, async () => {
+      const m = JSON.parse((await pgferry(['show', '-s', SERVER, '-n', 'cli-held-1', '-o', 'json'])).stdout) as MigrationResource;
+      const s = m.properties.currentStatus;
+      return s.currentSubStateDetails.dbDetails[held]?.migrationState === 'Succeeded' && s.state === 'WaitingForUserAction' ? true : undefined;
+    }, 180_000, 500);
+    expectCode(await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1', '--cutover', '--dbs', free]), 0);
+    const done = await pgferry(['watch', '-s', SERVER, '-n', 'cli-held-1', '--interval', '0.5']);
+    expectCode(done, 0);
+    const n = async (s: typeof source, d: string) => (await sql(s, d, 'SELECT (SELECT count(*) FROM items)::int AS items, (SELECT count(*) FROM notes)::int AS notes')).rows[0];
+    for (const d of [held, free]) expect(await n(target, d)).toEqual(await n(source, d));
+    // The table that was in the way is gone with the old database.
+    expect((await sql(target, held, `SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'occupied'`)).rows[0]).toEqual({ n: 0 });
+
+    expectCode(await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1']), 2);
+    expectCode(await pgferry(['update', '-s', SERVER, '-n', 'cli-held-1', '--cutover', '--overwrite-dbs']), 2);
+  }, 360_000);
 
   it('exits 3 with the field and fix for a 400, 3 for a 401 and a 404, 4 when unreachable, 2 for bad usage', async () => {
     const bad = file('bad.json', { properties: { SourceDBServerResourceId: 'db.example.com:99999@me', targetDbServerFullyQualifiedDomainName: `${target.host}:${target.port}`, secretParameters: { adminCredentials: { sourceServerPassword: 'x', targetServerPassword: 'y' }, targetServerUsername: 'u' } } });

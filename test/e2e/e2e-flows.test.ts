@@ -101,13 +101,18 @@ describe('cancel', () => {
 });
 
 describe('names and lists', () => {
-  it('two migrations run at once on one target, a taken name is refused with 409, and the list is newest first', async () => {
+  it('two migrations run at once on one target, a PUT on a taken name updates it or is refused with 409, and the list is newest first', async () => {
     const [a, b] = [await db('e2etwo_a'), await db('e2etwo_b')];
     await put('pair', 'first', migrationBody(source, target, [a]));
     await put('pair', 'second', migrationBody(source, target, [b]));
-    const dup = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [a]) });
+    // ARM's PUT is create-or-update: the same body again changes nothing (200); one that would
+    // make the name another migration (other databases) is refused, naming it.
+    const again = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [a]) });
+    expect(again.status, again.text).toBe(200);
+    const dup = await http(migrationUrl(host, 'pair', 'first'), { method: 'PUT', body: migrationBody(source, target, [b]) });
     expect(dup.status).toBe(409);
     expect(dup.json<{ error: { message: string } }>().error.message).toContain('first');
+    expect(dup.json<{ error: { message: string } }>().error.message).toContain('properties.dbsToMigrate cannot change');
     const check = await http(`${host.api}/flexibleServers/pair/checkMigrationNameAvailability`, { method: 'POST', body: { name: 'first', type: 'Microsoft.DBforPostgreSQL/flexibleServers/migrations' } });
     expect(check.json()).toMatchObject({ nameAvailable: false, reason: 'AlreadyExists' });
     const writerA = startWriter(source, a);

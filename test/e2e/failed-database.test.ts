@@ -5,11 +5,12 @@
  * error names it at once; a cutover naming only the failed database is refused, one for all cuts
  * over the healthy database; the migration ends Failed with each database's own state, and no slot
  * of either is left on the source. Two real failures: a slot dropped while streaming (after the
- * migration was ready), and a target database that is in the way (before any copy).
+ * migration was ready), and a target database that is in the way and cannot be replaced (before
+ * any copy).
  */
-import { describe, expect, it, inject } from 'vitest';
+import { describe, expect, it, inject, onTestFinished } from 'vitest';
 import { sql } from '../support/databases';
-import { dropSlotWhileStreaming, occupyOnTarget } from '../support/failing-database';
+import { dropSlotWhileStreaming, undroppableOnTarget } from '../support/failing-database';
 import { http, useHost, waitFor, type Host } from '../support/host';
 import { expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, useDatabases, waitForState } from '../support/e2e';
 import type { MigrationResource } from '../../shared/model/migration-resource';
@@ -124,22 +125,22 @@ describe('a database that fails while the others run', () => {
     expect(whileFailed.every((x) => x.error?.includes(bad))).toBe(true);
   }, 300_000);
 
-  it('a target database in the way (overwrite off, no validation): Failed before any copy, the migration never ready, the other cut over', async () => {
+  it('a target database in the way that cannot be replaced (no validation): Failed before any copy, the migration never ready, the other cut over', async () => {
     const [good, bad] = await Promise.all([dbs.create('fd_good2', FIXTURE), dbs.create('fd_taken', FIXTURE)]);
-    await occupyOnTarget(target, bad);
-    const put = await http(migrationUrl(host, SERVER, 'taken'), { method: 'PUT', body: migrationBody(source, target, [good, bad], { option: 'Migrate', overwrite: false }) });
+    onTestFinished(await undroppableOnTarget(target, bad));
+    const put = await http(migrationUrl(host, SERVER, 'taken'), { method: 'PUT', body: migrationBody(source, target, [good, bad], { option: 'Migrate', overwrite: true }) });
     expect(put.status, put.text).toBe(201);
     const watcher = poll(host, 'taken');
 
     const seen = await untilFailed('taken', bad);
-    expect(seen.properties.currentStatus.error).toMatch(new RegExp(`^Database ${bad} failed: Database ${bad} already exists on the target`));
+    expect(seen.properties.currentStatus.error).toMatch(new RegExp(`^Database ${bad} failed: prepare target database failed: cannot drop a template database`));
     const waiting = await untilHealthyWaits('taken', good);
     expect([waiting.properties.currentStatus.state, waiting.properties.currentStatus.currentSubStateDetails.currentSubState]).toEqual(['InProgress', 'WaitingForCutoverTrigger']);
     // Still not ready a few watch rounds later (the stored row says the same as the resource).
     await new Promise((r) => setTimeout(r, 6_000));
     expect((await getMigration(host, SERVER, 'taken')).properties.currentStatus.state).toBe('InProgress');
 
-    await cutOverTheHealthyOne('taken', good, bad, /already exists on the target and is not empty/);
+    await cutOverTheHealthyOne('taken', good, bad, /cannot drop a template database/);
     const samples = await watcher.stop();
     // From the first poll to the end, the migration never said it was ready.
     expect(samples.filter((x) => x.state === 'WaitingForUserAction')).toEqual([]);

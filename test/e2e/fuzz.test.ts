@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it, inject } from 'vitest';
 import { useHost } from '../support/host';
+import { CURRENT_API_VERSION } from '../../shared/model/arm';
 
 const source = inject('source');
 const targetServer = inject('target');
@@ -25,6 +26,8 @@ interface Req {
   method: string;
   path: string;
   query: string;
+  /** Added as ?api-version= (ARM routes require it): the current version unless given; null sends none. */
+  apiVersion?: string | null;
   body?: string;
   contentType?: string;
   key: 'good' | 'none' | 'wrong';
@@ -40,7 +43,9 @@ async function send(r: Req): Promise<Answer> {
   if (r.contentType !== undefined) headers['content-type'] = r.contentType;
   if (r.key === 'good') headers['x-functions-key'] = KEY;
   if (r.key === 'wrong') headers['x-functions-key'] = `${KEY.slice(0, -2)}zz`;
-  const res = await fetch(`${host.url}${r.path}${r.query}`, {
+  const version = r.apiVersion === undefined ? CURRENT_API_VERSION : r.apiVersion;
+  const query = version === null ? r.query : `${r.query}${r.query === '' ? '?' : '&'}api-version=${encodeURIComponent(version)}`;
+  const res = await fetch(`${host.url}${r.path}${query}`, {
     method: r.method,
     headers,
     body: r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body,
@@ -205,9 +210,17 @@ const target = fc.oneof(
   },
 );
 
+/** Mostly the version pgferry implements (so requests reach the functions), sometimes none or junk. */
+const apiVersion = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(CURRENT_API_VERSION) },
+  { weight: 1, arbitrary: fc.constant(null) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom('2022-05-01-preview', '', 'latest', '2025-08-01 ', '__proto__'), unicode) },
+);
+
 const request: fc.Arbitrary<Req> = fc.record({
   target,
   query,
+  apiVersion,
   body,
   contentType: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-16', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''), { nil: undefined }),
   key: fc.constantFrom<Req['key']>('good', 'good', 'good', 'good', 'good', 'good', 'good', 'good', 'none', 'wrong'),
@@ -223,7 +236,7 @@ describe('bad input fuzz', () => {
         const label = `${a.status}${code ? ` ${code}` : ''}`;
         statuses.set(label, (statuses.get(label) ?? 0) + 1);
         const p = problem(r, a);
-        if (p) throw new Error(`${r.method} ${r.path}${r.query} (${r.body === undefined ? 'no body' : `${r.body.length} chars: ${r.body.slice(0, 200)}`}) → ${p}`);
+        if (p) throw new Error(`${r.method} ${r.path}${r.query} api-version=${String(r.apiVersion)} (${r.body === undefined ? 'no body' : `${r.body.length} chars: ${r.body.slice(0, 200)}`}) → ${p}`);
         if (r.key !== 'good' && !keylessAnswerOk(r, a)) throw new Error(`${r.method} ${r.path}${r.query} without a valid key (${r.key}) → ${a.status} ${a.text.slice(0, 300)}`);
       }),
       { numRuns: RUNS, endOnFailure: false, interruptAfterTimeLimit: RUNS > 520 ? 3_000_000 : 150_000, markInterruptAsFailure: false },

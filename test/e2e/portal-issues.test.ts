@@ -2,7 +2,8 @@
  * The portal points of issue #18 in headless Chromium against the real service (offline host,
  * real PostgreSQL, function keys enforced): field errors without a trailing "null", status
  * messages that leave with their view, no way past a failed or skipped Test connection, a
- * confirmation before Overwrite, messages in the form's words, a warning shown as a warning,
+ * confirmation before Overwrite, messages in the form's words, a warning shown as a warning, a
+ * waiting migration's way out (issue #19) and a cutover of some databases,
  * how long validation took, no retained WAL once the slot is gone, and a key field that says
  * it is required.
  */
@@ -201,20 +202,52 @@ describe('portal (issue #18)', () => {
     await page.close();
   }, 120_000);
 
-  it('shows a database error with the form\'s label for overwriteDbsInTarget', async () => {
-    const db = await dbs.create('portal_taken', FIXTURE);
+  it('says what a waiting migration waits for, in the form\'s words, and releases it (Overwrite target databases, Start data migration); cuts over one database, then the other', async () => {
+    const [db, other] = await Promise.all([dbs.create('portal_taken', FIXTURE), dbs.create('portal_next', FIXTURE)]);
     await occupyOnTarget(target, db);
-    await put('taken-1', migrationBody(source, target, [db], { overwrite: false, option: 'Migrate' }));
+    const body = migrationBody(source, target, [db, other], { overwrite: false });
+    await put('taken-1', { properties: { ...body.properties, startDataMigration: 'False' } });
     const page = await openPage();
     await signIn(page);
     await page.goto(`${host.url}/api/portal/#/servers/${SERVER}/migrations/taken-1`);
-    const message = page.locator('#det-dbs tr.db-message');
-    await expect.poll(() => message.textContent().catch(() => ''), MIGRATION).toContain('already exists on the target');
-    const text = (await message.textContent()) ?? '';
-    expect(text).not.toContain('overwriteDbsInTarget');
-    expect(text).toContain('“Overwrite databases that already exist on the target” is not selected');
+    const advice = page.locator('#det-cutover-advice');
+    await expect.poll(() => advice.textContent(), MIGRATION).toContain(`Waiting for overwrite confirmation: ${db} already exists on the target and is not empty`);
+    // Validation's warning says it in the form's words.
+    await page.getByRole('tab', { name: 'Validation' }).click();
+    const checks = (await page.locator(`[id="det-db-checks-${db}"]`).textContent()) ?? '';
+    expect(checks).toContain('“Overwrite databases that already exist on the target” is not selected');
+    expect(checks).not.toContain('overwriteDbsInTarget');
+
+    // The way out, behind a confirmation: overwrite, then start.
+    const release = page.locator('#det-release');
+    expect(await release.textContent()).toBe('Overwrite target databases');
+    await release.click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('dropped, with all their data');
+    await dialog.getByRole('button', { name: 'Overwrite target databases' }).click();
+    await expect.poll(() => advice.textContent(), MIGRATION).toContain('Waiting to be started');
+    await expect.poll(() => release.textContent(), SLOW).toBe('Start data migration');
+    await release.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Start data migration' }).click();
+
+    // Ready: cut over one database now, the other later.
+    const cutover = page.locator('#det-cutover');
+    await expect.poll(() => cutover.isEnabled(), MIGRATION).toBe(true);
+    expect(await release.isHidden()).toBe(true);
+    await cutover.click();
+    const cutDialog = page.getByRole('dialog');
+    await cutDialog.getByLabel(other).uncheck();
+    await cutDialog.getByRole('button', { name: 'Cutover' }).click();
+    await expect.poll(() => page.locator(`#det-dbs tr[data-db="${db}"] [data-state]`).textContent(), MIGRATION).toBe('Succeeded');
+    expect((await getMigration('taken-1')).properties.dbsToTriggerCutoverOn).toEqual([db]);
+    await expect.poll(() => cutover.isEnabled(), MIGRATION).toBe(true);
+    await cutover.click();
+    const last = page.getByRole('dialog');
+    expect(await last.getByRole('checkbox').count()).toBe(1);
+    await last.getByRole('button', { name: 'Cutover' }).click();
+    await expect.poll(() => page.locator('#det-status [data-state]').first().textContent(), MIGRATION).toBe('Succeeded');
     await page.close();
-  }, 240_000);
+  }, 420_000);
 
   it('shows the unbounded retained WAL as a Warning and how long validation took', async () => {
     const db = await dbs.create('portal_validate', FIXTURE);

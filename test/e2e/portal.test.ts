@@ -8,12 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { sql } from '../support/databases';
 import { ROOT, http, useHost, waitFor } from '../support/host';
 import { useDatabases } from '../support/e2e';
-import { occupyOnTarget } from '../support/failing-database';
+import { undroppableOnTarget } from '../support/failing-database';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
@@ -330,9 +330,9 @@ describe('portal page', () => {
   }, 240_000);
 
   it('shows a failed database in the grid and the details at once, never "ready", and cuts over the healthy one', async () => {
-    // A real failure: the second database is in the way on the target, overwrite is off and nothing validates first.
+    // A real failure: the second database is in the way on the target and cannot be replaced, and nothing validates first.
     const [good, bad] = await Promise.all([dbs.create('portal_good', FIXTURE), dbs.create('portal_taken', FIXTURE)]);
-    await occupyOnTarget(target, bad);
+    onTestFinished(await undroppableOnTarget(target, bad));
     const put = await http(`${host.api}/flexibleServers/${SERVER}/migrations/portal-failed-1`, {
       method: 'PUT',
       body: {
@@ -341,7 +341,7 @@ describe('portal page', () => {
           targetDbServerFullyQualifiedDomainName: `${target.host}:${target.port}`,
           secretParameters: { adminCredentials: { sourceServerPassword: source.password, targetServerPassword: target.password }, targetServerUsername: target.user },
           dbsToMigrate: [good, bad],
-          overwriteDbsInTarget: 'False',
+          overwriteDbsInTarget: 'True',
           migrationMode: 'Online',
           migrationOption: 'Migrate',
           sslMode: 'Prefer',
@@ -360,10 +360,10 @@ describe('portal page', () => {
 
     await row.getByRole('link', { name: 'portal-failed-1' }).click();
     const error = page.locator('#det-error');
-    await expect.poll(() => error.textContent(), SLOW).toContain(`Database ${bad} failed: Database ${bad} already exists on the target`);
+    await expect.poll(() => error.textContent(), SLOW).toContain(`Database ${bad} failed: prepare target database failed: cannot drop a template database`);
     expect(await error.isVisible()).toBe(true);
     expect(await page.locator(`#det-dbs tr[data-db="${bad}"] [data-state]`).textContent()).toBe('Failed');
-    expect(await page.locator('#det-dbs tr.db-message').textContent()).toContain(`${bad}: Database ${bad} already exists on the target and is not empty`);
+    expect(await page.locator('#det-dbs tr.db-message').textContent()).toContain(`${bad}: prepare target database failed: cannot drop a template database`);
     expect(await page.locator('#det-cutover-advice').textContent()).toContain(`Database ${bad} failed`);
 
     // Once the healthy database waits, Cutover is offered for it; the migration still is not "ready".

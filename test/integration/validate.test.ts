@@ -356,15 +356,18 @@ describe('databases on both sides', () => {
     expect(m?.fix).toContain('case-sensitive');
   });
 
-  it('a non-empty target database fails with 603101 unless overwriteDbsInTarget is True', async () => {
+  it('a non-empty target database warns with 603101 (the migration will wait for overwrite confirmation) unless overwriteDbsInTarget is True', async () => {
     const db = await cleanDatabase('vexists');
     await createTestDatabase(target, 'unused', db);
     cleanups.push(() => dropTestDatabase(target, db));
     await sql(target, db, 'CREATE TABLE leftover (id int)');
     const out = await validateMigration(request({ databases: [db] }));
     const [m] = byCode(out, '603101');
-    expect(m?.state).toBe('Failed');
+    // Azure's service waits in WaitingForTargetDBOverwriteConfirmation rather than failing.
+    expect(m?.state).toBe('Warning');
+    expect(out.details.status).not.toBe('Failed');
     expect(m?.message).toContain('1 relation(s)');
+    expect(m?.message).toContain('WaitingForTargetDBOverwriteConfirmation');
     expect(m?.fix).toContain('overwriteDbsInTarget');
     const over = await validateMigration(request({ databases: [db], overwriteDbsInTarget: true }));
     expect(byCode(over, '603910')[0]?.state).toBe('Warning');
@@ -390,6 +393,11 @@ describe('databases on both sides', () => {
     const [m] = byCode(out, '603914');
     expect(m?.state).toBe('Failed');
     expect(m?.message).toBe(`Target database ${db} exists with encoding LATIN1, the source uses UTF8`);
+    // Not empty, it is replaced before the copy (after the overwrite confirmation): its encoding does not matter.
+    await sql(target, db, 'CREATE TABLE leftover (id int)');
+    const again = await validateMigration(request({ databases: [db] }));
+    expect(byCode(again, '603914')).toEqual([]);
+    expect(byCode(again, '603101')[0]?.state).toBe('Warning');
   });
 
   it('an existing but empty target database is accepted', async () => {

@@ -1,8 +1,10 @@
 /**
  * Real ways to make one database of a migration fail while the others go on (no mock): its
  * replication slot dropped on the source while it streams (as a DBA or a disk-space script might),
- * or its name already taken by a non-empty database on the target with overwriteDbsInTarget False
- * and no validation to catch it first (option Migrate): it fails at once with 603101.
+ * or its name taken on the target by a non-empty database that cannot be replaced (a template
+ * database: DROP DATABASE refuses it) with no validation to catch it first (option Migrate): its
+ * preparation fails at once. (A non-empty database with overwriteDbsInTarget False no longer
+ * fails: the migration waits in WaitingForTargetDBOverwriteConfirmation, as Azure's does.)
  */
 import type { ServerInfo } from './cluster';
 import { createTestDatabase, sql } from './databases';
@@ -23,4 +25,17 @@ export async function dropSlotWhileStreaming(source: ServerInfo, db: string): Pr
 export async function occupyOnTarget(target: ServerInfo, db: string): Promise<void> {
   await createTestDatabase(target, 'occupied', db);
   await sql(target, db, 'CREATE TABLE occupied (id int PRIMARY KEY)');
+}
+
+/**
+ * A non-empty database named `db` on the target that DROP DATABASE refuses (a template database).
+ * Returns what makes it an ordinary database again, to run before useDatabases' afterAll drops it.
+ */
+export async function undroppableOnTarget(target: ServerInfo, db: string): Promise<() => Promise<void>> {
+  await occupyOnTarget(target, db);
+  const quoted = `"${db.replace(/"/g, '""')}"`;
+  await sql(target, 'postgres', `ALTER DATABASE ${quoted} IS_TEMPLATE true`);
+  return async () => {
+    await sql(target, 'postgres', `ALTER DATABASE ${quoted} IS_TEMPLATE false`);
+  };
 }

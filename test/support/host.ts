@@ -25,6 +25,7 @@ import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { describeViolation, readViolations, type ActionViolation } from './action-watch';
 import { freePort } from './ports';
+import { withApiVersion } from '../../shared/model/arm';
 
 export const ROOT = resolve(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'emulator', 'main.js');
@@ -252,6 +253,11 @@ export interface HttpInit {
   body?: unknown;
   headers?: Record<string, string>;
   /**
+   * The api-version added to ARM routes (…/flexibleServers/…) that name none: the current one by
+   * default, as ARM clients send it; null sends none (for tests of its absence).
+   */
+  apiVersion?: string | null;
+  /**
    * The key to send as x-functions-key. Default: the key of the live host the URL points at (its
    * system key for /runtime/webhooks/…), so helpers work unchanged on hosts that enforce keys;
    * null sends none.
@@ -265,7 +271,8 @@ function keyFor(url: string): string | undefined {
   return u.pathname.startsWith('/runtime/webhooks/') ? host?.systemKey : host?.functionKey;
 }
 
-export async function http(url: string, init: HttpInit = {}): Promise<Reply> {
+export async function http(rawUrl: string, init: HttpInit = {}): Promise<Reply> {
+  const url = init.apiVersion === null ? rawUrl : withApiVersion(rawUrl, init.apiVersion);
   const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   const key = init.key === null ? undefined : (init.key ?? keyFor(url));
   const headers: Record<string, string> = {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { ServerInfo } from '../../emulator/local/cluster';
 import { adminClient, sql, withAdmin } from '../../emulator/local/admin';
 import type { MigrationResource, ValidationDetails } from '../../shared/model/migration-resource';
+import { withApiVersion } from '../../shared/model/arm';
 import { judgeDatabase } from './judge';
 import type { FaultKind, FaultSpec, Phase, SeedPlan } from './plan';
 import { Prng } from './prng';
@@ -69,7 +70,7 @@ const nameOf = (seed: number) => `seed-${seed}`;
 const url = (ctx: SeedContext, seed: number) => `${ctx.host.api}/flexibleServers/${SERVER}/migrations/${nameOf(seed)}`;
 
 async function request(target: string, method: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(target, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+  const res = await fetch(withApiVersion(target), { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   return { status: res.status, text: await res.text() };
 }
 

@@ -26,8 +26,25 @@ describe('migration PATCH: valid bodies', () => {
     expect(actionDatabases(EXISTING, patchOf({ properties: { triggerCutover: 'true' } }))).toEqual(EXISTING);
   });
 
-  it('reads the setup-replication PATCH', () => {
-    expect(patchOf({ properties: { setupLogicalReplicationOnSourceDbIfNeeded: 'True' } }).action).toBe('setupLogicalReplication');
+  it('refuses the setup-replication PATCH (az … update --setup-replication): pgferry cannot reconfigure the source', () => {
+    const parsed = parseMigrationPatch({ properties: { setupLogicalReplicationOnSourceDBIfNeeded: 'true' } });
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.error.details).toEqual([expect.objectContaining({ field: 'properties.setupLogicalReplicationOnSourceDbIfNeeded', message: expect.stringContaining('cannot change the source server') })]);
+    expect(parsed.error.details[0]?.fix).toContain('wal_level = logical');
+    // "False" asks for nothing and is a no-op.
+    expect(patchOf({ properties: { setupLogicalReplicationOnSourceDbIfNeeded: 'False', migrateRoles: 'True' } })).toEqual({ action: 'update', properties: { migrateRoles: true } });
+  });
+
+  it('reads the az CLI 2.45 PATCH spellings: DBsToTriggerCutoverMigrationOn, dBsToMigrate, overwriteDBsInTarget', () => {
+    expect(patchOf({ properties: { triggerCutover: 'true', DBsToTriggerCutoverMigrationOn: ['timedb'] } }).properties.dbsToTriggerCutoverOn).toEqual(['timedb']);
+    expect(patchOf({ properties: { dBsToMigrate: ['a'] } }).properties.dbsToMigrate).toEqual(['a']);
+    expect(patchOf({ properties: { overwriteDBsInTarget: 'true' } }).properties.overwriteDbsInTarget).toBe(true);
+  });
+
+  it('reads the target login where the Azure VM tutorial puts it, and a location to compare', () => {
+    const patch = patchOf({ location: 'westeurope', properties: { targetServerUserName: 'admin2' } });
+    expect(patch).toEqual({ action: 'update', location: 'westeurope', properties: { secretParameters: { targetServerUsername: 'admin2' } } });
   });
 
   it('reads a field update, treating False action flags as no-ops', () => {
@@ -65,6 +82,7 @@ const INVALID: Row[] = [
   { name: 'duplicate cutover database', body: { properties: { triggerCutover: 'True', dbsToTriggerCutoverOn: ['a', 'a'] } }, field: 'properties.dbsToTriggerCutoverOn[1]', messageIncludes: 'repeats "a"' },
   { name: 'too many new databases', body: { properties: { dbsToMigrate: Array.from({ length: 9 }, (_, i) => `d${i}`) } }, field: 'properties.dbsToMigrate', messageIncludes: 'at most 8' },
   { name: 'window out of order', body: { properties: { migrationWindowStartTimeInUtc: '2025-01-02T00:00:00Z', migrationWindowEndTimeInUtc: '2025-01-01T00:00:00Z' } }, field: 'properties.migrationWindowEndTimeInUtc', messageIncludes: 'not after' },
+  { name: 'two different target logins', body: { properties: { targetServerUsername: 'a', secretParameters: { targetServerUsername: 'b' } } }, field: 'properties.targetServerUsername', messageIncludes: 'differs from secretParameters.targetServerUsername' },
   { name: 'empty new password', body: { properties: { secretParameters: { adminCredentials: { targetServerPassword: '' } } } }, field: 'properties.secretParameters.adminCredentials.targetServerPassword', messageIncludes: 'must not be empty' },
 ];
 

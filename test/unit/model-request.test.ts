@@ -230,7 +230,8 @@ describe('migration request: valid bodies', () => {
     };
     expect(valueOf(cliFile)).toEqual({
       properties: {
-        migrationMode: 'Online',
+        // The file names no mode: the az CLI's default, offline (--migration-mode online to change it).
+        migrationMode: 'Offline',
         migrationOption: 'ValidateAndMigrate',
         sourceType: 'OnPremises',
         sslMode: 'Prefer',
@@ -253,10 +254,10 @@ describe('migration request: valid bodies', () => {
     });
   });
 
-  it('fills the defaults', () => {
+  it('fills the defaults, the az CLI\'s where ARM leaves them open (migrationMode Offline)', () => {
     const { properties } = valueOf(base());
     expect(properties).toMatchObject({
-      migrationMode: 'Online',
+      migrationMode: 'Offline',
       migrationOption: 'ValidateAndMigrate',
       sslMode: 'Prefer',
       sourceType: 'OnPremises',
@@ -334,6 +335,7 @@ describe('migration request: valid bodies', () => {
   it('maps legacy and CLI key spellings to the canonical ones', () => {
     const request = valueOf(
       props({
+        migrationMode: 'Online',
         triggerCutover: 'True',
         dBsToTiggerCutoverOn: ['ticketdb'],
         MigrationRuntimeResourceId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/runtime',
@@ -374,9 +376,73 @@ describe('migration request: valid bodies', () => {
   });
 
   it('accepts an Online PUT with cutover on a subset', () => {
-    const { properties } = valueOf(props({ triggerCutover: 'True', dbsToTriggerCutoverOn: ['timedb'] }));
+    const { properties } = valueOf(props({ migrationMode: 'Online', triggerCutover: 'True', dbsToTriggerCutoverOn: ['timedb'] }));
     expect(properties.triggerCutover).toBe(true);
     expect(properties.dbsToTriggerCutoverOn).toEqual(['timedb']);
+  });
+});
+
+describe('the target from the route, as ARM takes it', () => {
+  const AZURE = { server: 'pgtarget', hostSuffix: '.postgres.database.azure.com' };
+  const noTarget = () => props({ targetDbServerFullyQualifiedDomainName: undefined });
+
+  it('is {server}.postgres.database.azure.com when the request names none', () => {
+    const request = valueOf(noTarget(), { target: AZURE });
+    expect(request.target).toEqual({ host: 'pgtarget.postgres.database.azure.com', port: 5432, user: 'azureadmin' });
+    expect(request.properties).not.toHaveProperty('targetDbServerFullyQualifiedDomainName');
+  });
+
+  it('follows PGFERRY_TARGET_HOST_SUFFIX and PGFERRY_TARGET_HOST ({server} replaced, a port kept)', () => {
+    expect(valueOf(noTarget(), { target: { ...AZURE, hostSuffix: '.privatelink.postgres.database.azure.com' } }).target.host).toBe('pgtarget.privatelink.postgres.database.azure.com');
+    expect(valueOf(noTarget(), { target: { ...AZURE, host: '{server}.db.internal:6432' } }).target).toMatchObject({ host: 'pgtarget.db.internal', port: 6432 });
+    expect(valueOf(noTarget(), { target: { ...AZURE, host: '127.0.0.1:55432' } }).target).toMatchObject({ host: '127.0.0.1', port: 55432 });
+  });
+
+  it('lets a given FQDN win over the route and the settings', () => {
+    expect(valueOf(base(), { target: { ...AZURE, host: '127.0.0.1:1' } }).target.host).toBe('pgtarget.postgres.database.azure.com');
+  });
+
+  it('refuses a defaulted target that is the source, naming the field', () => {
+    const error = errorOf(noTarget(), { target: { ...AZURE, host: '10.0.0.4:5432' } });
+    expect(error.details[0]).toMatchObject({ field: 'properties.targetDbServerFullyQualifiedDomainName', message: expect.stringContaining('points at the source server (the default target of the route)') });
+  });
+
+  it('takes the target login from PGFERRY_TARGET_USERNAME, or from beside secretParameters (the Azure VM tutorial file)', () => {
+    const none = secrets({ targetServerUsername: undefined });
+    expect(valueOf(none, { target: { ...AZURE, username: 'fromsetting' } }).target.user).toBe('fromsetting');
+    const beside = props({ targetServerUserName: 'beside', secretParameters: { adminCredentials: { sourceServerPassword: SOURCE_PASSWORD, targetServerPassword: TARGET_PASSWORD } } });
+    const request = valueOf(beside, { target: { ...AZURE, username: 'fromsetting' } });
+    expect(request.target.user).toBe('beside');
+    expect(request.properties.secretParameters.targetServerUsername).toBe('beside');
+    expect(request.properties).not.toHaveProperty('targetServerUsername');
+    const both = props({ targetServerUsername: 'other' });
+    expect(errorOf(both).details[0]).toMatchObject({ field: 'properties.targetServerUsername', message: expect.stringContaining('differs from secretParameters.targetServerUsername') });
+  });
+
+  it('requires a target login when neither the request nor the settings name one, saying how to set it', () => {
+    const error = errorOf(secrets({ targetServerUsername: undefined }), { target: AZURE });
+    expect(error.details[0]?.field).toBe('properties.secretParameters.targetServerUsername');
+    expect(error.details[0]?.fix).toContain('PGFERRY_TARGET_USERNAME');
+  });
+});
+
+describe('ARM defaults and flags pgferry cannot honour', () => {
+  it('defaults sslMode to VerifyFull for a Single Server source and Prefer otherwise, as ARM does', () => {
+    const id = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.DBforPostgreSQL/servers/legacy-pg';
+    expect(valueOf(props({ sourceDbServerResourceId: id, sourceType: 'PostgreSQLSingleServer', secretParameters: { adminCredentials: { sourceServerPassword: SOURCE_PASSWORD, targetServerPassword: TARGET_PASSWORD }, sourceServerUsername: 'a@legacy-pg', targetServerUsername: 't' } })).properties.sslMode).toBe('VerifyFull');
+    expect(valueOf(props({ sourceType: 'AzureVM' })).properties.sslMode).toBe('Prefer');
+    expect(valueOf(props({ sourceType: 'PostgreSQLSingleServer', sourceDbServerResourceId: '10.0.0.4@u', sslMode: 'Require' })).properties.sslMode).toBe('Require');
+  });
+
+  it('refuses setupLogicalReplicationOnSourceDbIfNeeded "True": pgferry cannot reconfigure and restart a source', () => {
+    const error = errorOf(props({ SetupLogicalReplicationOnSourceDBIfNeeded: 'true' }));
+    expect(error.details).toEqual([expect.objectContaining({ field: 'properties.setupLogicalReplicationOnSourceDbIfNeeded', message: expect.stringContaining('cannot change the source server') })]);
+    expect(valueOf(props({ setupLogicalReplicationOnSourceDbIfNeeded: 'False' })).properties.setupLogicalReplicationOnSourceDbIfNeeded).toBe(false);
+  });
+
+  it('keeps migrationInstanceResourceId as given (the CLI file\'s MigrationRuntimeResourceId)', () => {
+    const id = '/subscriptions/x/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/runtime';
+    expect(valueOf(props({ MigrationRuntimeResourceId: id })).properties.migrationInstanceResourceId).toBe(id);
   });
 });
 

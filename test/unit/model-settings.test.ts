@@ -16,7 +16,25 @@ function problemsOf(env: Record<string, string>): SettingsError {
 
 describe('app settings', () => {
   it('fills defaults', () => {
-    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, copySplitMb: 1024, storage: { connectionString: 'UseDevelopmentStorage=true' } });
+    expect(loadSettings(STORAGE)).toEqual({
+      maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, copySplitMb: 1024, storage: { connectionString: 'UseDevelopmentStorage=true' },
+      target: { hostSuffix: '.postgres.database.azure.com' },
+      arm: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'pgferry' },
+    });
+  });
+
+  it('reads where targets are and the ARM scope of ids', () => {
+    const settings = loadSettings({
+      ...STORAGE, PGFERRY_TARGET_HOST: '{server}.internal.contoso.com:6432', PGFERRY_TARGET_HOST_SUFFIX: '.privatelink.postgres.database.azure.com',
+      PGFERRY_TARGET_USERNAME: 'azureadmin', PGFERRY_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555', PGFERRY_RESOURCE_GROUP: 'rg-db',
+    });
+    expect(settings.target).toEqual({ host: '{server}.internal.contoso.com:6432', hostSuffix: '.privatelink.postgres.database.azure.com', username: 'azureadmin' });
+    expect(settings.arm).toEqual({ subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg-db' });
+  });
+
+  it('takes the ARM scope from App Service when no setting names it', () => {
+    const settings = loadSettings({ ...STORAGE, WEBSITE_OWNER_NAME: '11111111-2222-3333-4444-555555555555+rg-app-westeuropewebspace', WEBSITE_RESOURCE_GROUP: 'rg-app' });
+    expect(settings.arm).toEqual({ subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg-app' });
   });
 
   it('reads every setting', () => {
@@ -52,6 +70,12 @@ describe('app settings', () => {
     [{ ...STORAGE, PGFERRY_DECODER: 'test_decoding' }, 'PGFERRY_DECODER', 'is "test_decoding"'],
     [{ ...STORAGE, PGFERRY_STREAM_MEMORY_MB: '4' }, 'PGFERRY_STREAM_MEMORY_MB', 'from 8 to 4096'],
     [{ ...STORAGE, PGFERRY_TABLE_PREFIX: 'bad-prefix' }, 'PGFERRY_TABLE_PREFIX', 'not a table name prefix'],
+    [{ ...STORAGE, PGFERRY_TARGET_HOST: 'a b:5432' }, 'PGFERRY_TARGET_HOST', 'host name that is not valid'],
+    [{ ...STORAGE, PGFERRY_TARGET_HOST: 'pg.contoso.com:99999' }, 'PGFERRY_TARGET_HOST', 'port that is not a number'],
+    [{ ...STORAGE, PGFERRY_TARGET_HOST_SUFFIX: 'postgres.database.azure.com' }, 'PGFERRY_TARGET_HOST_SUFFIX', 'does not start with a dot'],
+    [{ ...STORAGE, PGFERRY_TARGET_HOST_SUFFIX: '.bad suffix' }, 'PGFERRY_TARGET_HOST_SUFFIX', 'is not a DNS suffix'],
+    [{ ...STORAGE, PGFERRY_SUBSCRIPTION_ID: 'my-subscription' }, 'PGFERRY_SUBSCRIPTION_ID', 'is not a subscription id'],
+    [{ ...STORAGE, PGFERRY_RESOURCE_GROUP: 'rg/with/slashes' }, 'PGFERRY_RESOURCE_GROUP', 'is not a resource group name'],
     [{}, 'AzureWebJobsStorage', 'is not set'],
     [{ AzureWebJobsStorage: 'secretaccountkeywithoutequals' }, 'AzureWebJobsStorage', 'not a storage connection string'],
     [{ AzureWebJobsStorage__accountName: 'Bad_Name' }, 'AzureWebJobsStorage__accountName', 'not a storage account name'],

@@ -111,7 +111,7 @@ describe('the final state of a migration whose databases ended', () => {
 
 const MIGRATION_ID = migrationInstanceId('srv', 'mig');
 const KEY = { server: 'srv', name: 'mig' };
-const INPUT: MigrationInput = { ...KEY, mode: 'Online', option: 'ValidateAndMigrate', databases: ['a', 'b'] };
+const INPUT: MigrationInput = { ...KEY, option: 'ValidateAndMigrate', databases: ['a', 'b'] };
 const WATCH = `any(timer, event ${EVENTS.cutover}, event ${EVENTS.cancel}, event ${EVENTS.databaseFinished})`;
 const STILL_RUNNING: DatabasesStatus = { finished: false, outcomes: [] };
 const compound = (t: FakeTask) => `${t.kind}(${t.children.map((c) => (c.kind === 'event' ? `event ${c.name}` : c.name)).join(', ')})`;
@@ -126,6 +126,7 @@ function script(input: Partial<MigrationInput>, activities: Record<string, Respo
       [A.setMigrationState]: () => null,
       [A.checkPrerequisites]: () => ({ ok: true, value: null }),
       [A.validate]: () => ({ ok: true, value: { status: 'Succeeded' } }),
+      [A.openDataMigration]: () => ({ open: true, mode: 'Online' }),
       [A.migrateRoles]: () => ({ ok: true, value: { skipped: true, created: 0, existing: 0, reserved: 0, warnings: 0 } }),
       [A.startDatabases]: () => null,
       [A.watchDatabases]: () => STILL_RUNNING,

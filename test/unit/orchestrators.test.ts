@@ -18,11 +18,11 @@ import { history, type HistoryEvent } from '../../emulator/durable/history';
 import { CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
 import { LANE_CHUNKS_PER_EXECUTION, copyLaneOrchestrator } from '../../orchestrators/copy-lane';
 import { COPY_LANES, databaseOrchestrator } from '../../orchestrators/database';
-import { WATCH_MS, finalState, migrationOrchestrator } from '../../orchestrators/migration';
+import { GATE_MAX_WAIT_MS, GATE_POLL_MS, WATCH_MS, finalState, migrationOrchestrator } from '../../orchestrators/migration';
 import { transientRetry } from '../../orchestrators/retry';
 import {
   ACTIVITIES as A, EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId,
-  type ApplyOutcome, type CdcState, type ChunkOutcome, type CopyLaneInput, type DatabaseInput, type DatabaseOutcome,
+  type ApplyOutcome, type CdcState, type ChunkOutcome, type CopyLaneInput, type DataMigrationGate, type DatabaseInput, type DatabaseOutcome,
   type DatabasesStatus, type LaneOutcome, type MigrationInput, type Result,
 } from '../../shared/steps/contracts';
 import { DurableRuleError, runExecutions, runOrchestrator, type FakeTask, type Responder, type Run, type Script, type ScriptEvent } from './support/fake-df';
@@ -47,8 +47,14 @@ const timerStates = (run: Run) => run.timers.map((t) => ({ fireAt: t.fireAt, fir
 
 const MIGRATION_ID = migrationInstanceId('srv', 'mig');
 const KEY = { server: 'srv', name: 'mig' };
-const INPUT: MigrationInput = { ...KEY, mode: 'Online', option: 'ValidateAndMigrate', databases: ['a', 'b'] };
+const INPUT: MigrationInput = { ...KEY, option: 'ValidateAndMigrate', databases: ['a', 'b'] };
 const WATCH = `any(timer, event ${EVENTS.cutover}, event ${EVENTS.cancel}, event ${EVENTS.databaseFinished})`;
+/** Step 3's one wait. */
+const GATE_WAIT = `any(timer, event ${EVENTS.update}, event ${EVENTS.cutover}, event ${EVENTS.cancel})`;
+const OPEN: DataMigrationGate = { open: true, mode: 'Online' };
+/** Step 3's answers in turn (the last one repeats). */
+const gates = (...answers: DataMigrationGate[]) => (_: unknown, n: number) => answers[Math.min(n, answers.length) - 1];
+const windowWait = (start: Date, end?: Date): DataMigrationGate => ({ open: false, waitingFor: 'WaitingForDataMigrationWindow', until: start.toISOString(), ...(end ? { migrationWindowEndTimeInUtc: end.toISOString() } : {}) });
 const STILL_RUNNING: DatabasesStatus = { finished: false, outcomes: [] };
 
 function outcomesOf(databases: string[], states: Record<string, DatabaseOutcome['state']> = {}): DatabaseOutcome[] {
@@ -74,6 +80,7 @@ function migrationScript(input: Partial<MigrationInput>, o: {
       [A.setMigrationState]: nothing,
       [A.checkPrerequisites]: done,
       [A.validate]: () => ok({ status: 'Succeeded' }),
+      [A.openDataMigration]: () => OPEN,
       [A.migrateRoles]: () => ok({ skipped: true, created: 0, existing: 0, reserved: 0, warnings: 0 }),
       [A.startDatabases]: nothing,
       [A.watchDatabases]: (): DatabasesStatus => ({ finished: true, outcomes: outcomesOf(full.databases, o.outcomes) }),
@@ -88,6 +95,7 @@ function migrationScript(input: Partial<MigrationInput>, o: {
 }
 
 const runMigration = (input: Partial<MigrationInput>, o: Parameters<typeof migrationScript>[1] = {}) => runOrchestrator(migrationOrchestrator, migrationScript(input, o));
+const runChain = (input: Partial<MigrationInput>, o: Parameters<typeof migrationScript>[1] = {}) => runExecutions(migrationOrchestrator, migrationScript(input, o));
 const subStates = (run: Run) => run.inputsOf<{ subState: string }>(A.setMigrationState).map((s) => s.subState);
 const finished = (run: Run) => run.inputsOf(A.finishMigration);
 const recorded = (run: Run) => run.inputsOf(A.recordControl);
@@ -99,11 +107,13 @@ describe('migration orchestrator', () => {
     expect(trace(run)).toEqual([
       A.setMigrationState, A.checkPrerequisites,
       A.setMigrationState, A.validate,
-      A.setMigrationState, A.migrateRoles, A.startDatabases,
+      A.openDataMigration, A.migrateRoles, A.startDatabases,
       WATCH, A.watchDatabases,
       A.applyDatabaseRoles, A.finishMigration,
     ]);
-    expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps', 'ValidationInProgress', 'MigratingData']);
+    // MigratingData is stored by step 3 itself, in the write that decided it (shared/steps/gate.ts).
+    expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps', 'ValidationInProgress']);
+    expect(run.inputsOf(A.openDataMigration)).toEqual([KEY]);
     expect(run.calls.filter((c) => c.kind === 'subOrchestration')).toEqual([]);
     expect(run.inputsOf(A.startDatabases)).toEqual([{ ...KEY, mode: 'Online', databases: ['a', 'b'], migrationInstanceId: MIGRATION_ID }]);
     expect(run.inputsOf(A.watchDatabases)).toEqual([{ ...KEY, migrationInstanceId: MIGRATION_ID }]);
@@ -167,43 +177,78 @@ describe('migration orchestrator', () => {
   it('Migrate skips validation', () => {
     const run = runMigration({ option: 'Migrate' });
     expect(run.names()).not.toContain(A.validate);
-    expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps', 'MigratingData']);
+    expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps']);
+    expect(run.names()).toContain(A.openDataMigration);
     expect(run.output).toMatchObject({ state: 'Succeeded' });
   });
 
-  it('waits for the window on a durable timer after validation, and starts the databases only once it opened', () => {
+  it('starts the databases in the mode step 3 read from the row (a PATCH may have changed it)', () => {
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => ({ open: true, mode: 'Offline' }) } });
+    expect(run.inputsOf(A.startDatabases)).toEqual([{ ...KEY, mode: 'Offline', databases: ['a', 'b'], migrationInstanceId: MIGRATION_ID }]);
+  });
+
+  it('waits for the window on a durable timer after validation, then asks step 3 again and starts the databases', () => {
     const start = minutes(60);
-    const run = runMigration({ migrationWindowStartTimeInUtc: start.toISOString(), migrationWindowEndTimeInUtc: minutes(180).toISOString() });
-    expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps', 'ValidationInProgress', 'WaitingForDataMigrationWindow', 'MigratingData']);
-    expect(compounds(run)).toEqual([`any(timer, event ${EVENTS.cancel})`, WATCH]);
-    expect(timerStates(run)).toEqual([
+    const runs = runChain({}, { activities: { [A.openDataMigration]: gates(windowWait(start, minutes(180)), { open: true, mode: 'Online', migrationWindowEndTimeInUtc: minutes(180).toISOString() }) } });
+    expect(runs).toHaveLength(2);
+    expect(trace(runs[0] as Run)).toEqual([A.setMigrationState, A.checkPrerequisites, A.setMigrationState, A.validate, A.openDataMigration, GATE_WAIT]);
+    expect(runs[0]?.continuedAsNew).toEqual({ ...INPUT, waitingToStart: true });
+    // The next execution skips steps 1–2: validation ran once, before the wait.
+    expect(trace(runs[1] as Run).slice(0, 3)).toEqual([A.openDataMigration, A.migrateRoles, A.startDatabases]);
+    expect(runs.flatMap(timerStates)).toEqual([
       { fireAt: start, fired: true, cancelled: false },
       { fireAt: new Date(start.getTime() + WATCH_MS), fired: true, cancelled: false },
     ]);
-    expect(run.calls.find((c) => c.name === A.validate)?.at).toEqual(T0);
-    for (const c of run.calls.filter((x) => x.name === A.migrateRoles || x.name === A.startDatabases)) expect(c.at.getTime()).toBeGreaterThanOrEqual(start.getTime());
-    expect(run.output).toMatchObject({ state: 'Succeeded' });
+    expect(runs[0]?.calls.find((c) => c.name === A.validate)?.at).toEqual(T0);
+    for (const c of runs[1]?.calls.filter((x) => x.name === A.migrateRoles || x.name === A.startDatabases) ?? []) expect(c.at.getTime()).toBeGreaterThanOrEqual(start.getTime());
+    expect(runs.at(-1)?.output).toMatchObject({ state: 'Succeeded' });
   });
 
-  it('a window that already opened is not waited for', () => {
-    const run = runMigration({ migrationWindowStartTimeInUtc: minutes(-5).toISOString() });
-    expect(compounds(run)).toEqual([WATCH]);
-    expect(subStates(run)).not.toContain('WaitingForDataMigrationWindow');
+  it.each([
+    { waitingFor: 'WaitingForTargetDBOverwriteConfirmation' as const },
+    { waitingFor: 'WaitingForDataMigrationScheduling' as const },
+  ])('$waitingFor: one wait of GATE_POLL_MS, woken at once by the update event a PATCH raises', ({ waitingFor }) => {
+    const runs = runChain({}, {
+      activities: { [A.openDataMigration]: gates({ open: false, waitingFor }, OPEN) },
+      events: [{ name: EVENTS.update, data: { dbs: [], recorded: true }, during: 'timer' }],
+    });
+    expect(runs).toHaveLength(2);
+    expect(timerStates(runs[0] as Run)).toEqual([{ fireAt: later(GATE_POLL_MS), fired: false, cancelled: true }]);
+    expect(recorded(runs[0] as Run)).toEqual([]);
+    expect(runs[1]?.names()).toContain(A.startDatabases);
+    expect(runs.flatMap((r) => r.inputsOf(A.validate))).toHaveLength(1);
   });
 
-  it('a cancel during the window wait records it, cancels the timer and ends Canceled without copying', () => {
-    const run = runMigration({ migrationWindowStartTimeInUtc: minutes(60).toISOString() }, { events: [{ name: EVENTS.cancel, data: { by: 'az rest' }, during: 'timer' }] });
-    expect(timerStates(run)).toEqual([{ fireAt: minutes(60), fired: false, cancelled: true }]);
-    expect(trace(run).slice(-3)).toEqual([`any(timer, event ${EVENTS.cancel})`, A.recordControl, A.finishMigration]);
-    expect(recorded(run)).toEqual([{ ...KEY, control: 'cancel', request: { by: 'az rest' } }]);
-    expect(run.output).toEqual({ state: 'Canceled' });
-    expect(finished(run)).toEqual([{ ...KEY, state: 'Canceled' }]);
+  it('approaches a far window in timers of at most GATE_MAX_WAIT_MS', () => {
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => windowWait(minutes(60 * 24 * 3)) } });
+    expect(timerStates(run)).toEqual([{ fireAt: later(GATE_MAX_WAIT_MS), fired: true, cancelled: false }]);
+    expect(run.continuedAsNew).toEqual({ ...INPUT, waitingToStart: true });
+    expect(copied(run)).toBe(false);
+  });
+
+  it('a cancel during the wait records it, cancels the timer, and step 3 then ends it Canceled without copying', () => {
+    const runs = runChain({}, {
+      activities: { [A.openDataMigration]: gates(windowWait(minutes(60)), { open: false, end: 'Canceled' }) },
+      events: [{ name: EVENTS.cancel, data: { by: 'az rest' }, during: 'timer' }],
+    });
+    expect(timerStates(runs[0] as Run)).toEqual([{ fireAt: minutes(60), fired: false, cancelled: true }]);
+    expect(trace(runs[0] as Run).slice(-2)).toEqual([GATE_WAIT, A.recordControl]);
+    expect(recorded(runs[0] as Run)).toEqual([{ ...KEY, control: 'cancel', request: { by: 'az rest' } }]);
+    expect(trace(runs[1] as Run)).toEqual([A.openDataMigration, A.finishMigration]);
+    expect(runs[1]?.output).toEqual({ state: 'Canceled' });
+    expect(finished(runs[1] as Run)).toEqual([{ ...KEY, state: 'Canceled' }]);
+    expect(runs.some(copied)).toBe(false);
+  });
+
+  it('step 3 ending it (a cancel stored before any data moved, an unreadable target) finishes without copying', () => {
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => ({ open: false, end: 'Failed', error: 'Cannot read the target' }) } });
+    expect(run.output).toEqual({ state: 'Failed', error: 'Cannot read the target' });
     expect(copied(run)).toBe(false);
   });
 
   it('a window whose end has passed fails it without copying', () => {
     const end = minutes(-1).toISOString();
-    const run = runMigration({ migrationWindowStartTimeInUtc: minutes(-60).toISOString(), migrationWindowEndTimeInUtc: end });
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => ({ open: true, mode: 'Online', migrationWindowEndTimeInUtc: end }) } });
     const error = (run.output as { error: string }).error;
     expect(run.output).toMatchObject({ state: 'Failed' });
     expect(error).toContain(`The migration window ended at ${end}`);
@@ -212,9 +257,19 @@ describe('migration orchestrator', () => {
     expect(copied(run)).toBe(false);
   });
 
+  it('a window that ends while it waits fails it rather than waiting on', () => {
+    const end = minutes(-1).toISOString();
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => ({ open: false, waitingFor: 'WaitingForDataMigrationScheduling', migrationWindowEndTimeInUtc: end }) } });
+    expect(run.output).toMatchObject({ state: 'Failed', error: expect.stringContaining(`The migration window ended at ${end}`) });
+    expect(run.yields.filter((t) => t.kind === 'any')).toEqual([]);
+  });
+
   it('a window that ends while the roles migrate fails it before any database starts', () => {
     const end = minutes(60).toISOString();
-    const run = runMigration({ migrationWindowEndTimeInUtc: end }, { durations: { [A.migrateRoles]: 2 * 3_600_000 } });
+    const run = runMigration({}, {
+      activities: { [A.openDataMigration]: () => ({ open: true, mode: 'Online', migrationWindowEndTimeInUtc: end }) },
+      durations: { [A.migrateRoles]: 2 * 3_600_000 },
+    });
     expect(run.output).toMatchObject({ state: 'Failed', error: expect.stringContaining(`The migration window ended at ${end}`) });
     expect(run.names()).toContain(A.migrateRoles);
     expect(run.names()).not.toContain(A.startDatabases);
@@ -303,18 +358,27 @@ describe('migration orchestrator', () => {
     expect(run.timers.at(-1)).toMatchObject({ isCanceled: true, isCompleted: false });
   });
 
-  it('a cutover raised during the window wait is recorded by the watch', () => {
-    const run = runMigration({ migrationWindowStartTimeInUtc: minutes(60).toISOString() }, { events: [{ name: EVENTS.cutover, data: { dbs: ['a'] }, during: 'timer' }] });
-    expect(timerStates(run).map((t) => [t.fired, t.cancelled])).toEqual([[true, false], [false, true]]);
+  it('a cutover raised during the wait of step 3 is recorded (refused there) before the execution continues as new', () => {
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => windowWait(minutes(60)) }, events: [{ name: EVENTS.cutover, data: { dbs: ['a'] }, during: 'timer' }] });
+    expect(timerStates(run).map((t) => [t.fired, t.cancelled])).toEqual([[false, true]]);
     expect(recorded(run)).toEqual([{ ...KEY, control: 'cutover', request: { dbs: ['a'] } }]);
+    expect(run.continuedAsNew).toEqual({ ...INPUT, waitingToStart: true });
+  });
+
+  it('events raised during validation are recorded by the wait of step 3', () => {
+    const run = runMigration({}, { activities: { [A.openDataMigration]: () => windowWait(minutes(60)) }, events: [{ name: EVENTS.cancel, data: { dbs: ['b'] }, during: A.validate }] });
+    expect(recorded(run)).toEqual([{ ...KEY, control: 'cancel', request: { dbs: ['b'] } }]);
   });
 
   it.each([
-    { when: 'without a window', window: {} },
-    { when: 'after the window wait', window: { migrationWindowStartTimeInUtc: minutes(60).toISOString() } },
-  ])('a cancel raised (az rest) while the roles migrate is recorded by the watch ($when)', ({ window }) => {
-    const run = runMigration(window, { activities: { [A.watchDatabases]: () => STILL_RUNNING }, events: [{ name: EVENTS.cancel, data: { dbs: ['a'] }, during: A.migrateRoles }] });
-    expect(recorded(run)).toEqual([{ ...KEY, control: 'cancel', request: { dbs: ['a'] } }]);
+    { when: 'without a wait', gate: [OPEN] },
+    { when: 'after a wait in step 3', gate: [windowWait(minutes(60)), OPEN] },
+  ])('a cancel raised (az rest) while the roles migrate is recorded by the watch ($when)', ({ gate }) => {
+    const runs = runChain({}, {
+      activities: { [A.openDataMigration]: gates(...gate), [A.watchDatabases]: (_: unknown, n: number): DatabasesStatus => (n === 1 ? STILL_RUNNING : { finished: true, outcomes: outcomesOf(['a', 'b']) }) },
+      events: [{ name: EVENTS.cancel, data: { dbs: ['a'] }, during: A.migrateRoles }],
+    });
+    expect(runs.flatMap(recorded)).toEqual([{ ...KEY, control: 'cancel', request: { dbs: ['a'] } }]);
   });
 });
 
@@ -782,8 +846,11 @@ describe('CDC orchestrator', () => {
 describe('every orchestrator', () => {
   it('calls every activity of the contract through callActivityWithRetry with the transient policy', () => {
     const runs = [
-      ...runExecutions(migrationOrchestrator, migrationScript({ migrationWindowStartTimeInUtc: minutes(10).toISOString() }, {
-        activities: { [A.watchDatabases]: (_: unknown, n: number): DatabasesStatus => (n === 1 ? STILL_RUNNING : { finished: true, outcomes: outcomesOf(['a', 'b']) }) },
+      ...runExecutions(migrationOrchestrator, migrationScript({}, {
+        activities: {
+          [A.openDataMigration]: gates(windowWait(minutes(10)), OPEN),
+          [A.watchDatabases]: (_: unknown, n: number): DatabasesStatus => (n === 1 ? STILL_RUNNING : { finished: true, outcomes: outcomesOf(['a', 'b']) }),
+        },
         events: [{ name: EVENTS.cutover, during: A.watchDatabases }],
       })),
       // The migration failing while its databases run stops them.

@@ -6,6 +6,8 @@
  */
 
 const KEY_STORAGE = 'pgferry.functionKey';
+/** The ARM api-version every migration route requires (shared/model/arm.ts CURRENT_API_VERSION). */
+export const API_VERSION = '2025-08-01';
 /** Event fired on window when the service refused a request for want of a (valid) function key. */
 export const KEY_REFUSED = 'pgferry:key-refused';
 const API_BASE = new URL('../', location.href);
@@ -46,9 +48,11 @@ async function call(method, path, body) {
   if (body !== undefined) headers['content-type'] = 'application/json';
   const key = functionKey();
   if (key) headers['x-functions-key'] = key;
+  const url = new URL(path, API_BASE);
+  if (path.startsWith('flexibleServers/')) url.searchParams.set('api-version', API_VERSION);
   let res;
   try {
-    res = await fetch(new URL(path, API_BASE), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'ServiceUnreachable', 'pgferry did not answer. Check that the service is running and reachable, then retry.', []);
   }

@@ -1,8 +1,11 @@
 /* global setTimeout, clearTimeout, document */
 /**
  * One migration: its status, a Validation tab and a Migration tab (per database progress), and
- * the two actions the portal offers — Cutover (only while every database waits for it) and
- * Cancel (only while the migration may still be canceled), each behind a confirmation.
+ * the actions the portal offers, each behind a confirmation and each the PATCH the API documents:
+ * Cutover (while every database still running waits for it; of all of them or those ticked) and
+ * Cancel (while the migration may still be canceled; all databases or those ticked), and — while
+ * it waits before its data migration — the action that releases it (Overwrite target databases,
+ * Start data migration).
  */
 import { api, ApiError } from './api.js';
 import { confirmDialog } from './dialog.js';
@@ -17,6 +20,53 @@ export const DETAILS_REFRESH_MS = 3000;
 
 /** Owner of the status messages of the cutover and cancel buttons. */
 const ACTION = 'details-action';
+
+/** Operation step 3 gives a database in the way on the target (shared/steps/gate.ts). */
+const OCCUPIED = 'Waiting for overwrite confirmation';
+
+/** Databases not yet ended nor being canceled: what a cancel may still name. */
+const STOPPABLE = new Set(['InProgress', 'WaitingForCutoverTrigger']);
+
+/** What a migration waiting before its data migration (or canceling) waits for, and the way out. */
+export function waitingAdvice(p) {
+  const sub = p.currentStatus.currentSubStateDetails.currentSubState;
+  const dbs = Object.values(p.currentStatus.currentSubStateDetails.dbDetails ?? {});
+  switch (sub) {
+    case 'WaitingForTargetDBOverwriteConfirmation': {
+      const occupied = dbs.filter((d) => (d.migrationOperation ?? '').startsWith(OCCUPIED)).map((d) => d.databaseName);
+      return `Waiting for overwrite confirmation: ${occupied.join(', ') || 'a database to migrate'} already exists on the target and is not empty. Overwrite target databases drops and copies ${occupied.length === 1 ? 'it' : 'them'} again; or drop ${occupied.length === 1 ? 'it' : 'them'} on the target yourself (the migration then goes on), or cancel.`;
+    }
+    case 'WaitingForDataMigrationScheduling':
+      return 'Waiting to be started: the migration was created with startDataMigration False. Start data migration copies the data now.';
+    case 'WaitingForDataMigrationWindow':
+      return `Waiting for the migration window: the data migration starts on its own at ${formatDateTime(p.migrationWindowStartTimeInUtc)}.`;
+    case 'CancelingRequestedDBMigrations': {
+      const canceling = dbs.filter((d) => d.migrationState === 'Canceling').map((d) => d.databaseName);
+      return `Canceling ${canceling.join(', ')}: each stops at its next step and drops its replication slot; the target is not rolled back.`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The button that releases a waiting migration: its label, the PATCH and the confirmation. */
+function releaseOf(p) {
+  switch (p.currentStatus.currentSubStateDetails.currentSubState) {
+    case 'WaitingForTargetDBOverwriteConfirmation':
+      return { label: 'Overwrite target databases', properties: { overwriteDbsInTarget: 'True' }, danger: true, body: 'The databases that already exist on the target are dropped, with all their data, and copied again from the source.' };
+    case 'WaitingForDataMigrationScheduling':
+      return { label: 'Start data migration', properties: { startDataMigration: 'True' }, danger: false, body: 'The data migration starts now: the target databases are prepared and the data is copied.' };
+    default:
+      return undefined;
+  }
+}
+
+/** Checkboxes for the databases an action may name, all ticked; returns the list and how to read it. */
+function databaseChoice(name, dbs) {
+  const boxes = dbs.map((d) => h('input', { type: 'checkbox', name, value: d, checked: true, id: `${name}-${d}` }));
+  const list = h('ul', { class: 'plain db-choice' }, boxes.map((box, i) => h('li', {}, box, h('label', { for: box.id }, ` ${dbs[i]}`))));
+  return { list, chosen: () => boxes.filter((b) => b.checked).map((b) => b.value) };
+}
 
 export const CUTOVER_ADVICE =
   'Before cutover, stop writes to the source and wait until Latency (minutes) is 0 or close to 0. Cutover applies every change made on the source up to that moment, then completes the migration; with a higher latency it just takes longer.';
@@ -47,6 +97,19 @@ function adviceFor(p, state, ready, requested) {
   return `Cutover becomes available when the migration reaches WaitingForCutoverTrigger. ${CUTOVER_ADVICE}`;
 }
 
+/** The databases of a migration a cancel may still name: running, and not already being canceled. */
+function stoppableDatabases(p) {
+  const details = p.currentStatus.currentSubStateDetails.dbDetails ?? {};
+  return p.dbsToMigrate.filter((name) => STOPPABLE.has(details[name]?.migrationState ?? 'InProgress'));
+}
+
+/** The databases still running that no cutover request covers yet (a request without a list covers all). */
+function cutoverPending(p) {
+  const details = p.currentStatus.currentSubStateDetails.dbDetails ?? {};
+  const asked = p.triggerCutover === 'True' ? (p.dbsToTriggerCutoverOn ?? p.dbsToMigrate) : [];
+  return p.dbsToMigrate.filter((name) => STOPPABLE.has(details[name]?.migrationState ?? 'InProgress') && !asked.includes(name));
+}
+
 /** Cutover is offered once every database still running waits for it (failed ones are skipped). */
 export function canCutover(m) {
   return cutoverAllowed(m.properties);
@@ -69,6 +132,7 @@ export function renderDetails(root, ctx) {
   const refreshButton = h('button', { type: 'button', id: 'det-refresh', class: 'secondary', onclick: () => void refresh(true) }, 'Refresh');
   const cutoverButton = h('button', { type: 'button', id: 'det-cutover', class: 'primary', disabled: true, 'aria-describedby': 'det-cutover-advice', onclick: () => void cutover() }, 'Cutover');
   const cancelButton = h('button', { type: 'button', id: 'det-cancel', class: 'danger', hidden: true, onclick: () => void cancel() }, 'Cancel migration');
+  const releaseButton = h('button', { type: 'button', id: 'det-release', class: 'primary', hidden: true, onclick: () => void release() }, '');
   const advice = h('p', { id: 'det-cutover-advice', class: 'advice' });
   const validationPanel = h('div', { id: 'det-validation' });
   const migrationPanel = h('div', { id: 'det-migration' });
@@ -93,7 +157,7 @@ export function renderDetails(root, ctx) {
     status,
     failure,
     facts,
-    h('div', { class: 'toolbar' }, refreshButton, cutoverButton, cancelButton, updated),
+    h('div', { class: 'toolbar' }, refreshButton, releaseButton, cutoverButton, cancelButton, updated),
     advice,
     tabs.element,
   );
@@ -123,7 +187,8 @@ export function renderDetails(root, ctx) {
       fact('Duration', formatDuration(p.startedOn, p.endedOn)),
     );
 
-    const requested = p.triggerCutover === 'True';
+    // Requested: a cutover covers every database still running (a cutover of some leaves the others to cut over).
+    const requested = cutoverPending(p).length === 0 && p.triggerCutover === 'True';
     const ready = canCutover(m);
     const finished = TERMINAL_STATES.has(s.state);
     // "Cutover/Cancel requested" is done with once the migration ended; its state says the rest.
@@ -131,12 +196,20 @@ export function renderDetails(root, ctx) {
     cutoverButton.disabled = !ready || requested;
     cutoverButton.textContent = requested && !finished ? 'Cutover requested' : 'Cutover';
     cutoverButton.hidden = p.migrationMode !== 'Online' || finished;
-    fill(advice, adviceFor(p, s.state, ready, requested));
-    advice.dataset.tone = finished ? toneOf(s.state) : failedDatabasesOf(p).length > 0 ? 'bad' : ready && !requested ? 'ready' : 'wait';
+    const waiting = finished ? undefined : waitingAdvice(p);
+    fill(advice, waiting ?? adviceFor(p, s.state, ready, requested));
+    advice.dataset.tone = finished ? toneOf(s.state) : failedDatabasesOf(p).length > 0 ? 'bad' : waiting ? 'warn' : ready && !requested ? 'ready' : 'wait';
+    const releasing = finished ? undefined : releaseOf(p);
+    releaseButton.hidden = !releasing;
+    if (releasing) {
+      releaseButton.textContent = releasing.label;
+      releaseButton.className = releasing.danger ? 'danger' : 'primary';
+    }
     const cancelable = CANCELABLE_STATES.has(s.state);
+    const stoppable = stoppableDatabases(p);
     cancelButton.hidden = !cancelable;
-    cancelButton.disabled = p.cancel === 'True';
-    cancelButton.textContent = p.cancel === 'True' ? 'Cancel requested' : 'Cancel migration';
+    cancelButton.disabled = stoppable.length === 0;
+    cancelButton.textContent = p.cancel === 'True' && stoppable.length === 0 ? 'Cancel requested' : 'Cancel migration';
 
     if (!tabChosen) {
       const validating = p.migrationOption === 'Validate' || sub.currentSubState === 'ValidationInProgress' || s.state === 'ValidationFailed';
@@ -171,23 +244,34 @@ export function renderDetails(root, ctx) {
 
   async function cutover() {
     if (!current || !canCutover(current)) return;
-    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails).filter((d) => d.migrationState === 'WaitingForCutoverTrigger');
+    const pending = cutoverPending(current.properties);
+    const dbs = Object.values(current.properties.currentStatus.currentSubStateDetails.dbDetails).filter((d) => d.migrationState === 'WaitingForCutoverTrigger' && pending.includes(d.databaseName));
     const failed = failedDatabasesOf(current.properties).map((d) => d.databaseName);
+    const latency = (d) => `Latency (minutes) ${d.latency === undefined ? '—' : String(Number((d.latency / 60).toFixed(5)))}`;
+    const choice = databaseChoice('det-cutover-db', dbs.map((d) => d.databaseName));
+    choice.list.querySelectorAll('label').forEach((label, i) => label.append(`: ${latency(dbs[i])}`));
     const ok = await confirmDialog({
       title: `Cutover ${ctx.name}?`,
       body: [
         failed.length > 0 ? h('p', { class: 'warn-text' }, `Failed, not cut over: ${failed.join(', ')}. The migration ends Failed; the databases below are cut over.`) : null,
         h('p', {}, CUTOVER_ADVICE),
-        h('ul', { class: 'plain' }, dbs.map((d) => h('li', {}, `${d.databaseName}: Latency (minutes) ${d.latency === undefined ? '—' : String(Number((d.latency / 60).toFixed(5)))}`))),
+        h('p', { class: 'hint' }, 'Databases to cut over (untick some to cut them over later):'),
+        choice.list,
         h('p', {}, 'After cutover, point your applications at the target server.'),
       ],
       confirmLabel: 'Cutover',
       cancelLabel: 'Not now',
     });
     if (!ok) return;
+    const chosen = choice.chosen();
+    if (chosen.length === 0) {
+      announce('No database was ticked: nothing was cut over.', 'bad');
+      return;
+    }
+    const some = chosen.length < dbs.length;
     try {
-      await api.patchMigration(ctx.server, ctx.name, { triggerCutover: 'True' });
-      announce(`Cutover requested for ${ctx.name}.`, 'ok', { owner: ACTION });
+      await api.patchMigration(ctx.server, ctx.name, { triggerCutover: 'True', ...(some ? { dbsToTriggerCutoverOn: chosen } : {}) });
+      announce(`Cutover requested for ${some ? chosen.join(', ') : ctx.name}.`, 'ok', { owner: ACTION });
     } catch (e) {
       announce(`Cutover was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
     }
@@ -196,10 +280,13 @@ export function renderDetails(root, ctx) {
 
   async function cancel() {
     if (!current || !CANCELABLE_STATES.has(current.properties.currentStatus.state)) return;
+    const stoppable = stoppableDatabases(current.properties);
+    const choice = databaseChoice('det-cancel-db', stoppable);
     const ok = await confirmDialog({
       title: `Cancel ${ctx.name}?`,
       body: [
-        h('p', {}, 'Canceling stops the migration and drops its replication slots on the source.'),
+        h('p', {}, 'Canceling stops the migration of the databases ticked and drops their replication slots on the source; the others go on.'),
+        choice.list,
         h('p', {}, 'It does not drop or roll back anything on the target server: drop the target databases of this migration yourself.'),
       ],
       confirmLabel: 'Cancel migration',
@@ -207,11 +294,37 @@ export function renderDetails(root, ctx) {
       danger: true,
     });
     if (!ok) return;
+    const chosen = choice.chosen();
+    if (chosen.length === 0) {
+      announce('No database was ticked: nothing was canceled.', 'bad');
+      return;
+    }
+    const some = chosen.length < stoppable.length;
     try {
-      await api.patchMigration(ctx.server, ctx.name, { cancel: 'True' });
-      announce(`Cancel requested for ${ctx.name}.`, 'ok', { owner: ACTION });
+      await api.patchMigration(ctx.server, ctx.name, { cancel: 'True', ...(some ? { dbsToCancelMigrationOn: chosen } : {}) });
+      announce(`Cancel requested for ${some ? chosen.join(', ') : ctx.name}.`, 'ok', { owner: ACTION });
     } catch (e) {
       announce(`Cancel was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
+    }
+    await refresh();
+  }
+
+  async function release() {
+    const releasing = current && releaseOf(current.properties);
+    if (!releasing) return;
+    const ok = await confirmDialog({
+      title: `${releasing.label} for ${ctx.name}?`,
+      body: [h('p', {}, waitingAdvice(current.properties) ?? ''), h('p', {}, releasing.body)],
+      confirmLabel: releasing.label,
+      cancelLabel: 'Not now',
+      danger: releasing.danger,
+    });
+    if (!ok) return;
+    try {
+      await api.patchMigration(ctx.server, ctx.name, releasing.properties);
+      announce(`${releasing.label}: requested for ${ctx.name}.`, 'ok', { owner: ACTION });
+    } catch (e) {
+      announce(`${releasing.label} was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
     }
     await refresh();
   }

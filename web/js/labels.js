@@ -8,6 +8,7 @@ const OVERWRITE = '“Overwrite databases that already exist on the target”';
 
 /** Phrases first (they read better than a bare label), then field names, longest first. */
 const PHRASES = [
+  [/PATCH overwriteDbsInTarget to True/g, 'use Overwrite target databases'],
   [/set overwriteDbsInTarget to True/g, `select ${OVERWRITE}`],
   [/set overwriteDbsInTarget to False/g, `clear ${OVERWRITE}`],
   [/overwriteDbsInTarget is True/g, `${OVERWRITE} is selected`],
