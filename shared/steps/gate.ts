@@ -59,6 +59,13 @@ export async function openDataMigration(rt: Runtime, key: MigrationKey): Promise
     if (isRetryable(err)) throw err;
     return { open: false, end: 'Failed', error: `Cannot read the target's databases: ${err instanceof Error ? err.message : String(err)}` };
   }
+  // A user who sees the substate also sees which databases it waits on: the rows are marked before
+  // the substate is stored when the row read now predicts that wait, and put back if a PATCH that
+  // landed in between changed the decision.
+  const predicted = gateDecision(record, occupied, new Date());
+  const marked = 'waitingFor' in predicted && predicted.waitingFor === 'WaitingForTargetDBOverwriteConfirmation'
+    ? await markOccupied(rt, key, occupied.filter((db) => !canceledDatabases(record).includes(db)))
+    : new Map<string, string | undefined>();
   let decision: DataMigrationGate | undefined;
   let canceledNow: string[] = [];
   await updateMigration(rt.store, key.server, key.name, (m) => {
@@ -72,6 +79,8 @@ export async function openDataMigration(rt: Runtime, key: MigrationKey): Promise
   await endCanceled(rt, key, canceledNow);
   if (decision && 'waitingFor' in decision && decision.waitingFor === 'WaitingForTargetDBOverwriteConfirmation') {
     await markOccupied(rt, key, occupied.filter((db) => !canceledNow.includes(db)));
+  } else {
+    await unmark(rt, key, marked);
   }
   // The decision was taken inside the write: its row is the one that was stored.
   return decision ?? { open: false, end: 'Failed', error: 'the migration row could not be read' };
@@ -99,7 +108,21 @@ async function endCanceled(rt: Runtime, key: MigrationKey, dbs: readonly string[
   }))));
 }
 
-async function markOccupied(rt: Runtime, key: MigrationKey, dbs: readonly string[]): Promise<void> {
-  const operation = 'Waiting for overwrite confirmation: the database exists on the target and is not empty';
-  await Promise.all(dbs.map((db) => updateDatabase(rt.store, key, db, (d) => (d.migrationOperation === operation ? undefined : { ...d, migrationOperation: operation }))));
+const OVERWRITE_WAIT = 'Waiting for overwrite confirmation: the database exists on the target and is not empty';
+
+/** Marks each database as waiting for the overwrite confirmation; answers what each showed before a change. */
+async function markOccupied(rt: Runtime, key: MigrationKey, dbs: readonly string[]): Promise<Map<string, string | undefined>> {
+  const before = new Map<string, string | undefined>();
+  await Promise.all(dbs.map((db) => updateDatabase(rt.store, key, db, (d) => {
+    if (d.migrationOperation === OVERWRITE_WAIT) return undefined;
+    before.set(db, d.migrationOperation);
+    return { ...d, migrationOperation: OVERWRITE_WAIT };
+  })));
+  return before;
+}
+
+/** Puts back what `markOccupied` changed, where the mark is still what the row shows. */
+async function unmark(rt: Runtime, key: MigrationKey, before: ReadonlyMap<string, string | undefined>): Promise<void> {
+  await Promise.all([...before].map(([db, operation]) => updateDatabase(rt.store, key, db, (d) => (
+    d.migrationOperation === OVERWRITE_WAIT ? { ...d, migrationOperation: operation } : undefined))));
 }
