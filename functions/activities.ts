@@ -19,6 +19,10 @@ import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
 import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
 import { databaseFinished, startDatabases, stopDatabases, watchDatabases } from '../shared/steps/watch';
+import { prepareReverse } from '../shared/steps/reverse-slot';
+import { applyReverse, noteReverse, openReverse } from '../shared/steps/reverse';
+import { beginFallback, completeFallback, endReverse, fallbackFailed, verifyFallback } from '../shared/steps/fallback';
+import { beginReverse, finishReverse, recordFallbackControl, watchReverse } from '../shared/steps/reverse-watch';
 import type { OrchestrationPort } from '../shared/steps/port';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
@@ -116,6 +120,19 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   completeDatabase,
   stopDatabase,
   finishMigration: migration.finishMigration,
+  prepareReverse,
+  beginReverse,
+  watchReverse,
+  recordFallbackControl,
+  finishReverse,
+  openReverse,
+  applyReverse,
+  beginFallback,
+  verifyFallback,
+  completeFallback,
+  fallbackFailed,
+  noteReverse,
+  endReverse,
 };
 
 function register<K extends ActivityKey>(key: K): void {

@@ -22,6 +22,7 @@ import { cdcInstanceId, EVENTS, migrationInstanceId } from '../steps/names';
 import type { ServiceContext } from './context';
 import { ApiError, conflict, notFound } from './errors';
 import { toResource } from './resource';
+import { deleteInFallbackWindow, patchFallback } from './fallback';
 
 function names(server: string, name: string): { server: string; name: string } {
   return { server: unwrap(parseServerName(server)), name: unwrap(parseMigrationName(name)) };
@@ -73,6 +74,7 @@ export async function createMigrationResource(ctx: ServiceContext, serverParam: 
     ...(req.location ? { location: req.location } : {}),
     ...(req.tags ? { tags: req.tags } : {}),
     ...(p.triggerCutover ? { cutoverRequestedAt: now, ...(p.dbsToTriggerCutoverOn ? { dbsToTriggerCutoverOn: p.dbsToTriggerCutoverOn } : {}) } : {}),
+    ...(p.fallbackAfterCutover ? { fallback: { enabled: true } } : {}),
   };
   // Secrets first: a migration row without its credentials would fail at the first connect.
   await putSecrets(ctx.store, server, name, {
@@ -130,6 +132,8 @@ const CANCELABLE = new Set(['InProgress', 'WaitingForUserAction']);
 /** PATCH …/migrations/{name}: triggerCutover, cancel, or field updates. */
 export async function patchMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string, body: unknown): Promise<MigrationResource> {
   const { server, name } = names(serverParam, nameParam);
+  const fallback = await patchFallback(ctx, server, name, body, readResource);
+  if (fallback) return fallback;
   const patch = unwrap(parseMigrationPatch(body, { maxDatabases: ctx.settings.maxDatabases }));
   const found = await getMigration(ctx.store, server, name);
   if (!found) throw notFound(`Migration ${name} on server ${server}`);
@@ -189,6 +193,8 @@ export async function deleteMigrationResource(ctx: ServiceContext, serverParam: 
   const { server, name } = names(serverParam, nameParam);
   const found = await getMigration(ctx.store, server, name);
   if (!found) throw notFound(`Migration ${name} on server ${server}`);
+  const finalizing = await deleteInFallbackWindow(ctx, found.record, readResource);
+  if (finalizing) return finalizing;
   if (isTerminal(found.record.state)) {
     await deleteSecrets(ctx.store, server, name);
     await deleteMigration(ctx.store, server, name);

@@ -10,6 +10,7 @@ import { MIGRATION_RESOURCE_TYPE, type DbMigrationStatus, type MigrationResource
 import { toArmFlag } from '../model/flags';
 import { presentedStatus } from '../model/failed-databases';
 import type { ValidationState } from '../model/states';
+import { fallbackProperties, reverseStatus } from './fallback-resource';
 
 export function resourceId(server: string, name: string): string {
   return `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/migrations/${name}`;
@@ -44,6 +45,7 @@ export function toDbStatus(d: DatabaseRecord): DbMigrationStatus {
   // The slot is dropped when the database ends: its last reading no longer holds anything back.
   if (d.retainedWalBytes !== undefined && !ENDED.has(d.migrationState)) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
   if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
+  if (d.reverse) s.reverseReplication = reverseStatus(d.reverse);
   return s;
 }
 
@@ -127,6 +129,7 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
   if (m.migrationWindowEndTimeInUtc) p.migrationWindowEndTimeInUtc = m.migrationWindowEndTimeInUtc;
   if (m.endedOn) p.endedOn = m.endedOn;
   if (m.rejectedRequest && m.rejectedRequestAt) p.rejectedRequest = { requestedAt: m.rejectedRequestAt, message: m.rejectedRequest };
+  Object.assign(p, fallbackProperties(m));
   return {
     id: resourceId(m.server, m.name),
     name: m.name,

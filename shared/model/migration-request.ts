@@ -60,6 +60,8 @@ export interface MigrationRequestProperties {
   migrationWindowEndTimeInUtc?: string;
   /** Accepted for ARM compatibility; pgferry has no runtime server. */
   migrationInstanceResourceId?: string;
+  /** pgferry: keep a way back after cutover (reverse replication until finalize or fall back; docs/runbook-cutover.md). */
+  fallbackAfterCutover: boolean;
 }
 
 /** Where pgferry connects, resolved from the ARM fields. */
@@ -112,6 +114,7 @@ function propertiesSchema(maxDatabases: number) {
       migrationWindowStartTimeInUtc: utcDateTimeSchema.optional(),
       migrationWindowEndTimeInUtc: utcDateTimeSchema.optional(),
       migrationInstanceResourceId: z.string().min(1).max(1024).optional(),
+      fallbackAfterCutover: armFlag.default(false),
     })
     .strict()
     .superRefine((p, ctx) => {
@@ -152,6 +155,14 @@ function propertiesSchema(maxDatabases: number) {
           'is "True", but cutover applies only to Online migrations',
           'Remove triggerCutover, or set migrationMode to "Online"; an Offline migration completes on its own after the copy.',
           ['triggerCutover'],
+        );
+      }
+      if (p.fallbackAfterCutover && p.migrationMode === 'Offline') {
+        reject(
+          ctx,
+          'is "True", but a way back after cutover needs an Online migration',
+          'Set migrationMode to "Online" (the target\'s changes flow back to the source until you finalize or fall back), or remove fallbackAfterCutover.',
+          ['fallbackAfterCutover'],
         );
       }
       if (p.triggerCutover && p.cancel) {

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_DATABASES } from './names';
 export const MAX_DATABASES_LIMIT = 50;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_MEMORY_MB = 64;
+export const DEFAULT_FALLBACK_MAX_WAL_MB = 10_240;
 
 /** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
 export type StorageSetting = { connectionString: string } | { tableServiceUri: string };
@@ -36,6 +37,12 @@ export interface Settings {
    * default 64), however few and large they are. Decoded they take about twice that.
    */
   streamMemoryMb: number;
+  /**
+   * Most WAL, in megabytes, a reverse slot (fallbackAfterCutover) may hold back on the target
+   * (PGFERRY_FALLBACK_MAX_WAL_MB, 1–10,000,000, default 10240): past it the slot is dropped and the
+   * way back closed, so a stalled fallback window never fills the target's disk.
+   */
+  fallbackMaxWalMb: number;
 }
 
 export const DECODERS = ['pgoutput', 'wal2json'] as const;
@@ -124,6 +131,7 @@ const envSchema = z
     PGFERRY_DECODER: decoder,
     PGFERRY_WEB_DIR: optionalText,
     PGFERRY_STREAM_MEMORY_MB: wholeNumber('PGFERRY_STREAM_MEMORY_MB', 8, 4096, DEFAULT_STREAM_MEMORY_MB),
+    PGFERRY_FALLBACK_MAX_WAL_MB: wholeNumber('PGFERRY_FALLBACK_MAX_WAL_MB', 1, 10_000_000, DEFAULT_FALLBACK_MAX_WAL_MB),
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -135,6 +143,7 @@ const envSchema = z
       storage: storageOf(env, ctx),
       decoder: env.PGFERRY_DECODER,
       streamMemoryMb: env.PGFERRY_STREAM_MEMORY_MB,
+      fallbackMaxWalMb: env.PGFERRY_FALLBACK_MAX_WAL_MB,
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
     if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;

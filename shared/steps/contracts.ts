@@ -10,7 +10,7 @@
 import type { MigrationMode, MigrationOption, MigrationState, MigrationSubState, ValidationState } from '../model/states';
 
 export type { MigrationMode, MigrationOption, MigrationState, MigrationSubState } from '../model/states';
-export { EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId } from './names';
+export { EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId, reverseInstanceId } from './names';
 
 /** Identifies a migration: names are unique per target server. */
 export interface MigrationKey {
@@ -40,6 +40,8 @@ export interface MigrationInput extends MigrationKey {
   failure?: string;
   /** How many times the databases were asked to stop (bounds the waiting when even that keeps failing). */
   stopRequests?: number;
+  /** Set once the migration Succeeded with a way back: each later execution watches the reverse streams. */
+  reversing?: boolean;
 }
 
 export interface DatabaseInput extends DatabaseKey {
@@ -152,6 +154,46 @@ export interface ApplyOutcome {
   control: Control;
 }
 
+/** State carried by a reverse stream (fallback window) across continueAsNew. */
+export interface ReverseLoopState extends DatabaseKey {
+  /** The migration orchestration, told when this stream ends. */
+  migrationInstanceId: string;
+  /** openReverse ran (the source is ready to be written). */
+  opened?: boolean;
+  /** Set once a fall back started: the target position to drain to. */
+  endLsn?: string;
+  /** Consecutive executions that ended in a failed step (the wait grows with it). */
+  troubles?: number;
+  /** The run's migrationId: instance ids repeat when a migration is created again under its name. */
+  runId?: string;
+}
+
+/** What one reverse batch saw and what the user asks. */
+export interface ReverseOutcome {
+  /** Nothing was pending after this batch. */
+  idle: boolean;
+  /** Applied position reached endLsn (when falling back). */
+  reachedEnd: boolean;
+  control: 'none' | 'fallback' | 'finalize';
+  /** The way back must close (the slot passed the WAL bound, or is gone): why. */
+  stopped?: string;
+  /** A change cannot be applied now (e.g. its table is missing on the source): shown, retried. */
+  blocked?: string;
+}
+
+/** How a reverse stream ended. */
+export interface ReverseEnd {
+  db: string;
+  state: 'FellBack' | 'Finalized' | 'Failed';
+  error?: string;
+}
+
+/** The fallback window as the migration's watch sees it. */
+export interface ReverseStatus {
+  /** Every reverse stream ended. */
+  finished: boolean;
+}
+
 /** The schema phases: before the copy, the keys after it, everything else once consistent. */
 export type SchemaPhase = 'pre-data' | 'keys' | 'post-data';
 
@@ -181,6 +223,19 @@ export interface ActivityContracts {
   verifyTables: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress> };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
+  prepareReverse: { input: DatabaseKey; output: Result<{ enabled: boolean }> };
+  beginReverse: { input: MigrationKey & { migrationInstanceId: string }; output: { databases: string[] } };
+  watchReverse: { input: MigrationKey & { migrationInstanceId: string }; output: ReverseStatus };
+  recordFallbackControl: { input: MigrationKey & { control: 'fallback' | 'finalize'; request: unknown }; output: null };
+  finishReverse: { input: MigrationKey; output: null };
+  openReverse: { input: DatabaseKey; output: Result<null> };
+  applyReverse: { input: DatabaseKey & { endLsn: string | null }; output: Result<ReverseOutcome> };
+  beginFallback: { input: DatabaseKey; output: Result<{ endLsn: string }> };
+  verifyFallback: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress & { differs?: string }> };
+  completeFallback: { input: DatabaseKey; output: Result<{ differs?: string }> };
+  fallbackFailed: { input: DatabaseKey & { error: string }; output: null };
+  noteReverse: { input: DatabaseKey & { message: string }; output: null };
+  endReverse: { input: DatabaseKey & { state: 'Finalized' | 'Failed'; error: string | null }; output: null };
 }
 
 export type ActivityKey = keyof ActivityContracts;
@@ -213,4 +268,17 @@ export const ACTIVITIES = {
   verifyTables: 'verifyTables',
   completeDatabase: 'completeDatabase',
   stopDatabase: 'stopDatabase',
+  prepareReverse: 'prepareReverse',
+  beginReverse: 'beginReverse',
+  watchReverse: 'watchReverse',
+  recordFallbackControl: 'recordFallbackControl',
+  finishReverse: 'finishReverse',
+  openReverse: 'openReverse',
+  applyReverse: 'applyReverse',
+  beginFallback: 'beginFallback',
+  verifyFallback: 'verifyFallback',
+  completeFallback: 'completeFallback',
+  fallbackFailed: 'fallbackFailed',
+  noteReverse: 'noteReverse',
+  endReverse: 'endReverse',
 } as const satisfies Record<ActivityKey, string>;

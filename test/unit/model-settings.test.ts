@@ -16,7 +16,7 @@ function problemsOf(env: Record<string, string>): SettingsError {
 
 describe('app settings', () => {
   it('fills defaults', () => {
-    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, storage: { connectionString: 'UseDevelopmentStorage=true' } });
+    expect(loadSettings(STORAGE)).toEqual({ maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, fallbackMaxWalMb: 10_240, storage: { connectionString: 'UseDevelopmentStorage=true' } });
   });
 
   it('reads every setting', () => {
@@ -24,9 +24,10 @@ describe('app settings', () => {
     const settings = loadSettings({
       ...STORAGE, PGFERRY_MAX_DATABASES: '20', PGFERRY_CONNECT_TIMEOUT_MS: '2500', PGFERRY_SECRET_KEY: KEY, PGFERRY_SECRET_KEY_PREVIOUS: previous,
       PGFERRY_TABLE_PREFIX: 'T1234', PGFERRY_DECODER: 'WAL2JSON', PGFERRY_WEB_DIR: '/srv/web',
-      PGFERRY_STREAM_MEMORY_MB: '256',
+      PGFERRY_STREAM_MEMORY_MB: '256', PGFERRY_FALLBACK_MAX_WAL_MB: '512',
     });
     expect(settings.streamMemoryMb).toBe(256);
+    expect(settings.fallbackMaxWalMb).toBe(512);
     expect(settings.maxDatabases).toBe(20);
     expect(settings.connectTimeoutMs).toBe(2500);
     expect(settings.secretKey?.length).toBe(32);
