@@ -10,7 +10,7 @@
 import type { Client } from 'pg';
 import { connect, withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
-import { applyBatch as applyChanges, compareLsn, currentFlushLsn, readLag, type ApplyBatchOptions, type ApplyConflict, type BatchResult } from '../cdc';
+import { advanceQuietSlot, applyBatch as applyChanges, compareLsn, currentFlushLsn, readLag, type ApplyBatchOptions, type ApplyConflict, type BatchResult } from '../cdc';
 import { trySetReplicaRole } from '../copy/session';
 import { holdFiringStates, readFiringStates } from '../schema/trigger-states';
 import { REVERSE_ENDED, reverseControl, withConflicts, type ReverseConflict, type ReverseRecord } from '../model/fallback';
@@ -109,13 +109,13 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
   const r = await reverseOf(rt, i);
   if (!r) return fail(`database ${i.db} has no reverse slot recorded`);
   const control = reverseControl(e.record.fallback, r);
-  const quiet: ReverseOutcome = { idle: true, reachedEnd: false, control };
-  if (control === 'finalize' || REVERSE_ENDED.has(r.state)) return ok(quiet);
+  const still: ReverseOutcome = { idle: true, reachedEnd: false, control };
+  if (control === 'finalize' || REVERSE_ENDED.has(r.state)) return ok(still);
   const timeoutMs = rt.settings.connectTimeoutMs;
   const stop = mustStop(rt, r, await withClient(e.target, timeoutMs, (t) => slotHealth(t, r.slotName)));
-  if (stop) return ok({ ...quiet, stopped: stop });
+  if (stop) return ok({ ...still, stopped: stop });
   try {
-    const { batch, lag, flushed } = await withPair(e.target, e.source, timeoutMs, async (t, s) => {
+    const { batch, lag, flushed, quiet } = await withPair(e.target, e.source, timeoutMs, async (t, s) => {
       // Read before the batch: a batch that catches up has decoded every commit flushed by then.
       const flushed = await currentFlushLsn(t);
       const options: ApplyBatchOptions = {
@@ -127,9 +127,12 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
       };
       const batch = await readAndApply(rt, i, e, r, t, s, options);
       const lag = await readLag(t, r.slotName, { plugin: r.plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
-      return { batch, lag, flushed };
+      // Nothing pending: the slot moves to the flush position, so a quiet target database does not
+      // hold back the WAL its cluster writes for others (and trip the WAL bound for nothing).
+      const quiet = !batch.busy && batch.caughtUp && !lag.pending && (await advanceQuietSlot(t, s, r.slotName, flushed, nowIso()));
+      return { batch, lag, flushed, quiet };
     });
-    if (batch.busy) return ok(quiet);
+    if (batch.busy) return ok(still);
     const at = nowIso();
     await setReverse(rt, i, (x) => {
       const { blocked: _cleared, ...rest } = x;
@@ -141,7 +144,7 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
         appliedChanges: x.appliedChanges + batch.changesApplied,
         latency: Math.round(lag.latencySeconds),
         retainedWalBytes: Math.max(0, Math.round(lag.retainedWalBytes)),
-        ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
+        ...(quiet ? { appliedLsn: flushed } : batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}),
         ...withConflicts(x, batch.conflicts.map((c) => reported(c, at))),
       };
     });
@@ -152,7 +155,7 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
     const blocked = `The target's changes cannot be applied to the source: ${err instanceof Error ? err.message : String(err)}. ` +
       'The reverse stream retries every few seconds: fix the cause on the source, or finalize to keep the target';
     await setReverse(rt, i, (x) => ({ ...x, blocked }));
-    return ok({ ...quiet, blocked });
+    return ok({ ...still, blocked });
   }
 }
 

@@ -11,12 +11,13 @@
 import { describe, expect, it, inject } from 'vitest';
 import type { ServerInfo } from '../support/cluster';
 import { sql } from '../support/databases';
-import { http, useHost, waitFor, type Host } from '../support/host';
+import { http, startHost, useHost, waitFor, type Host } from '../support/host';
 import { FIXTURE_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 import type { MigrationResource } from '../../shared/model/migration-resource';
 
 const source = inject('source');
 const target = inject('target');
+const azurite = inject('azurite');
 const host = useHost();
 const dbs = useDatabases(source, target);
 
@@ -36,20 +37,20 @@ function fallbackBody(db: string) {
 }
 
 /** PUT with fallbackAfterCutover, live source writes during the copy, cutover: Succeeded / ReplicatingToSource. */
-async function migrateAndCutOver(name: string, db: string): Promise<MigrationResource> {
-  const put = await http(migrationUrl(host, 'tgt', name), { method: 'PUT', body: fallbackBody(db) });
+async function migrateAndCutOver(name: string, db: string, h: Host = host): Promise<MigrationResource> {
+  const put = await http(migrationUrl(h, 'tgt', name), { method: 'PUT', body: fallbackBody(db) });
   expect(put.status, put.text).toBe(201);
   expect(put.json<MigrationResource>().properties.fallbackAfterCutover).toBe('True');
   const writer = startWriter(source, db);
-  const waiting = await waitForState(host, 'tgt', name, 'WaitingForUserAction', 'WaitingForCutoverTrigger');
+  const waiting = await waitForState(h, 'tgt', name, 'WaitingForUserAction', 'WaitingForCutoverTrigger');
   const checks = waiting.properties.currentStatus.currentSubStateDetails.validationDetails;
   const codes = JSON.stringify(checks);
   expect(codes).toContain('603935');
   expect(codes).toContain('603940');
   expect(await writer.stop()).toBeGreaterThan(0);
-  const cut = await http(migrationUrl(host, 'tgt', name), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
+  const cut = await http(migrationUrl(h, 'tgt', name), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
   expect(cut.status, cut.text).toBe(200);
-  const replicating = await waitForState(host, 'tgt', name, 'Succeeded', 'ReplicatingToSource');
+  const replicating = await waitForState(h, 'tgt', name, 'Succeeded', 'ReplicatingToSource');
   await expectTargetEqualsSource(source, target, db, { skip: ['schema'] });
   return replicating;
 }
@@ -160,5 +161,21 @@ describe('fallback after cutover', () => {
     await expectNothingLeft(db, 'fb3');
     const gone = await http(migrationUrl(host, 'tgt', 'fb3'), { method: 'DELETE' });
     expect(gone.status, gone.text).toBe(204);
+  }, 400_000);
+
+  it('a way back that holds more WAL on the target than PGFERRY_FALLBACK_MAX_WAL_MB is closed: slot dropped, reason shown', async () => {
+    const bounded = await startHost({ storage: azurite.connectionString, env: { PGFERRY_FALLBACK_MAX_WAL_MB: '16' } });
+    const db = await dbs.create('fallback4', FIXTURE_SQL);
+    await migrateAndCutOver('fb4', db, bounded);
+    // A table made on the target only: its rows cannot go back (the stream is blocked, and says
+    // why), so the slot keeps the WAL they fill.
+    await sql(target, db, `CREATE TABLE only_on_target (id int PRIMARY KEY, pad text)`);
+    await sql(target, db, `INSERT INTO only_on_target SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 40000) g`);
+    const done = await waitForState(bounded, 'tgt', 'fb4', 'Succeeded', 'Completed');
+    const r = reverseOf(done, db);
+    expect(r?.state).toBe('Failed');
+    expect(r?.message).toMatch(/more than PGFERRY_FALLBACK_MAX_WAL_MB \(16 MB\): it was dropped/);
+    expect(done.properties.fallback?.error).toMatch(/PGFERRY_FALLBACK_MAX_WAL_MB/);
+    await expectNothingLeft(db, 'fb4');
   }, 400_000);
 });

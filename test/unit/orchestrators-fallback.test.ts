@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { migrationOrchestrator, WATCH_MS } from '../../orchestrators/migration';
 import { REVERSE_BATCHES_PER_EXECUTION, REVERSE_BLOCKED_MS, REVERSE_IDLE_MS, reverseOrchestrator } from '../../orchestrators/reverse';
 import { ACTIVITIES as A, EVENTS } from '../../shared/steps/contracts';
-import { runExecutions, runOrchestrator, type Run } from './support/fake-df';
+import { runExecutions, runOrchestrator, type Responder, type Run } from './support/fake-df';
 import { DB_KEY, KEY, MIGRATION_ID, REVERSE_STATE, REVERSING_INPUT, T0, fail, ok, rbatch, reverseScript, reversingScript } from './support/fallback-scripts';
 
 const later = (ms: number) => new Date(T0.getTime() + ms);
@@ -44,7 +44,7 @@ describe('reverse stream orchestrator', () => {
     expect(run.output).toEqual({ db: 'app', state: 'FellBack' });
   });
 
-  it.each([
+  it.each<{ what: string; activities: Record<string, Responder>; error: string }>([
     { what: 'tables that differ', activities: { [A.verifyFallback]: () => ok({ compared: 1, next: null, differs: '1 table(s) differ' }) }, error: '1 table(s) differ' },
     { what: 'a failed verification', activities: { [A.verifyFallback]: () => fail('verify broke') }, error: 'verify broke' },
     { what: 'large objects that differ', activities: { [A.completeFallback]: () => ok({ differs: '2 large object(s) differ' }) }, error: '2 large object(s) differ' },
