@@ -32,10 +32,12 @@ export type Command =
   | { name: 'watch'; server: string; migration: string; untilCutoverReady: boolean; intervalMs: number }
   | { name: 'cutover'; server: string; migration: string; dbs?: string[] }
   | { name: 'cancel'; server: string; migration: string; dbs?: string[] }
+  | { name: 'fallback'; server: string; migration: string }
+  | { name: 'finalize'; server: string; migration: string }
   | { name: 'check-name'; server: string; migration: string }
   | { name: 'help'; topic?: string };
 
-export const COMMANDS = ['create', 'list', 'show', 'watch', 'cutover', 'cancel', 'check-name'] as const;
+export const COMMANDS = ['create', 'list', 'show', 'watch', 'cutover', 'cancel', 'fallback', 'finalize', 'check-name'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7071';
@@ -72,6 +74,8 @@ const ALLOWED: Record<CommandName, OptionName[]> = {
   watch: ['server', 'server-name', 'name', 'migration-name', 'until-cutover-ready', 'interval'],
   cutover: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
   cancel: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
+  fallback: ['server', 'server-name', 'name', 'migration-name'],
+  finalize: ['server', 'server-name', 'name', 'migration-name'],
   'check-name': ['server', 'server-name', 'name', 'migration-name'],
 };
 

@@ -28,6 +28,8 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return watch(command, ctx);
     case 'cutover':
     case 'cancel':
+    case 'fallback':
+    case 'finalize':
       return action(command, ctx);
     case 'check-name':
       return checkName(command, ctx);

@@ -14,6 +14,7 @@ import { sql } from '../support/databases';
 import { http, startHost, useHost, waitFor, type Host } from '../support/host';
 import { FIXTURE_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, useDatabases, waitForState } from '../support/e2e';
 import type { MigrationResource } from '../../shared/model/migration-resource';
+import { main } from '../../cli/main';
 
 const source = inject('source');
 const target = inject('target');
@@ -64,6 +65,14 @@ function waitForReverse(h: Host, name: string, db: string, what: string, check: 
     const r = reverseOf(m, db);
     return r && check(r) ? m : undefined;
   }, 120_000, 300);
+}
+
+/** `pgferry …` in this process against the test host: its exit code and what it printed. */
+async function pgferry(h: Host, ...args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t), write: (t: string) => lines.push(t), isTTY: false, columns: 0 };
+  const code = await main([...args, '--url', h.url], io, { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 500))) });
+  return { code, out: lines.join('\n') };
 }
 
 /** Nothing of pgferry on either server for this database: slots, publications, origins, bookkeeping schemas. */
@@ -130,8 +139,15 @@ describe('fallback after cutover', () => {
     const cutAgain = await http(migrationUrl(host, 'tgt', 'fb2'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
     expect(cutAgain.status, cutAgain.text).toBe(409);
 
-    const patch = await http(migrationUrl(host, 'tgt', 'fb2'), { method: 'PATCH', body: { properties: { finalizeCutover: 'True' } } });
-    expect(patch.status, patch.text).toBe(200);
+    const shown = await pgferry(host, 'show', '--server', 'tgt', '--name', 'fb2');
+    expect(shown.code, shown.out).toBe(0);
+    expect(shown.out).toMatch(/Way back to the source \(fallbackAfterCutover\):\n.*DATABASE +STATE +LATENCY \(MIN\) +RETAINED WAL +APPLIED +CONFLICTS\n +\S+ +Replicating /);
+    // The CLI's finalize is the PATCH finalizeCutover; watch follows it to the end.
+    const finalize = await pgferry(host, 'finalize', '--server', 'tgt', '--name', 'fb2');
+    expect(finalize.code, finalize.out).toBe(0);
+    expect(finalize.out).toMatch(/^Finalize requested: fb2: Succeeded \/ ReplicatingToSource/);
+    const watched = await pgferry(host, 'watch', '--server', 'tgt', '--name', 'fb2', '--interval', '0.5');
+    expect(watched.code, watched.out).toBe(0);
     const done = await waitForState(host, 'tgt', 'fb2', 'Succeeded', 'Completed');
     expect(reverseOf(done, db)).toMatchObject({ state: 'Finalized', retainedWalBytes: 0 });
     expect(done.properties.finalizeCutover).toBe('True');
@@ -152,6 +168,8 @@ describe('fallback after cutover', () => {
     expect(r?.conflicts).toBe(1);
     expect(r?.recentConflicts[0]).toMatchObject({ table: '"public"."accounts"', operation: 'update', key: 'id=1' });
     expect(r?.recentConflicts[0]?.reason).toMatch(/differs from the target's row before this change/);
+    const shown = await pgferry(host, 'show', '--server', 'tgt', '--name', 'fb3');
+    expect(shown.out).toContain(`${db}: conflict update on "public"."accounts" (id=1)`);
     const rows = await sql(source, db, `SELECT id, name FROM accounts WHERE id IN (1, 2) ORDER BY id`);
     expect(rows.rows).toEqual([{ id: '1', name: 'written on the source' }, { id: '2', name: 'fine' }]);
 
