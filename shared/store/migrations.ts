@@ -274,10 +274,13 @@ export async function updateMigration(
   });
 }
 
-/** Migrations on one target server, newest start first; Active = state in ACTIVE_STATES. */
+const FALLBACK_WINDOW: readonly MigrationSubState[] = ['ReplicatingToSource', 'FallingBack'];
+
+/** Migrations on one target server, newest start first; Active = state in ACTIVE_STATES, or in a fallback window. */
 export async function listMigrations(ctx: StoreContext, server: string, filter: ListFilter = 'Active'): Promise<MigrationRecord[]> {
   let query = odata`PartitionKey eq ${keyOf(server)}`;
-  if (filter === 'Active') query += ` and (${ACTIVE_STATES.map((s) => odata`state eq ${s}`).join(' or ')})`;
+  // A migration in its fallback window is Succeeded but holds a slot and a stream: it is active too.
+  if (filter === 'Active') query += ` and (${[...ACTIVE_STATES.map((s) => odata`state eq ${s}`), ...FALLBACK_WINDOW.map((s) => odata`subState eq ${s}`)].join(' or ')})`;
   const records = (await listRows(ctx.tables.migrations, query)).map(fromRow);
   return records.sort((a, b) => compareDesc(a.startedOn, b.startedOn) || compareDesc(a.createdAt, b.createdAt) || compareDesc(b.name, a.name));
 }
