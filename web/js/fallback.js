@@ -63,5 +63,5 @@ export function fallbackPanel(props) {
     ...(r.message ? [h('li', {}, `${name}: ${r.message}`)] : []),
     ...r.recentConflicts.map((c) => h('li', { class: 'conflict', dataset: { db: name } }, `${name}: conflict — ${c.operation} on ${c.table} (${c.key}) at ${formatDateTime(c.at)}: ${c.reason}. The source row was kept.`)),
   ]);
-  return h('section', { id: 'det-fallback', class: 'fallback' }, table, notes.length > 0 ? h('ul', { class: 'plain' }, notes) : null);
+  return h('section', { id: 'det-reverse', class: 'fallback' }, table, notes.length > 0 ? h('ul', { class: 'plain' }, notes) : null);
 }
