@@ -9,7 +9,8 @@
  * target. The slot's consistent point is after every committed forward write, so the reverse
  * stream holds each write the application makes from then on and none of pgferry's own.
  *
- * Removed when the window ends (finalize, fall back, the WAL bound) and whenever a migration fails
+ * A way back that cannot be made (a permanent error) does not fail the cutover: the database goes on
+ * without it, and says so. Removed when the window ends (finalize, fall back, the WAL bound) and whenever a migration fails
  * or is deleted: the slot and publication on the target, the replay position on the source, the
  * target's replica identities back to the source's, the source's held triggers back to their states.
  */
@@ -24,7 +25,8 @@ import { getDatabase, listDatabases } from '../store/databases';
 import type { DatabaseKey, MigrationKey, Result } from './contracts';
 import { databaseEndpoints, endpointsOf, type MigrationEndpoints } from './endpoints';
 import { onDatabase } from '../pg/endpoint';
-import { ok, permanent, setDb } from './record';
+import { ok, setDb } from './record';
+import { updateMigration } from '../store/migrations';
 import type { Runtime } from './runtime';
 
 /** The reverse slot on the target (also its publication and the replay position's name on the source). */
@@ -53,8 +55,23 @@ export async function prepareReverse(rt: Runtime, k: DatabaseKey): Promise<Resul
     }));
     return ok({ enabled: true });
   } catch (err) {
-    return permanent(err, { phase: 'prepare the way back', database: k.db });
+    if (isRetryable(err)) throw err;
+    await noWayBack(rt, e, k, err);
+    return ok({ enabled: false });
   }
+}
+
+/**
+ * The way back cannot be made (e.g. the target login may not alter the tables): the data is
+ * complete and verified, so the cutover goes on — failing it now would leave the source drained
+ * and the target unusable. What was made is removed, and the database's row and the migration say
+ * plainly that this database has no way back, before anyone points an application at the target.
+ */
+async function noWayBack(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey, err: unknown): Promise<void> {
+  const reason = `The way back could not be made: ${err instanceof Error ? err.message : String(err)}. The cutover goes on without it; validation (603931–603940) names what the logins need`;
+  await closeReverse(rt, e, k, false);
+  await setDb(rt, k, (r) => ({ ...r, reverse: { ...newReverseRecord(reverseSlotOf(k), rt.decoder, '0/0'), state: 'Failed', message: reason, endedOn: new Date().toISOString() } }));
+  await updateMigration(rt.store, k.server, k.name, (m) => (m.fallback ? { ...m, fallback: { ...m.fallback, error: `${k.db}: ${reason}` } } : undefined));
 }
 
 /** A database that does not exist (any more) has nothing of ours; anything transient is retried. */
