@@ -101,6 +101,9 @@ describe('fallback after cutover', () => {
     // The way back exists before anyone writes the target: its slot is on the target, the target's tables FULL.
     expect(await slotsOn(target, db)).toContain(started?.slotName);
     expect(await identities(target, db)).toContain('accounts f');
+    // A migration in its window is active: it holds a slot and a stream.
+    const active = await http(`${host.api}/flexibleServers/tgt/migrations?migrationListFilter=Active`);
+    expect(active.json<{ value: MigrationResource[] }>().value.map((m) => m.name)).toContain('fb1');
 
     for (let i = 0; i < 5; i++) await sql(target, db, TARGET_WRITES);
     const flowed = await waitForReverse(host, 'fb1', db, 'target writes applied to the source', (r) => r.appliedChanges > 0 && r.latency === 0);
@@ -182,17 +185,18 @@ describe('fallback after cutover', () => {
   }, 400_000);
 
   it('a way back that holds more WAL on the target than PGFERRY_FALLBACK_MAX_WAL_MB is closed: slot dropped, reason shown', async () => {
-    const bounded = await startHost({ storage: azurite.connectionString, env: { PGFERRY_FALLBACK_MAX_WAL_MB: '16' } });
+    const bounded = await startHost({ storage: azurite.connectionString, env: { PGFERRY_FALLBACK_MAX_WAL_MB: '64' } });
     const db = await dbs.create('fallback4', FIXTURE_SQL);
     await migrateAndCutOver('fb4', db, bounded);
     // A table made on the target only: its rows cannot go back (the stream is blocked, and says
-    // why), so the slot keeps the WAL they fill.
+    // why), so the slot keeps the WAL they fill (~150 MB; the bound leaves room for what other
+    // tests write on the shared target cluster meanwhile).
     await sql(target, db, `CREATE TABLE only_on_target (id int PRIMARY KEY, pad text)`);
-    await sql(target, db, `INSERT INTO only_on_target SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 40000) g`);
+    await sql(target, db, `INSERT INTO only_on_target SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 150000) g`);
     const done = await waitForState(bounded, 'tgt', 'fb4', 'Succeeded', 'Completed');
     const r = reverseOf(done, db);
     expect(r?.state).toBe('Failed');
-    expect(r?.message).toMatch(/more than PGFERRY_FALLBACK_MAX_WAL_MB \(16 MB\): it was dropped/);
+    expect(r?.message).toMatch(/more than PGFERRY_FALLBACK_MAX_WAL_MB \(64 MB\): it was dropped/);
     expect(done.properties.fallback?.error).toMatch(/PGFERRY_FALLBACK_MAX_WAL_MB/);
     await expectNothingLeft(db, 'fb4');
   }, 400_000);
