@@ -1,0 +1,99 @@
+/**
+ * The way back's setup and safety net as steps, on real servers and a real Azurite: prepareReverse
+ * makes the slot on the target with REPLICA IDENTITY FULL before the target is handed over; the
+ * safety net of a failed or ended migration (dropReverse, as stopDatabase and finishMigration call
+ * it) leaves nothing; and a way back that cannot be made (the target login may not alter the
+ * tables) does not fail the cutover of data that is complete and verified: the database goes on,
+ * its way back is Failed with the reason, the migration says so, and nothing is left behind.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createMigration, createStoreContext, dropTables, ensureTables, getDatabase, getMigration, newDatabaseRecord, upsertDatabase, type MigrationRecord, type StoreContext } from '../../shared/store';
+import { loadSettings } from '../../shared/model/settings';
+import { putSecrets } from '../../shared/secrets/store';
+import { migrationInstanceId } from '../../shared/steps/names';
+import { dropReverse, prepareReverse, reverseSlotOf } from '../../shared/steps/reverse-slot';
+import type { Runtime } from '../../shared/steps/runtime';
+import type { ServerInfo } from '../support/cluster';
+import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
+
+const source = inject('source');
+const target = inject('target');
+const azurite = inject('azurite');
+const key = randomBytes(32);
+const weak = `fbs_${randomBytes(3).toString('hex')}`;
+let store: StoreContext;
+let rt: Runtime;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  store = createStoreContext(azurite.connectionString, { prefix: `S${randomBytes(6).toString('hex')}` });
+  await ensureTables(store);
+  rt = { settings: loadSettings({ AzureWebJobsStorage: azurite.connectionString }), store, keys: { current: key }, decoder: 'pgoutput' };
+  await sql(target, 'postgres', `CREATE ROLE ${weak} LOGIN REPLICATION PASSWORD 'fbs-pw'`);
+});
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await sql(target, 'postgres', `DROP ROLE IF EXISTS ${weak}`).catch(() => undefined);
+  await dropTables(store);
+});
+
+const TABLES = `CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE k (a int, b text); ALTER TABLE k REPLICA IDENTITY FULL; INSERT INTO t VALUES (1, 'a')`;
+
+/** The same database on both sides, and a migration with fallbackAfterCutover whose target login is `targetUser`. */
+async function migration(targetUser?: string): Promise<{ m: MigrationRecord; db: string }> {
+  const db = await createTestDatabase(source, 'fbs');
+  await createTestDatabase(target, 'fbs', db);
+  cleanups.push(() => dropTestDatabase(source, db), () => dropTestDatabase(target, db));
+  await sql(source, db, TABLES);
+  await sql(target, db, TABLES);
+  const name = `m${randomBytes(4).toString('hex')}`;
+  const m: MigrationRecord = {
+    server: 'srv', name, migrationId: randomUUID(), state: 'InProgress', subState: 'CompletingMigration', migrationMode: 'Online', migrationOption: 'Migrate',
+    sourceType: 'OnPremises', sslMode: 'Prefer', source: { host: source.host, port: source.port, user: source.user },
+    target: { host: target.host, port: target.port, user: targetUser ?? target.user },
+    dbsToMigrate: [db], overwriteDbsInTarget: true, migrateRoles: false, fallback: { enabled: true },
+    createdAt: new Date().toISOString(), startedOn: new Date().toISOString(), instanceId: migrationInstanceId('srv', name),
+  };
+  await createMigration(store, m);
+  await upsertDatabase(store, m, newDatabaseRecord(db, 'InProgress'));
+  await putSecrets(store, m.server, m.name, { sourcePassword: source.password, targetPassword: targetUser ? 'fbs-pw' : target.password }, rt.keys);
+  return { m, db };
+}
+
+const identities = async (server: ServerInfo, db: string) =>
+  (await sql(server, db, `SELECT relname || ' ' || relreplident::text AS t FROM pg_class WHERE relname IN ('t', 'k') ORDER BY 1`)).rows.map((r: { t: string }) => r.t);
+const slots = async (db: string) => (await sql(target, 'postgres', `SELECT slot_name FROM pg_replication_slots WHERE database = $1`, [db])).rows.map((r: { slot_name: string }) => r.slot_name);
+
+describe('the way back, set up and removed', () => {
+  it('prepareReverse: REPLICA IDENTITY FULL and a slot on the target; dropReverse leaves nothing and says why', async () => {
+    const { m, db } = await migration();
+    const k = { server: m.server, name: m.name, db };
+    expect(await prepareReverse(rt, k)).toEqual({ ok: true, value: { enabled: true } });
+    expect(await identities(target, db)).toEqual(['k f', 't f']);
+    expect(await slots(db)).toEqual([reverseSlotOf(k)]);
+    const row = (await getDatabase(store, m, db))?.record.reverse;
+    expect(row).toMatchObject({ state: 'Starting', slotName: reverseSlotOf(k), plugin: 'pgoutput' });
+    // Again (a retried activity): nothing new.
+    expect(await prepareReverse(rt, k)).toEqual({ ok: true, value: { enabled: true } });
+
+    await dropReverse(rt, m, 'the migration ended Failed');
+    expect(await slots(db)).toEqual([]);
+    expect(await identities(target, db)).toEqual(await identities(source, db));
+    expect((await getDatabase(store, m, db))?.record.reverse).toMatchObject({ state: 'Failed', message: 'the migration ended Failed' });
+  }, 60_000);
+
+  it('a way back that cannot be made does not fail the cutover: the database goes on, the reason is shown, nothing is left', async () => {
+    const { m, db } = await migration(weak);
+    const k = { server: m.server, name: m.name, db };
+    const out = await prepareReverse(rt, k);
+    expect(out).toEqual({ ok: true, value: { enabled: false } });
+    const reverse = (await getDatabase(store, m, db))?.record.reverse;
+    expect(reverse?.state).toBe('Failed');
+    expect(reverse?.message).toMatch(/^The way back could not be made: .*must be owner of table/);
+    expect((await getMigration(store, m.server, m.name))?.record.fallback?.error).toMatch(new RegExp(`^${db}: The way back could not be made`));
+    expect(await slots(db)).toEqual([]);
+    expect(await identities(target, db)).toEqual(['k f', 't d']);
+  }, 60_000);
+});
