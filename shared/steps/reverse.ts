@@ -10,7 +10,7 @@
 import type { Client } from 'pg';
 import { connect, withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
-import { advanceQuietSlot, applyBatch as applyChanges, compareLsn, currentFlushLsn, readLag, type ApplyBatchOptions, type ApplyConflict, type BatchResult } from '../cdc';
+import { advanceQuietSlot, applyBatch as applyChanges, compareLsn, currentFlushLsn, drainedTo, flushPast, readLag, type ApplyBatchOptions, type ApplyConflict, type BatchResult } from '../cdc';
 import { trySetReplicaRole } from '../copy/session';
 import { holdFiringStates, readFiringStates } from '../schema/trigger-states';
 import { REVERSE_ENDED, reverseControl, withConflicts, type ReverseConflict, type ReverseRecord } from '../model/fallback';
@@ -126,6 +126,9 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
         ...(i.endLsn ? { uptoLsn: i.endLsn } : {}),
       };
       const batch = await readAndApply(rt, i, e, r, t, s, options);
+      // Falling back: a caught-up batch ends the drain once the target's WAL before the end is
+      // flushed, which an idle target (the application stopped writing) may need to be made to do.
+      if (i.endLsn && batch.caughtUp && compareLsn(flushed, i.endLsn) < 0) await flushPast(t, i.endLsn);
       const lag = await readLag(t, r.slotName, { plugin: r.plugin, ...(batch.appliedLsn ? { appliedLsn: batch.appliedLsn } : {}) });
       // Nothing pending: the slot moves to the flush position, so a quiet target database does not
       // hold back the WAL its cluster writes for others (and trip the WAL bound for nothing).
@@ -148,7 +151,7 @@ export async function applyReverse(rt: Runtime, i: DatabaseKey & { endLsn: strin
         ...withConflicts(x, batch.conflicts.map((c) => reported(c, at))),
       };
     });
-    const reachedEnd = i.endLsn !== null && batch.caughtUp && compareLsn(flushed, i.endLsn) >= 0;
+    const reachedEnd = i.endLsn !== null && drainedTo(i.endLsn, flushed, batch.caughtUp);
     return ok({ idle: batch.caughtUp, reachedEnd, control });
   } catch (err) {
     if (isRetryable(err)) throw err;
