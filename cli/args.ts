@@ -33,10 +33,12 @@ export type Command =
   | { name: 'update'; server: string; migration: string; properties: Record<string, unknown> }
   | { name: 'cutover'; server: string; migration: string; dbs?: string[] }
   | { name: 'cancel'; server: string; migration: string; dbs?: string[] }
+  | { name: 'fallback'; server: string; migration: string }
+  | { name: 'finalize'; server: string; migration: string }
   | { name: 'check-name'; server: string; migration: string }
   | { name: 'help'; topic?: string };
 
-export const COMMANDS = ['create', 'list', 'show', 'watch', 'update', 'cutover', 'cancel', 'check-name'] as const;
+export const COMMANDS = ['create', 'list', 'show', 'watch', 'update', 'cutover', 'cancel', 'fallback', 'finalize', 'check-name'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7071';
@@ -84,6 +86,8 @@ const ALLOWED: Record<CommandName, OptionName[]> = {
   ],
   cutover: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
   cancel: ['server', 'server-name', 'name', 'migration-name', 'dbs'],
+  fallback: ['server', 'server-name', 'name', 'migration-name'],
+  finalize: ['server', 'server-name', 'name', 'migration-name'],
   'check-name': ['server', 'server-name', 'name', 'migration-name'],
 };
 

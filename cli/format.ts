@@ -153,6 +153,7 @@ export function databaseLine(d: DbMigrationStatus): string {
     `latency ${latencyMinutes(d.latency)} min`,
     `cdc +${count(d.cdcInsertCounter)} ~${count(d.cdcUpdateCounter)} -${count(d.cdcDeleteCounter)}`,
     d.migrationState === 'Failed' && d.message ? `— error: ${d.message}` : '',
+    reverseText(d),
   ]
     .filter(Boolean)
     .join(' ');
@@ -187,6 +188,43 @@ export function waitingAdvice(m: MigrationResource, server: string): string | un
     default:
       return undefined;
   }
+}
+
+/** The way back of a database (fallbackAfterCutover), in a few words: '' when it has none. */
+export function reverseText(d: DbMigrationStatus): string {
+  const r = d.reverseReplication;
+  if (!r) return '';
+  const conflicts = r.conflicts > 0 ? `, ${count(r.conflicts)} conflict(s)` : '';
+  return `— back to the source: ${r.state}, latency ${latencyMinutes(r.latency)} min, retained WAL ${bytes(r.retainedWalBytes)}, applied ${count(r.appliedChanges)}${conflicts}`;
+}
+
+/** The fallback window of `show`: each database's reverse stream, its conflicts, the requests and outcome. */
+function fallbackLines(m: MigrationResource): string[] {
+  const p = m.properties;
+  const details = p.currentStatus.currentSubStateDetails.dbDetails;
+  const rows = p.dbsToMigrate.flatMap((db) => {
+    const r = details[db]?.reverseReplication;
+    return r ? [{ db, r }] : [];
+  });
+  if (p.fallbackAfterCutover !== 'True') return [];
+  const lines = ['', 'Way back to the source (fallbackAfterCutover):'];
+  if (rows.length === 0) lines.push('  made at cutover: a slot on the target captures its writes from then on');
+  else {
+    lines.push(table(['DATABASE', 'STATE', 'LATENCY (MIN)', 'RETAINED WAL', 'APPLIED', 'CONFLICTS'],
+      rows.map(({ db, r }) => [db, r.state, latencyMinutes(r.latency), bytes(r.retainedWalBytes), count(r.appliedChanges), count(r.conflicts)])).split('\n').map((l) => `  ${l}`).join('\n'));
+  }
+  for (const { db, r } of rows) {
+    if (r.message) lines.push(`  ${db}: ${r.message}`);
+    for (const c of r.recentConflicts) lines.push(`  ${db}: conflict ${c.operation} on ${c.table} (${c.key}) at ${c.at}: ${c.reason}`);
+  }
+  const fb = p.fallback;
+  if (fb?.fallbackRequestedOn) lines.push(`  fall back requested ${fb.fallbackRequestedOn}${fb.completedOn ? `, source ready ${fb.completedOn} (${fb.durationSeconds ?? 0} s)` : ''}`);
+  if (fb?.finalizeRequestedOn) lines.push(`  finalize requested ${fb.finalizeRequestedOn}`);
+  if (fb?.error) lines.push(`  error: ${fb.error}`);
+  if (p.currentStatus.currentSubStateDetails.currentSubState === 'ReplicatingToSource') {
+    lines.push('  Keep the target: `pgferry finalize`. Go back: stop the application\'s writes to the target, then `pgferry fallback`.');
+  }
+  return lines;
 }
 
 export function statusLine(m: MigrationResource): string {
@@ -246,6 +284,7 @@ export function showText(m: MigrationResource, now = Date.now(), server = server
       lines.push(...checkLines(d.summary, '    '));
     }
   }
+  lines.push(...fallbackLines(m));
   if (s.state === 'WaitingForUserAction' && s.currentSubStateDetails.currentSubState === 'WaitingForCutoverTrigger') {
     lines.push('', 'Ready for cutover: stop writes to the source, wait until latency is near 0, then run `pgferry cutover` (--dbs for some databases).');
   }

@@ -8,8 +8,8 @@ const GLOBAL = `Global options:
   -h, --help             help for a command`;
 
 const EXITS = `Exit codes:
-  0  success (watch: Succeeded, or ready for cutover with --until-cutover-ready)
-  1  watch: the migration ended Failed, ValidationFailed or Canceled; check-name: name not available
+  0  success (watch: Succeeded, or ready for cutover with --until-cutover-ready; a fall back: the source is ready)
+  1  watch: the migration ended Failed, ValidationFailed or Canceled, or a fall back did not complete; check-name: name not available
   2  bad usage (unknown option, missing --server, unreadable properties file)
   3  the service answered with an error (4xx/5xx); field and fix are printed to stderr
   4  the service could not be reached`;
@@ -67,6 +67,14 @@ export const COMMAND_HELP: Record<string, string> = {
   Cancels a migration that is InProgress or WaitingForUserAction, or only the databases named (the
   others go on; the migration shows CancelingRequestedDBMigrations until they stopped). The target
   is not rolled back.`,
+  fallback: `pgferry fallback --server <target> --name <migration>
+  Falls back to the source after cutover (a migration created with fallbackAfterCutover "True",
+  substate ReplicatingToSource): stop the application's writes to the target first. The target is
+  drained, the source's sequences set, every table verified; then the source is ready
+  (FellBackToSource). Tables that differ keep the window open and are named.`,
+  finalize: `pgferry finalize --server <target> --name <migration>
+  Keeps the target after cutover: the way back (the reverse slot and publication on the target,
+  pgferry's bookkeeping on the source) is removed; nothing of pgferry is left on either server.`,
   'check-name': `pgferry check-name --server <target> --name <migration>
   Exits 0 when the name is free on that target server, 1 when it is taken or not valid.`,
 };

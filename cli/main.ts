@@ -31,6 +31,8 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return update(command, ctx);
     case 'cutover':
     case 'cancel':
+    case 'fallback':
+    case 'finalize':
       return action(command, ctx);
     case 'check-name':
       return checkName(command, ctx);

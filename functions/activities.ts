@@ -20,6 +20,10 @@ import { beginCutover } from '../shared/steps/cutover';
 import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
 import { databaseFinished, startDatabases, stopDatabases, watchDatabases } from '../shared/steps/watch';
 import { openDataMigration } from '../shared/steps/gate';
+import { prepareReverse } from '../shared/steps/reverse-slot';
+import { applyReverse, noteReverse, openReverse } from '../shared/steps/reverse';
+import { beginFallback, completeFallback, endReverse, fallbackFailed, verifyFallback } from '../shared/steps/fallback';
+import { beginReverse, finishReverse, recordFallbackControl, watchReverse } from '../shared/steps/reverse-watch';
 import type { OrchestrationPort } from '../shared/steps/port';
 import { Logger, type LogFields } from '../shared/log';
 import { contextSink } from './respond';
@@ -120,6 +124,19 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   completeDatabase,
   stopDatabase,
   finishMigration: migration.finishMigration,
+  prepareReverse,
+  beginReverse,
+  watchReverse,
+  recordFallbackControl,
+  finishReverse,
+  openReverse,
+  applyReverse,
+  beginFallback,
+  verifyFallback,
+  completeFallback,
+  fallbackFailed,
+  noteReverse,
+  endReverse,
 };
 
 function register<K extends ActivityKey>(key: K): void {

@@ -12,3 +12,4 @@ import '../orchestrators/migration';
 import '../orchestrators/database';
 import '../orchestrators/cdc';
 import '../orchestrators/copy-lane';
+import '../orchestrators/reverse';

@@ -2,7 +2,8 @@
  * Change data capture for one database, eternal until cutover or cancel:
  *
  *   apply a batch ─► (first time past the consistency point) post-data, then "caught up"
- *        ▲          ─► cutover requested: record the end position, drain to it, verify, finish
+ *        ▲          ─► cutover requested: record the end position, drain to it, verify, the way back
+ *        │             (fallbackAfterCutover: a slot on the target), finish
  *        │          ─► idle: one wait for a short timer or a cutover/cancel event, then continueAsNew
  *        └── continueAsNew after at most CDC_BATCHES_PER_EXECUTION batches, so history stays small
  *
@@ -48,6 +49,10 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
       if (state.endLsn !== undefined && o.reachedEnd) {
         const verified = yield* verifyAllTables(call, key);
         if (!verified.ok) return failed(verified.failure.message);
+        // fallbackAfterCutover: the way back, now that the forward apply wrote its last change and
+        // before the database reports Succeeded (a no-op without it).
+        const reverse = yield* run(call('prepareReverse', key));
+        if (!reverse.ok) return failed(reverse.failure.message);
         const done = yield* run(call('completeDatabase', key));
         if (!done.ok) return failed(done.failure.message);
         return { db: state.db, state: 'Succeeded' };

@@ -17,6 +17,9 @@
  *       activities as databases catch up and cut over: they are data, not orchestration state)
  *   6. each migrated database's owner, privileges and role settings; then
  *      Succeeded | Failed | Canceled | ValidationFailed, substate Completed
+ *   7. fallbackAfterCutover: Succeeded / ReplicatingToSource, each database's reverse stream started
+ *      (by an activity) and watched, one wait per execution, until the user finalizes (Completed)
+ *      or falls back (FellBackToSource)
  *
  * A database that fails does not stop the others (shared/model/failed-databases.ts): the watch
  * waits for them all and the migration ends Failed. When the migration itself fails once its
@@ -63,6 +66,9 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
   // Event waiters of this execution that may still be listening (the SDK hands an event to the
   // newest listener): whatever they caught is recorded before the execution ends.
   const listening: Array<['cutover' | 'cancel', Task]> = [];
+
+  // 7. The fallback window: this execution's one wait, until every reverse stream ended.
+  if (input.reversing) return yield* watchReverseOnce(context, call, input);
 
   // Whether database orchestrations may be running: then a failure here first stops them.
   let started = input.watching === true;
@@ -114,7 +120,17 @@ export const migrationOrchestrator: OrchestrationHandler = function* (context: O
     // 6. Each migrated database gets its owner, privileges and role settings (a no-op without migrateRoles).
     const migrated = finished.filter((o) => o.state === 'Succeeded').map((o) => o.db);
     if (migrated.length > 0) yield call('applyDatabaseRoles', { ...key, databases: migrated });
-    return yield* finish(input.failure === undefined ? finalState(finished) : failedWhileRunning(input.failure, finished));
+    const result = input.failure === undefined ? finalState(finished) : failedWhileRunning(input.failure, finished);
+    // 7. Succeeded with a way back (fallbackAfterCutover): the target's changes flow back to the
+    // source until the user finalizes or falls back (none: the migration finishes as usual).
+    if (result.state === 'Succeeded') {
+      const reverse = yield* run(call('beginReverse', { ...key, migrationInstanceId: context.df.instanceId }));
+      if (reverse.databases.length > 0) {
+        context.df.continueAsNew({ ...input, watching: true, reversing: true });
+        return undefined;
+      }
+    }
+    return yield* finish(result);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (!started) return yield* finish({ state: 'Failed', error: message });
@@ -180,6 +196,31 @@ function* watchOnce(context: OrchestrationContext, call: Call, key: MigrationKey
     if (event.isCompleted) yield call('recordControl', { ...key, control, request: event.result ?? null });
   }
   return status.finished ? status.outcomes : undefined;
+}
+
+/**
+ * The fallback window, one wait per execution: a reverse stream's end, a fall back or finalize
+ * event (recorded as the PATCH would record it, or refused), or the timer; then the window's state
+ * from the rows. Once every stream ended, the window finishes (nothing left, credentials deleted).
+ */
+function* watchReverseOnce(context: OrchestrationContext, call: Call, input: MigrationInput): Generator<Task, MigrationResult | undefined, unknown> {
+  const key = { server: input.server, name: input.name };
+  const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + WATCH_MS));
+  const fallback = context.df.waitForExternalEvent(EVENTS.fallback);
+  const finalize = context.df.waitForExternalEvent(EVENTS.finalize);
+  const ended = context.df.waitForExternalEvent(EVENTS.databaseFinished);
+  const woke = yield context.df.Task.any([timer, fallback, finalize, ended]);
+  if (woke !== timer) timer.cancel();
+  for (const [control, event] of [['fallback', fallback], ['finalize', finalize]] as const) {
+    if (event.isCompleted) yield call('recordFallbackControl', { ...key, control, request: event.result ?? null });
+  }
+  const status = yield* run(call('watchReverse', { ...key, migrationInstanceId: context.df.instanceId }));
+  if (!status.finished) {
+    context.df.continueAsNew(input);
+    return undefined;
+  }
+  yield call('finishReverse', key);
+  return { state: 'Succeeded' };
 }
 
 /** Why no copy may start at `now`: the window's end has passed (null when it has not, or there is none). */

@@ -3,8 +3,9 @@
  * per database. On a terminal the block is redrawn in place; otherwise (a pipe, a CI log) a line
  * is printed only when something changed; with --output json, one JSON object per change.
  *
- * Exit: 0 when the migration Succeeded (or, with --until-cutover-ready, waits for cutover), 1 when
- * it ended Failed / ValidationFailed / Canceled — and, with --until-cutover-ready, as soon as a
+ * Exit: 0 when the migration Succeeded (or, with --until-cutover-ready, waits for cutover; in a
+ * fallback window, once a requested fall back or finalize is done), 1 when a fall back did not
+ * complete, or it ended Failed / ValidationFailed / Canceled — and, with --until-cutover-ready, as soon as a
  * database failed (the migration can no longer become ready; the failed databases are named).
  * A service that stops answering for a while (a host restart) is waited for; a 4xx ends the watch
  * at once.
@@ -26,6 +27,15 @@ const FAILED = new Set(['Failed', 'ValidationFailed', 'Canceled']);
 /** The exit code once the watch is over, or undefined while it goes on. */
 export function outcome(m: MigrationResource, untilCutoverReady: boolean): ExitCode | undefined {
   const s = m.properties.currentStatus;
+  const sub = s.currentSubStateDetails.currentSubState;
+  // In a fallback window, an ending asked for (fall back, finalize) is followed to its end; a fall
+  // back that did not complete leaves the window open, and says why.
+  if (s.state === 'Succeeded' && sub === 'FallingBack') return undefined;
+  if (s.state === 'Succeeded' && sub === 'ReplicatingToSource') {
+    const fb = m.properties.fallback;
+    if (fb?.error) return EXIT.migrationFailed;
+    if (fb?.fallbackRequestedOn || fb?.finalizeRequestedOn) return undefined;
+  }
   if (s.state === 'Succeeded') return EXIT.ok;
   if (FAILED.has(s.state)) return EXIT.migrationFailed;
   if (untilCutoverReady && failedDatabases(m).length > 0) return EXIT.migrationFailed;
@@ -40,6 +50,7 @@ function failedDatabases(m: MigrationResource) {
 /** Why the watch ends with exit 1: the migration's end, or the databases that failed. */
 function failureText(m: MigrationResource): string {
   const s = m.properties.currentStatus;
+  if (s.state === 'Succeeded' && m.properties.fallback?.error) return `${m.name}: ${m.properties.fallback.error}`;
   if (FAILED.has(s.state)) return `${m.name} ended ${s.state}${s.error ? `: ${s.error}` : ''}`;
   const failed = failedDatabases(m).map((d) => `${d.databaseName}${d.message ? ` (${d.message})` : ''}`);
   return `${m.name} cannot become ready for cutover: database ${failed.join(', ')} failed. The other databases keep running; cut them over with pgferry cutover, or cancel`;
@@ -51,6 +62,17 @@ function databases(m: MigrationResource) {
     const d = details[name];
     return d ? [d] : [];
   });
+}
+
+/** The last line of a watch that ends Succeeded: the fallback window and its endings when there is one. */
+function succeededText(m: MigrationResource, server: string): string {
+  const sub = m.properties.currentStatus.currentSubStateDetails.currentSubState;
+  const fb = m.properties.fallback;
+  if (sub === 'ReplicatingToSource') {
+    return `${m.name} Succeeded. The target's changes flow back to the source until you run pgferry finalize --server ${server} --name ${m.name} (keep the target) or pgferry fallback --server ${server} --name ${m.name} (go back to the source)`;
+  }
+  if (sub === 'FellBackToSource') return `${m.name} fell back: the source is ready for the application${fb?.durationSeconds !== undefined ? ` (${fb.durationSeconds} s after the request)` : ''}.`;
+  return `${m.name} Succeeded.`;
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
@@ -130,7 +152,7 @@ export async function watch(cmd: WatchCommand, ctx: CommandContext): Promise<Exi
     if (done !== undefined) {
       const s = m.properties.currentStatus;
       if (ctx.output === 'table') {
-        if (done === EXIT.ok && s.state === 'Succeeded') io.out(`${m.name} Succeeded.`);
+        if (done === EXIT.ok && s.state === 'Succeeded') io.out(succeededText(m, cmd.server));
         else if (done === EXIT.ok) io.out(`${m.name} is ready for cutover: stop writes to the source, wait until latency is near 0, then run pgferry cutover --server ${cmd.server} --name ${m.name}`);
       }
       if (done === EXIT.migrationFailed) io.err(failureText(m));

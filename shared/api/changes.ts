@@ -54,6 +54,8 @@ const FIXED: ReadonlyArray<readonly [string, (r: MigrationRequest) => unknown, (
   ['properties.sourceDbServerResourceId', (r) => `${r.source.host}:${r.source.port}`, (m) => `${m.source.host}:${m.source.port}`],
   ['properties.targetDbServerFullyQualifiedDomainName', (r) => `${r.target.host}:${r.target.port}`, (m) => `${m.target.host}:${m.target.port}`],
   ['properties.migrationInstanceResourceId', (r) => r.properties.migrationInstanceResourceId ?? null, (m) => m.migrationInstanceResourceId ?? null],
+  // Validation checked the way back before any copy, and cutover makes its slot: it cannot come or go later.
+  ['properties.fallbackAfterCutover', (r) => r.properties.fallbackAfterCutover, (m) => m.fallback?.enabled === true],
 ];
 
 /**

@@ -52,6 +52,7 @@ export async function createMigration(ctx: ServiceContext, server: string, name:
     ...(req.location ? { location: req.location } : {}),
     ...(req.tags ? { tags: req.tags } : {}),
     ...(p.triggerCutover ? { cutoverRequestedAt: now, ...(p.dbsToTriggerCutoverOn ? { dbsToTriggerCutoverOn: p.dbsToTriggerCutoverOn } : {}) } : {}),
+    ...(p.fallbackAfterCutover ? { fallback: { enabled: true } } : {}),
   };
   // Secrets first: a migration row without its credentials would fail at the first connect.
   await putSecrets(ctx.store, server, name, {

@@ -23,6 +23,7 @@ import { requestCancel } from './actions';
 import { changesOfPatch, changesOfPut } from './changes';
 import { createMigration } from './create';
 import { applyChanges, secretKeys } from './update';
+import { deleteInFallbackWindow, patchFallback } from './fallback';
 
 function names(server: string, name: string): { server: string; name: string } {
   return { server: unwrap(parseServerName(server)), name: unwrap(parseMigrationName(name)) };
@@ -81,6 +82,8 @@ export function parseFilter(raw: string | null): ListFilter {
 /** PATCH …/migrations/{name}: triggerCutover, cancel, or field updates (shared/api/updates.ts). */
 export async function patchMigrationResource(ctx: ServiceContext, serverParam: string, nameParam: string, body: unknown): Promise<MigrationResource> {
   const { server, name } = names(serverParam, nameParam);
+  const fallback = await patchFallback(ctx, server, name, body, readResource);
+  if (fallback) return fallback;
   const patch = unwrap(parseMigrationPatch(body, { maxDatabases: ctx.settings.maxDatabases }));
   const found = await getMigration(ctx.store, server, name);
   if (!found) throw notFound(`Migration ${name} on server ${server}`);
@@ -94,6 +97,8 @@ export async function deleteMigrationResource(ctx: ServiceContext, serverParam: 
   const { server, name } = names(serverParam, nameParam);
   const found = await getMigration(ctx.store, server, name);
   if (!found) throw notFound(`Migration ${name} on server ${server}`);
+  const finalizing = await deleteInFallbackWindow(ctx, found.record, readResource);
+  if (finalizing) return finalizing;
   if (isTerminal(found.record.state)) {
     await deleteSecrets(ctx.store, server, name);
     await deleteMigration(ctx.store, server, name);

@@ -13,6 +13,7 @@ import { cancelingDatabases, withCanceling } from '../model/canceling';
 import { DEFAULT_PORT } from '../model/endpoints';
 import { migrationResourceId, serverResourceId, type ArmScope } from '../model/arm';
 import type { ValidationState } from '../model/states';
+import { fallbackProperties, reverseStatus } from './fallback-resource';
 
 /** Database states after which the migration holds no slot on the source. */
 const ENDED: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Canceled']);
@@ -44,6 +45,7 @@ export function toDbStatus(d: DatabaseRecord, canceling = false): DbMigrationSta
   // The slot is dropped when the database ends: its last reading no longer holds anything back.
   if (d.retainedWalBytes !== undefined && !ENDED.has(d.migrationState)) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
   if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
+  if (d.reverse) s.reverseReplication = reverseStatus(d.reverse);
   return s;
 }
 
@@ -135,6 +137,7 @@ export function toResource(m: MigrationRecord, dbs: readonly DatabaseRecord[], v
   if (m.migrationInstanceResourceId) p.migrationInstanceResourceId = m.migrationInstanceResourceId;
   if (m.endedOn) p.endedOn = m.endedOn;
   if (m.rejectedRequest && m.rejectedRequestAt) p.rejectedRequest = { requestedAt: m.rejectedRequestAt, message: m.rejectedRequest };
+  Object.assign(p, fallbackProperties(m));
   return {
     id: migrationResourceId(scope, m.server, m.name),
     name: m.name,

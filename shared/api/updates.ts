@@ -174,6 +174,10 @@ export function applyFields(m: MigrationRecord, changes: FieldChanges): Migratio
   if (refused) throw refused;
   let next = m;
   for (const f of fields) next = (FIELD_RULES[f] as FieldRule<FieldName>).apply(next, (changes[f] ?? null) as never);
+  if (next.fallback?.enabled === true && next.migrationMode === 'Offline') {
+    // The way back needs the reverse stream an Online cutover starts (the request's model refuses the pair at creation).
+    throw conflict('PropertyChangeNotAllowed', `Migration ${m.name} on server ${m.server}: ${FIELD_PATHS.migrationMode} cannot change to Offline: the migration keeps a way back after cutover (fallbackAfterCutover "True"), which needs Online`);
+  }
   const start = next.migrationWindowStartTimeInUtc;
   const end = next.migrationWindowEndTimeInUtc;
   if (start !== undefined && end !== undefined && end <= start) {

@@ -21,6 +21,7 @@ export * from './decode/pgoutput';
 export { pgTimestampToIso } from './decode/pgoutput-message';
 export * from './apply/options';
 export * from './apply/apply-batch';
+export * from './apply/quiet';
 export * from './apply/visibility';
 export * from './apply/target-tables';
 export * from './apply/apply-sql';

@@ -72,6 +72,8 @@ export interface MigrationRequestProperties {
   migrationWindowEndTimeInUtc?: string;
   /** ARM's runtime server: stored and shown as given (pgferry runs in its own function app). */
   migrationInstanceResourceId?: string;
+  /** pgferry: keep a way back after cutover (reverse replication until finalize or fall back; docs/runbook-cutover.md). */
+  fallbackAfterCutover: boolean;
 }
 
 /** Where pgferry connects, resolved from the ARM fields. */
@@ -127,6 +129,7 @@ function propertiesSchema(maxDatabases: number, targetDefaults: TargetDefaults |
       migrationWindowStartTimeInUtc: utcDateTimeSchema.optional(),
       migrationWindowEndTimeInUtc: utcDateTimeSchema.optional(),
       migrationInstanceResourceId: z.string().min(1).max(1024).optional(),
+      fallbackAfterCutover: armFlag.default(false),
     })
     .strict()
     .superRefine((p, ctx) => {
@@ -188,6 +191,14 @@ function propertiesSchema(maxDatabases: number, targetDefaults: TargetDefaults |
           'is "True", but cutover applies only to Online migrations',
           'Remove triggerCutover, or set migrationMode to "Online"; an Offline migration completes on its own after the copy.',
           ['triggerCutover'],
+        );
+      }
+      if (p.fallbackAfterCutover && p.migrationMode === 'Offline') {
+        reject(
+          ctx,
+          'is "True", but a way back after cutover needs an Online migration',
+          'Set migrationMode to "Online" (the target\'s changes flow back to the source until you finalize or fall back), or remove fallbackAfterCutover.',
+          ['fallbackAfterCutover'],
         );
       }
       if (p.triggerCutover && p.cancel) {

@@ -16,6 +16,7 @@ import {
   VALIDATION_STATES,
 } from './states';
 import { ARM_FLAGS } from './flags';
+import { fallbackStatusSchema, reverseReplicationSchema } from './fallback-resource';
 
 export const MIGRATION_RESOURCE_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers/migrations';
 
@@ -122,6 +123,8 @@ export const dbMigrationStatusSchema = z
     fullLoadProgressAt: dateTime.optional(),
     /** pgferry: the tables being copied now (at most 20, largest first). */
     fullLoadRunningTables: z.array(runningTableSchema).optional(),
+    /** pgferry: the way back after cutover (fallbackAfterCutover): the target's changes flowing to the source. */
+    reverseReplication: reverseReplicationSchema.optional(),
   })
   .strict();
 
@@ -179,6 +182,13 @@ export const migrationResourcePropertiesSchema = z
     endedOn: dateTime.optional(),
     /** pgferry's own (beside ARM's): the last cutover or cancel raised as a Durable event that was refused, and why. */
     rejectedRequest: z.object({ requestedAt: dateTime, message: z.string() }).strict().optional(),
+    /** pgferry: keep a way back after cutover (docs/runbook-cutover.md). */
+    fallbackAfterCutover: flag.optional(),
+    /** pgferry: a fall back to the source was requested (PATCH triggerFallback). */
+    triggerFallback: flag.optional(),
+    /** pgferry: the cutover was made final (PATCH finalizeCutover, or DELETE in the fallback window). */
+    finalizeCutover: flag.optional(),
+    fallback: fallbackStatusSchema.optional(),
   })
   .strict();
 

@@ -65,7 +65,12 @@ export const MIGRATION_PROPERTIES_KEYS = object({
   migrationWindowEndTimeInUtc: {},
   // The az CLI file calls the runtime server `MigrationRuntimeResourceId`.
   migrationInstanceResourceId: { aliases: ['migrationRuntimeResourceId'] },
+  fallbackAfterCutover: {},
   migrationId: READ_ONLY,
+  // pgferry's fallback window, as a GET shows it (sent back in a PUT, they are ignored).
+  triggerFallback: READ_ONLY,
+  finalizeCutover: READ_ONLY,
+  fallback: READ_ONLY,
   currentStatus: READ_ONLY,
   targetDbServerResourceId: READ_ONLY,
   sourceDbServerMetadata: READ_ONLY,

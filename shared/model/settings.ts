@@ -14,6 +14,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_MEMORY_MB = 64;
 /** Tables over this size are copied in chunks (shared/copy/plan.ts DEFAULT_SPLIT_BYTES). */
 export const DEFAULT_COPY_SPLIT_MB = 1024;
+export const DEFAULT_FALLBACK_MAX_WAL_MB = 10_240;
 
 /** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
 export type StorageSetting = { connectionString: string } | { tableServiceUri: string };
@@ -53,6 +54,12 @@ export interface Settings {
   target: TargetSettings;
   /** Subscription and resource group of the ARM ids pgferry answers with (PGFERRY_SUBSCRIPTION_ID, PGFERRY_RESOURCE_GROUP). */
   arm: ArmScope;
+  /**
+   * Most WAL, in megabytes, a reverse slot (fallbackAfterCutover) may hold back on the target
+   * (PGFERRY_FALLBACK_MAX_WAL_MB, 1–10,000,000, default 10240): past it the slot is dropped and the
+   * way back closed, so a stalled fallback window never fills the target's disk.
+   */
+  fallbackMaxWalMb: number;
 }
 
 export const DECODERS = ['pgoutput', 'wal2json'] as const;
@@ -160,6 +167,7 @@ const envSchema = z
     PGFERRY_RESOURCE_GROUP: checkedText('PGFERRY_RESOURCE_GROUP', pattern(RESOURCE_GROUP, 'a resource group name'), 'Use the name of the resource group the target servers are in (1–90 letters, digits, ._-()), or remove it.'),
     WEBSITE_OWNER_NAME: z.string().optional(),
     WEBSITE_RESOURCE_GROUP: z.string().optional(),
+    PGFERRY_FALLBACK_MAX_WAL_MB: wholeNumber('PGFERRY_FALLBACK_MAX_WAL_MB', 1, 10_000_000, DEFAULT_FALLBACK_MAX_WAL_MB),
     AzureWebJobsStorage: z.string().optional(),
     AzureWebJobsStorage__accountName: z.string().optional(),
     AzureWebJobsStorage__tableServiceUri: z.string().optional(),
@@ -178,6 +186,7 @@ const envSchema = z
         ...(env.PGFERRY_TARGET_USERNAME !== undefined ? { username: env.PGFERRY_TARGET_USERNAME } : {}),
       },
       arm: armScopeFrom(env),
+      fallbackMaxWalMb: env.PGFERRY_FALLBACK_MAX_WAL_MB,
     };
     if (env.PGFERRY_SECRET_KEY !== undefined) settings.secretKey = env.PGFERRY_SECRET_KEY;
     if (env.PGFERRY_SECRET_KEY_PREVIOUS !== undefined) settings.previousSecretKey = env.PGFERRY_SECRET_KEY_PREVIOUS;

@@ -34,6 +34,11 @@ export const MIGRATION_SUBSTATES = [
   'Completed',
   'CancelingRequestedDBMigrations',
   'ValidationInProgress',
+  // pgferry's own (fallbackAfterCutover, docs/runbook-cutover.md): the migration Succeeded and the
+  // target's changes flow back to the source until the user finalizes or falls back.
+  'ReplicatingToSource',
+  'FallingBack',
+  'FellBackToSource',
 ] as const;
 export type MigrationSubState = (typeof MIGRATION_SUBSTATES)[number];
 

@@ -67,3 +67,21 @@ export async function restoreFiringStates(source: ClientBase, target: ClientBase
   }
   return altered;
 }
+
+/**
+ * The other way round, for a fallback window's reverse stream on the source: every user trigger
+ * and rule that would fire in the apply session's mode (ENABLE REPLICA and ALWAYS ones under
+ * session_replication_role = replica, ENABLE and ALWAYS ones without it) is disabled, as the
+ * forward apply holds them on the target; restoreFiringStates(target, source) gives them back
+ * their states at the end (the target holds the source's). Returns what was disabled.
+ */
+export async function holdFiringStates(client: ClientBase, replicaMode: boolean): Promise<FiringState[]> {
+  const fires = replicaMode ? ['R', 'A'] : ['O', 'A'];
+  const held: FiringState[] = [];
+  for (const f of await readFiringStates(client)) {
+    if (!fires.includes(f.state)) continue;
+    await client.query(`ALTER TABLE ${quoteQualified(f.schema, f.table)} DISABLE ${f.kind} ${quoteIdent(f.name)}`);
+    held.push(f);
+  }
+  return held;
+}

@@ -21,7 +21,8 @@ const STREAM_BATCH_MS = 15_000;
 
 const maxLsn = (a: string | undefined, b: string) => normalizeLsn(a === undefined || compareLsn(b, a) > 0 ? b : a);
 
-function refusesReplication(err: unknown): boolean {
+/** The server refuses replication connections to this login (pg_hba): the SQL slot functions still serve. */
+export function refusesReplication(err: unknown): boolean {
   const text = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: string }).code ?? '';
   return /replication connection|pg_hba\.conf .*replication|must be superuser or replication role/i.test(text) || code === '28000';

@@ -22,6 +22,7 @@ import { restoreFiringStates } from '../schema/trigger-states';
 import { restoreIdentityKinds } from '../schema/identity-kinds';
 import { applyDrainedObjects } from './schema';
 import { dropAllSlots, slotOf } from './slot';
+import { dropReverse } from './reverse-slot';
 import type { Runtime } from './runtime';
 import { databaseEnded } from './migration';
 
@@ -29,7 +30,7 @@ import { databaseEnded } from './migration';
 export const VERIFY_BUDGET_MS = 60_000;
 
 /** The tables of the copy plan, in plan order: what verification compares. */
-async function planTables(rt: Runtime, k: RunKey) {
+export async function planTables(rt: Runtime, k: RunKey) {
   const plan = await copyPlanFor(rt, k);
   return [...new Map(plan.map((p) => [tableKeyOf(p.record), { schema: p.record.schema, table: p.record.table, columns: p.chunk.columns }])).values()];
 }
@@ -119,6 +120,8 @@ async function cleanUp(rt: Runtime, e: MigrationEndpoints, k: DatabaseKey): Prom
  */
 export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }): Promise<null> {
   await dropAllSlots(rt, i, [i.db]);
+  // A database that fails after its way back was made (fallbackAfterCutover) keeps none of it.
+  await dropReverse(rt, i, `the database ended ${i.state}`, [i.db]);
   // The replay position (a replication origin is cluster-wide on the target) goes with the slot;
   // no batch runs any more when a database stops.
   const e = await databaseEndpoints(rt, i);

@@ -8,9 +8,11 @@
  * Orchestrators import this module only (ESLint enforces it): names, types, nothing that runs.
  */
 import type { MigrationMode, MigrationOption, MigrationState, MigrationSubState, ValidationState } from '../model/states';
+import type { ReverseOutcome, ReverseStatus } from './reverse-contracts';
 
 export type { MigrationMode, MigrationOption, MigrationState, MigrationSubState } from '../model/states';
-export { EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId } from './names';
+export { EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId, reverseInstanceId } from './names';
+export type { ReverseEnd, ReverseOutcome, ReverseStatus } from './reverse-contracts';
 
 /** Identifies a migration: names are unique per target server. */
 export interface MigrationKey {
@@ -41,6 +43,8 @@ export interface MigrationInput extends MigrationKey {
   failure?: string;
   /** How many times the databases were asked to stop (bounds the waiting when even that keeps failing). */
   stopRequests?: number;
+  /** Set once the migration Succeeded with a way back: each later execution watches the reverse streams. */
+  reversing?: boolean;
 }
 
 export interface DatabaseInput extends DatabaseKey {
@@ -171,6 +175,20 @@ export interface ApplyOutcome {
   control: Control;
 }
 
+/** State carried by a reverse stream (fallback window) across continueAsNew. */
+export interface ReverseLoopState extends DatabaseKey {
+  /** The migration orchestration, told when this stream ends. */
+  migrationInstanceId: string;
+  /** openReverse ran (the source is ready to be written). */
+  opened?: boolean;
+  /** Set once a fall back started: the target position to drain to. */
+  endLsn?: string;
+  /** Consecutive executions that ended in a failed step (the wait grows with it). */
+  troubles?: number;
+  /** The run's migrationId: instance ids repeat when a migration is created again under its name. */
+  runId?: string;
+}
+
 /** The schema phases: before the copy, the keys after it, everything else once consistent. */
 export type SchemaPhase = 'pre-data' | 'keys' | 'post-data';
 
@@ -202,6 +220,19 @@ export interface ActivityContracts {
   verifyTables: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress> };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
+  prepareReverse: { input: DatabaseKey; output: Result<{ enabled: boolean }> };
+  beginReverse: { input: MigrationKey & { migrationInstanceId: string }; output: { databases: string[] } };
+  watchReverse: { input: MigrationKey & { migrationInstanceId: string }; output: ReverseStatus };
+  recordFallbackControl: { input: MigrationKey & { control: 'fallback' | 'finalize'; request: unknown }; output: null };
+  finishReverse: { input: MigrationKey; output: null };
+  openReverse: { input: DatabaseKey; output: Result<null> };
+  applyReverse: { input: DatabaseKey & { endLsn: string | null }; output: Result<ReverseOutcome> };
+  beginFallback: { input: DatabaseKey; output: Result<{ endLsn: string }> };
+  verifyFallback: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress & { differs?: string }> };
+  completeFallback: { input: DatabaseKey; output: Result<{ differs?: string }> };
+  fallbackFailed: { input: DatabaseKey & { error: string }; output: null };
+  noteReverse: { input: DatabaseKey & { message: string }; output: null };
+  endReverse: { input: DatabaseKey & { state: 'Finalized' | 'Failed'; error: string | null }; output: null };
 }
 
 export type ActivityKey = keyof ActivityContracts;
@@ -236,4 +267,17 @@ export const ACTIVITIES = {
   verifyTables: 'verifyTables',
   completeDatabase: 'completeDatabase',
   stopDatabase: 'stopDatabase',
+  prepareReverse: 'prepareReverse',
+  beginReverse: 'beginReverse',
+  watchReverse: 'watchReverse',
+  recordFallbackControl: 'recordFallbackControl',
+  finishReverse: 'finishReverse',
+  openReverse: 'openReverse',
+  applyReverse: 'applyReverse',
+  beginFallback: 'beginFallback',
+  verifyFallback: 'verifyFallback',
+  completeFallback: 'completeFallback',
+  fallbackFailed: 'fallbackFailed',
+  noteReverse: 'noteReverse',
+  endReverse: 'endReverse',
 } as const satisfies Record<ActivityKey, string>;

@@ -18,6 +18,7 @@ import * as roles from '../roles';
 import type { Control, DatabaseKey, MigrationKey, Result, RolesSummary, ValidationSummary } from './contracts';
 import { endpointsOf } from './endpoints';
 import { dropAllSlots, slotOf } from './slot';
+import { dropReverse, reverseSlotOf } from './reverse-slot';
 import { nowIso } from './record';
 import { controlFor } from './control';
 import { unionOf } from '../model/requests';
@@ -50,6 +51,7 @@ export async function runValidation(rt: Runtime, key: MigrationKey): Promise<Res
   const out = await validateMigration({
     source, target, databases: record.dbsToMigrate, mode: record.migrationMode,
     overwriteDbsInTarget: record.overwriteDbsInTarget, migrateRoles: record.migrateRoles, decoder: rt.decoder, timeoutMs: rt.settings.connectTimeoutMs,
+    fallbackAfterCutover: record.fallback?.enabled === true, targetServerName: key.server,
   });
   const d = out.details;
   const itemsState = (items: Array<{ state: 'Succeeded' | 'Warning' | 'Failed' }>) =>
@@ -214,6 +216,13 @@ export async function finishMigration(rt: Runtime, i: MigrationKey & { state: Mi
     const record = await getMigration(rt.store, i.server, i.name);
     const slots = (record?.record.dbsToMigrate ?? []).map((db) => `SELECT pg_drop_replication_slot('${slotOf({ ...i, db })}');`).join(' ');
     const note = `Could not drop pgferry's replication slots on the source (${err instanceof Error ? err.message : String(err)}); they retain WAL until dropped: ${slots}`;
+    await updateMigration(rt.store, i.server, i.name, (m) => ({ ...m, error: m.error ? `${m.error}. ${note}` : note }));
+  });
+  // Nor the target a reverse slot (fallbackAfterCutover), whatever made the migration end.
+  await dropReverse(rt, i, `the migration ended ${i.state}`).catch(async (err: unknown) => {
+    const record = await getMigration(rt.store, i.server, i.name);
+    const slots = (record?.record.dbsToMigrate ?? []).map((db) => `SELECT pg_drop_replication_slot('${reverseSlotOf({ ...i, db })}');`).join(' ');
+    const note = `Could not remove the way back on the target (${err instanceof Error ? err.message : String(err)}); drop these slots on the target by hand: ${slots}`;
     await updateMigration(rt.store, i.server, i.name, (m) => ({ ...m, error: m.error ? `${m.error}. ${note}` : note }));
   });
   await deleteSecrets(rt.store, i.server, i.name);

@@ -8,6 +8,7 @@ export const ORCHESTRATORS = {
   database: 'migrateDatabase',
   cdc: 'cdcStream',
   copyLane: 'copyLane',
+  reverse: 'reverseStream',
 } as const;
 
 /** External events the orchestrations wait for (also accepted through the Durable raiseEvent API). */
@@ -18,6 +19,9 @@ export const EVENTS = {
   update: 'update',
   /** Sent by a database orchestration to the migration's when it ends (wakes the watch). */
   databaseFinished: 'databaseFinished',
+  /** The fallback window's two endings (fallbackAfterCutover): go back to the source, or keep the target. */
+  fallback: 'fallback',
+  finalize: 'finalize',
 } as const;
 
 /** `server/name` is unique; ':' cannot occur in either, so the id is unambiguous. */
@@ -31,6 +35,11 @@ export function databaseInstanceId(parent: string, index: number): string {
 
 export function cdcInstanceId(parent: string, index: number): string {
   return `${parent}:cdc:${index}`;
+}
+
+/** The reverse stream of a database in the fallback window. */
+export function reverseInstanceId(parent: string, index: number): string {
+  return `${parent}:reverse:${index}`;
 }
 
 export function copyLaneInstanceId(databaseInstance: string, lane: number): string {

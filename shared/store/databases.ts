@@ -8,6 +8,7 @@ import { odata } from '@azure/data-tables';
 
 import { DB_MIGRATION_STATES, type DbMigrationState } from '../model/states';
 import type { CopyProgressSummary } from '../copy/progress';
+import type { ReverseRecord } from '../model/fallback';
 import { checkEntity, clipText, dateTime, EntityReader, int64, putJson, type EntityProps, type JsonValue } from './entity-codec';
 import { keyOf } from './keys';
 import { listRows, readModifyWrite, readRow, replaceRowIfMatch, upsertRow, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
@@ -92,6 +93,8 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   copyStopped?: string;
   /** How CDC reads the slot: 'stream' (replication protocol) or 'sql' (once the source refused a replication connection). */
   readMethod?: string;
+  /** The way back after cutover (fallbackAfterCutover): the reverse stream from the target to the source (JSON). */
+  reverse?: ReverseRecord;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -117,6 +120,7 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
   if (d.readMethod !== undefined) p.readMethod = d.readMethod;
   putJson(p, 'copyProgress', d.copyProgress as unknown as JsonValue | undefined, `${what} copyProgress`);
+  putJson(p, 'reverse', d.reverse as unknown as JsonValue | undefined, `${what} reverse`);
   if (d.copyStopped !== undefined) p.copyStopped = clipText(d.copyStopped);
   if (d.migrationOperation !== undefined) p.migrationOperation = clipText(d.migrationOperation);
   if (d.message !== undefined) p.message = clipText(d.message);
@@ -157,6 +161,11 @@ function fromRow(e: RawEntity): DatabaseRecord {
   // Written only by the copy step; anything unreadable is left out rather than failing the row.
   if (progress !== null && typeof progress === 'object' && !Array.isArray(progress) && typeof progress.percent === 'number') {
     rec.copyProgress = progress as unknown as CopyProgressSummary;
+  }
+  const reverse = r.json('reverse');
+  // Written only by the fallback steps; anything unreadable is left out.
+  if (reverse !== null && typeof reverse === 'object' && !Array.isArray(reverse) && typeof reverse.slotName === 'string') {
+    rec.reverse = reverse as unknown as ReverseRecord;
   }
   return rec;
 }

@@ -23,7 +23,8 @@ import {
   type SourceType,
   type SslMode,
 } from '../model/states';
-import { checkEntity, clipText, dateTime, EntityReader, putJson, type EntityProps } from './entity-codec';
+import type { MigrationFallback } from '../model/fallback';
+import { checkEntity, clipText, dateTime, EntityReader, putJson, type EntityProps, type JsonValue } from './entity-codec';
 import { keyOf } from './keys';
 import { insertRow, listRows, readModifyWrite, readRow, replaceRowIfMatch, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
 import type { StoreContext } from './tables';
@@ -113,6 +114,8 @@ export interface MigrationRecord extends MigrationRef {
   rejectedRequest?: string;
   /** When that request was refused. */
   rejectedRequestAt?: string;
+  /** fallbackAfterCutover and the fallback window's requests and outcome (JSON; model/fallback.ts). */
+  fallback?: MigrationFallback;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -172,6 +175,7 @@ function toRow(r: MigrationRecord): Row {
   putJson(p, 'tags', r.tags, what);
   putJson(p, 'dbsToTriggerCutoverOn', r.dbsToTriggerCutoverOn, what);
   putJson(p, 'dbsToCancelMigrationOn', r.dbsToCancelMigrationOn, what);
+  putJson(p, 'fallback', r.fallback as unknown as JsonValue | undefined, what);
   const row: Row = { partitionKey: keyOf(r.server), rowKey: keyOf(r.name), ...p };
   checkEntity(row, what);
   return row;
@@ -215,8 +219,15 @@ function fromRow(e: RawEntity): MigrationRecord {
     dbsToCancelMigrationOn: r.has('dbsToCancelMigrationOn') ? r.stringArray('dbsToCancelMigrationOn') : undefined,
     rejectedRequest: r.optString('rejectedRequest'),
     rejectedRequestAt: r.optDateTime('rejectedRequestAt'),
+    fallback: fallbackOf(r.json('fallback')),
   };
   return dropUndefined(rec);
+}
+
+/** The stored fallback object (written only by pgferry); anything unreadable counts as absent. */
+function fallbackOf(v: JsonValue | undefined): MigrationFallback | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof v.enabled !== 'boolean') return undefined;
+  return v as unknown as MigrationFallback;
 }
 
 /** Optional fields absent rather than present-and-undefined, so records compare with toEqual. */
@@ -267,10 +278,13 @@ export async function updateMigration(
   });
 }
 
-/** Migrations on one target server, newest start first; Active = state in ACTIVE_STATES. */
+const FALLBACK_WINDOW: readonly MigrationSubState[] = ['ReplicatingToSource', 'FallingBack'];
+
+/** Migrations on one target server, newest start first; Active = state in ACTIVE_STATES, or in a fallback window. */
 export async function listMigrations(ctx: StoreContext, server: string, filter: ListFilter = 'Active'): Promise<MigrationRecord[]> {
   let query = odata`PartitionKey eq ${keyOf(server)}`;
-  if (filter === 'Active') query += ` and (${ACTIVE_STATES.map((s) => odata`state eq ${s}`).join(' or ')})`;
+  // A migration in its fallback window is Succeeded but holds a slot and a stream: it is active too.
+  if (filter === 'Active') query += ` and (${[...ACTIVE_STATES.map((s) => odata`state eq ${s}`), ...FALLBACK_WINDOW.map((s) => odata`subState eq ${s}`)].join(' or ')})`;
   const records = (await listRows(ctx.tables.migrations, query)).map(fromRow);
   return records.sort((a, b) => compareDesc(a.startedOn, b.startedOn) || compareDesc(a.createdAt, b.createdAt) || compareDesc(b.name, a.name));
 }

@@ -25,6 +25,7 @@ import { canProbePlugin, connectivityFindings, parameterFindings, versionFinding
 import { databasesSizeMb, probeDecodingPlugin, readServerParams, type PluginProbe } from './source-facts';
 import { publicationFindings } from './publication-checks';
 import { readTargetFacts } from './target-facts';
+import { fallbackSourceFindings, fallbackTargetFindings } from './fallback-checks';
 
 export interface ValidationRequest {
   source: ServerEndpoint;
@@ -42,6 +43,10 @@ export interface ValidationRequest {
   probeWaitMs?: number;
   /** Databases checked at once (two connections each). */
   concurrency?: number;
+  /** fallbackAfterCutover: the target must allow logical decoding and the source login must write its tables. */
+  fallbackAfterCutover?: boolean;
+  /** The target server's name, for the `az postgres flexible-server` commands in fixes. */
+  targetServerName?: string;
 }
 
 export interface ValidationOutcome {
@@ -91,9 +96,10 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
         .catch((err: unknown) => ({ ok: false as const, reason: errorText(rethrowInterrupted(err)) }));
     }
     const sizeMb = await databasesSizeMb(src.client, req.databases);
-    const parameters = item('ServerParametersValidation', parameterFindings({
-      mode: req.mode, databases: req.databases.length, source: sp, plugin, sizeMb, probeWaitSeconds: probeWaitMs / 1000,
-    }));
+    const parameters = item('ServerParametersValidation', [
+      ...parameterFindings({ mode: req.mode, databases: req.databases.length, source: sp, plugin, sizeMb, probeWaitSeconds: probeWaitMs / 1000 }),
+      ...(req.fallbackAfterCutover ? fallbackTargetFindings(tp, req.databases.length, req.targetServerName ?? '<server>') : []),
+    ]);
 
     // 4. Per database
     const target = await readTargetFacts(tgt.client);
@@ -107,7 +113,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
         onTargetDb: (fn) => (target.databases.has(db) ? withClient({ ...req.target, database: db }, timeoutMs, fn) : Promise.resolve(undefined)),
       };
       const needsPublication = req.mode === 'Online' && plugin?.ok === true && plugin.plugin === 'pgoutput';
-      const summary = existing.has(db) ? await checkDatabase(ctx, req.source, timeoutMs, sp.currentUser, existing.get(db) ?? 0, needsPublication)
+      const summary = existing.has(db) ? await checkDatabase(ctx, req.source, timeoutMs, sp.currentUser, existing.get(db) ?? 0, needsPublication, req.fallbackAfterCutover === true)
         : [item('DatabaseValidation', [finding('603102', { db })])];
       return { databaseName: db, startedOn: dbStarted, endedOn: now().toISOString(), summary };
     });
@@ -123,7 +129,7 @@ export async function validateMigration(req: ValidationRequest, now: () => Date 
   }
 }
 
-async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeoutMs: number, sourceUser: string, sizeBytes: number, needsPublication: boolean): Promise<ValidationItem[]> {
+async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeoutMs: number, sourceUser: string, sizeBytes: number, needsPublication: boolean, fallback: boolean): Promise<ValidationItem[]> {
   try {
     return await withClient({ ...source, database: ctx.db }, timeoutMs, async (c) => {
       const locale = await dbFacts.databaseLocale(c, ctx.sourceVersionNum);
@@ -134,6 +140,7 @@ async function checkDatabase(ctx: DbCheckContext, source: ServerEndpoint, timeou
       }
       const schema = schemaFindings(ctx, await readSchemaInputs(c, ctx.sourceVersionNum, sourceUser));
       if (needsPublication) schema.push(...(await publicationFindings(c, ctx.db, sourceUser)));
+      if (fallback) schema.push(...(await fallbackSourceFindings(c, ctx.db, sourceUser, ctx.sourceVersionNum)));
       const extensions = extensionFindings(ctx, await dbFacts.extensions(c));
       const collations = collationFindings(ctx, locale, await dbFacts.usedCollations(c, ctx.sourceVersionNum));
       return [

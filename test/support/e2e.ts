@@ -83,7 +83,9 @@ export async function waitForState(host: Host, server: string, name: string, sta
     const m = await getMigration(host, server, name);
     const s = m.properties.currentStatus;
     if (s.state === state && (!subState || s.currentSubStateDetails.currentSubState === subState)) return m;
-    if (TERMINAL.includes(s.state)) {
+    // Succeeded in its fallback window (ReplicatingToSource, FallingBack) still moves on.
+    const inWindow = s.state === 'Succeeded' && ['ReplicatingToSource', 'FallingBack'].includes(s.currentSubStateDetails.currentSubState);
+    if (TERMINAL.includes(s.state) && !inWindow) {
       throw new Error(`${name} ended ${s.state} (expected ${state}): ${JSON.stringify(s).slice(0, 3000)}\n--- host log tail ---\n${host.logs().slice(-3000)}`);
     }
     return undefined;

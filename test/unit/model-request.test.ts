@@ -158,6 +158,8 @@ const INVALID: Row[] = [
   // Envelope
   { name: 'empty location', body: { ...base(), location: '' }, field: 'location', messageIncludes: 'must not be empty' },
   { name: 'tag value as a number', body: { ...base(), tags: { env: 3 } }, field: 'tags.env', messageIncludes: 'must be a string, not a number' },
+  { name: 'fallbackAfterCutover not a flag', body: props({ fallbackAfterCutover: 'yes' }), field: 'properties.fallbackAfterCutover', messageIncludes: 'must be "True" or "False"' },
+  { name: 'fallbackAfterCutover on an Offline migration', body: props({ fallbackAfterCutover: 'True', migrationMode: 'Offline' }), field: 'properties.fallbackAfterCutover', messageIncludes: 'needs an Online migration', fixIncludes: 'migrationMode' },
 ];
 
 describe('migration request: invalid bodies', () => {
@@ -248,6 +250,7 @@ describe('migration request: valid bodies', () => {
         startDataMigration: true,
         triggerCutover: false,
         cancel: false,
+        fallbackAfterCutover: false,
       },
       source: { host: '10.1.0.4', port: 5432, user: 'pgadmin' },
       target: { host: 'pgtarget.postgres.database.azure.com', port: 5432, user: 'azureadmin' },

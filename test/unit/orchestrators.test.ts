@@ -26,6 +26,8 @@ import {
   type DatabasesStatus, type LaneOutcome, type MigrationInput, type Result,
 } from '../../shared/steps/contracts';
 import { DurableRuleError, runExecutions, runOrchestrator, type FakeTask, type Responder, type Run, type Script, type ScriptEvent } from './support/fake-df';
+import { reverseOrchestrator } from '../../orchestrators/reverse';
+import { rbatch, reverseScript, reversingScript } from './support/fallback-scripts';
 
 const T0 = new Date('2030-01-01T00:00:00Z');
 const later = (ms: number) => new Date(T0.getTime() + ms);
@@ -86,6 +88,7 @@ function migrationScript(input: Partial<MigrationInput>, o: {
       [A.watchDatabases]: (): DatabasesStatus => ({ finished: true, outcomes: outcomesOf(full.databases, o.outcomes) }),
       [A.recordControl]: nothing,
       [A.applyDatabaseRoles]: nothing,
+      [A.beginReverse]: () => ({ databases: [] }),
       [A.finishMigration]: nothing,
       ...o.activities,
     },
@@ -109,7 +112,7 @@ describe('migration orchestrator', () => {
       A.setMigrationState, A.validate,
       A.openDataMigration, A.migrateRoles, A.startDatabases,
       WATCH, A.watchDatabases,
-      A.applyDatabaseRoles, A.finishMigration,
+      A.applyDatabaseRoles, A.beginReverse, A.finishMigration,
     ]);
     // MigratingData is stored by step 3 itself, in the write that decided it (shared/steps/gate.ts).
     expect(subStates(run)).toEqual(['PerformingPreRequisiteSteps', 'ValidationInProgress']);
@@ -142,7 +145,7 @@ describe('migration orchestrator', () => {
   it('gives owner, privileges and role settings to the databases that Succeeded only, and skips that when none did', () => {
     const some = runMigration({ databases: ['a', 'b', 'c'] }, { outcomes: { b: 'Canceled' } });
     expect(some.inputsOf(A.applyDatabaseRoles)).toEqual([{ ...KEY, databases: ['a', 'c'] }]);
-    expect(some.names().slice(-2)).toEqual([A.applyDatabaseRoles, A.finishMigration]);
+    expect(some.names().slice(-3)).toEqual([A.applyDatabaseRoles, A.beginReverse, A.finishMigration]);
     const none = runMigration({}, { outcomes: { a: 'Failed', b: 'Canceled' } });
     expect(none.names()).not.toContain(A.applyDatabaseRoles);
   });
@@ -301,7 +304,7 @@ describe('migration orchestrator', () => {
     expect(trace(running)).toEqual([WATCH, A.watchDatabases]);
     expect(running.continuedAsNew).toEqual({ ...INPUT, watching: true });
     const ended = runMigration({ watching: true });
-    expect(trace(ended)).toEqual([WATCH, A.watchDatabases, A.applyDatabaseRoles, A.finishMigration]);
+    expect(trace(ended)).toEqual([WATCH, A.watchDatabases, A.applyDatabaseRoles, A.beginReverse, A.finishMigration]);
     expect(ended.output).toMatchObject({ state: 'Succeeded' });
   });
 
@@ -314,7 +317,7 @@ describe('migration orchestrator', () => {
     expect(runs.map((r) => r.inputsOf(A.startDatabases).length)).toEqual([1, 0, 0]);
     expect(runs.slice(1).map(trace)).toEqual([
       [WATCH, A.watchDatabases],
-      [WATCH, A.watchDatabases, A.applyDatabaseRoles, A.finishMigration],
+      [WATCH, A.watchDatabases, A.applyDatabaseRoles, A.beginReverse, A.finishMigration],
     ]);
     expect(runs.slice(0, 2).map((r) => r.continuedAsNew)).toEqual([{ ...INPUT, watching: true }, { ...INPUT, watching: true }]);
     expect(runs.flatMap(timerStates)).toEqual([1, 2, 3].map((k) => ({ fireAt: later(k * WATCH_MS), fired: true, cancelled: false })));
@@ -332,7 +335,7 @@ describe('migration orchestrator', () => {
   it('a databaseFinished event wakes the watch early and is not recorded', () => {
     const run = runMigration({ watching: true }, { events: [{ name: EVENTS.databaseFinished, data: { db: 'a' }, during: 'timer' }] });
     expect(timerStates(run)).toEqual([{ fireAt: later(WATCH_MS), fired: false, cancelled: true }]);
-    expect(trace(run)).toEqual([WATCH, A.watchDatabases, A.applyDatabaseRoles, A.finishMigration]);
+    expect(trace(run)).toEqual([WATCH, A.watchDatabases, A.applyDatabaseRoles, A.beginReverse, A.finishMigration]);
     expect(recorded(run)).toEqual([]);
   });
 
@@ -713,6 +716,7 @@ function cdcScript(batches: ApplyOutcome[], o: {
       [A.markCaughtUp]: nothing,
       [A.beginCutover]: () => ok({ endLsn: '0/ABC' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
+      [A.prepareReverse]: () => ok({ enabled: false }),
       [A.completeDatabase]: done,
       ...o.activities,
     },
@@ -742,7 +746,7 @@ describe('CDC orchestrator', () => {
       A.applyBatch, A.applySchema, A.markCaughtUp,
       A.applyBatch, A.beginCutover,
       A.applyBatch, A.applyBatch,
-      A.verifyTables, A.verifyTables, A.completeDatabase,
+      A.verifyTables, A.verifyTables, A.prepareReverse, A.completeDatabase,
     ]);
     expect(endLsns(run)).toEqual([null, null, '0/ABC', '0/ABC']);
     expect(run.inputsOf(A.verifyTables)).toEqual([{ ...DB_KEY, from: 0 }, { ...DB_KEY, from: 2 }]);
@@ -753,7 +757,7 @@ describe('CDC orchestrator', () => {
 
   it('a cutover requested before catching up begins only once caught up', () => {
     const run = runCdc([batch({ pastConsistencyPoint: false, control: 'cutover' }), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })]);
-    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.beginCutover, A.applyBatch, A.verifyTables, A.completeDatabase]);
+    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.beginCutover, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase]);
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
@@ -787,6 +791,7 @@ describe('CDC orchestrator', () => {
     { activity: A.applySchema, at: 1 },
     { activity: A.beginCutover, at: 1 },
     { activity: A.verifyTables, at: 1 },
+    { activity: A.prepareReverse, at: 1 },
     { activity: A.completeDatabase, at: 1 },
   ])('a failed $activity ends it Failed with the error', ({ activity, at }) => {
     const batches = [batch({ pastConsistencyPoint: false }), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })];
@@ -821,7 +826,7 @@ describe('CDC orchestrator', () => {
 
   it('a continued execution keeps its state: no second post-data, drains to the end position it carries', () => {
     const run = runCdc([batch(), batch({ reachedEnd: true, control: 'cutover' })], { state: { caughtUp: true, endLsn: '0/1' } });
-    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.verifyTables, A.completeDatabase]);
+    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase]);
     expect(endLsns(run)).toEqual(['0/1', '0/1']);
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
@@ -833,7 +838,7 @@ describe('CDC orchestrator', () => {
     expect(runs.map(trace)).toEqual([
       [A.applyBatch, A.applySchema, A.markCaughtUp, IDLE_WAIT],
       [A.applyBatch, IDLE_WAIT],
-      [A.applyBatch, A.beginCutover, A.applyBatch, A.applyBatch, A.verifyTables, A.completeDatabase],
+      [A.applyBatch, A.beginCutover, A.applyBatch, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase],
     ]);
     expect(runs.slice(0, 2).map((r) => r.continuedAsNew)).toEqual([{ ...CDC_STATE, caughtUp: true }, { ...CDC_STATE, caughtUp: true }]);
     expect(runs.at(-1)?.output).toEqual({ db: 'app', state: 'Succeeded' });
@@ -861,6 +866,14 @@ describe('every orchestrator', () => {
       runDatabase('Offline'),
       runLane({}, { answers: { 1: ok({ tableLoaded: 'public.t1' }), 5: ok({ groupLoaded: true }) } }),
       runCdc([batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })]),
+      // The fallback window: the migration's watch, and reverse streams that fall back (once with
+      // tables that differ), meet a failing step, and finalize.
+      runOrchestrator(migrationOrchestrator, migrationScript({}, { activities: { [A.beginReverse]: () => ({ databases: ['a'] }) } })),
+      ...runExecutions(migrationOrchestrator, reversingScript([false, true], { events: [{ name: EVENTS.fallback, data: null }] })),
+      ...runExecutions(reverseOrchestrator, reverseScript([rbatch({ control: 'fallback' }), rbatch({ reachedEnd: true }), rbatch({ control: 'fallback' }), rbatch({ reachedEnd: true })], {
+        activities: { [A.verifyFallback]: (_: unknown, n: number) => (n === 1 ? { ok: true, value: { compared: 1, next: null, differs: 'x' } } : { ok: true, value: { compared: 1, next: null } }) },
+      })),
+      ...runExecutions(reverseOrchestrator, reverseScript([], { activities: { [A.applyReverse]: (_: unknown, n: number) => { if (n === 1) throw new Error('down'); return ok(rbatch({ control: 'finalize' })); } } })),
     ];
     const activities = runs.flatMap((r) => r.calls).filter((c) => c.kind === 'activity');
     expect(new Set(activities.map((c) => c.name))).toEqual(new Set(Object.values(A)));

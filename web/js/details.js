@@ -2,10 +2,10 @@
 /**
  * One migration: its status, a Validation tab and a Migration tab (per database progress), and
  * the actions the portal offers, each behind a confirmation and each the PATCH the API documents:
- * Cutover (while every database still running waits for it; of all of them or those ticked) and
- * Cancel (while the migration may still be canceled; all databases or those ticked), and — while
- * it waits before its data migration — the action that releases it (Overwrite target databases,
- * Start data migration).
+ * Cutover (while every database still running waits for it; of all of them or those ticked);
+ * Cancel (while the migration may still be canceled; all databases or those ticked); while it
+ * waits before its data migration, the action that releases it (Overwrite target databases, Start
+ * data migration); and in a fallback window, Fall back to source and Finalize cutover (fallback.js).
  */
 import { api, ApiError } from './api.js';
 import { confirmDialog } from './dialog.js';
@@ -15,6 +15,7 @@ import { stateBadge } from './grid.js';
 import { inWords } from './labels.js';
 import { createTabs } from './tabs.js';
 import { migrationTable, validationView } from './details-tabs.js';
+import { fallbackActions, fallbackAdvice, fallbackPanel, inFallbackWindow } from './fallback.js';
 
 export const DETAILS_REFRESH_MS = 3000;
 
@@ -133,7 +134,10 @@ export function renderDetails(root, ctx) {
   const cutoverButton = h('button', { type: 'button', id: 'det-cutover', class: 'primary', disabled: true, 'aria-describedby': 'det-cutover-advice', onclick: () => void cutover() }, 'Cutover');
   const cancelButton = h('button', { type: 'button', id: 'det-cancel', class: 'danger', hidden: true, onclick: () => void cancel() }, 'Cancel migration');
   const releaseButton = h('button', { type: 'button', id: 'det-release', class: 'primary', hidden: true, onclick: () => void release() }, '');
+  const fallBackButton = h('button', { type: 'button', id: 'det-fallback', class: 'danger', hidden: true, onclick: () => void fallBack() }, 'Fall back to source');
+  const finalizeButton = h('button', { type: 'button', id: 'det-finalize', class: 'primary', hidden: true, onclick: () => void finalize() }, 'Finalize cutover');
   const advice = h('p', { id: 'det-cutover-advice', class: 'advice' });
+  const wayBack = h('div', { id: 'det-way-back' });
   const validationPanel = h('div', { id: 'det-validation' });
   const migrationPanel = h('div', { id: 'det-migration' });
   const tabs = createTabs({
@@ -157,8 +161,9 @@ export function renderDetails(root, ctx) {
     status,
     failure,
     facts,
-    h('div', { class: 'toolbar' }, refreshButton, releaseButton, cutoverButton, cancelButton, updated),
+    h('div', { class: 'toolbar' }, refreshButton, releaseButton, cutoverButton, cancelButton, finalizeButton, fallBackButton, updated),
     advice,
+    wayBack,
     tabs.element,
   );
 
@@ -192,19 +197,27 @@ export function renderDetails(root, ctx) {
     const ready = canCutover(m);
     const finished = TERMINAL_STATES.has(s.state);
     // "Cutover/Cancel requested" is done with once the migration ended; its state says the rest.
-    if (finished) clearStatus(ACTION);
+    if (finished && !inFallbackWindow(p)) clearStatus(ACTION);
     cutoverButton.disabled = !ready || requested;
     cutoverButton.textContent = requested && !finished ? 'Cutover requested' : 'Cutover';
     cutoverButton.hidden = p.migrationMode !== 'Online' || finished;
     const waiting = finished ? undefined : waitingAdvice(p);
-    fill(advice, waiting ?? adviceFor(p, s.state, ready, requested));
-    advice.dataset.tone = finished ? toneOf(s.state) : failedDatabasesOf(p).length > 0 ? 'bad' : waiting ? 'warn' : ready && !requested ? 'ready' : 'wait';
+    const windowAdvice = fallbackAdvice(p);
+    fill(advice, windowAdvice ?? waiting ?? adviceFor(p, s.state, ready, requested));
+    advice.dataset.tone = windowAdvice && inFallbackWindow(p) ? (p.fallback?.error ? 'bad' : 'ready') : finished ? toneOf(s.state) : failedDatabasesOf(p).length > 0 ? 'bad' : waiting ? 'warn' : ready && !requested ? 'ready' : 'wait';
     const releasing = finished ? undefined : releaseOf(p);
     releaseButton.hidden = !releasing;
     if (releasing) {
       releaseButton.textContent = releasing.label;
       releaseButton.className = releasing.danger ? 'danger' : 'primary';
     }
+    const endings = fallbackActions(p);
+    fallBackButton.hidden = !endings.shown;
+    fallBackButton.disabled = !endings.fallBack;
+    finalizeButton.hidden = !endings.shown;
+    finalizeButton.disabled = !endings.finalize;
+    finalizeButton.textContent = endings.finalizing ? 'Finalize requested' : 'Finalize cutover';
+    fill(wayBack, fallbackPanel(p));
     const cancelable = CANCELABLE_STATES.has(s.state);
     const stoppable = stoppableDatabases(p);
     cancelButton.hidden = !cancelable;
@@ -237,7 +250,8 @@ export function renderDetails(root, ctx) {
       lastError = message;
       if (byUser) announce('Could not read the migration.', 'bad');
     }
-    if (!disposed && !(current && TERMINAL_STATES.has(current.properties.currentStatus.state))) {
+    // A fallback window is Succeeded but still moving: keep reading it until it ends.
+    if (!disposed && !(current && TERMINAL_STATES.has(current.properties.currentStatus.state) && !inFallbackWindow(current.properties))) {
       timer = setTimeout(() => void refresh(), DETAILS_REFRESH_MS);
     }
   }
@@ -325,6 +339,48 @@ export function renderDetails(root, ctx) {
       announce(`${releasing.label}: requested for ${ctx.name}.`, 'ok', { owner: ACTION });
     } catch (e) {
       announce(`${releasing.label} was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
+    }
+    await refresh();
+  }
+
+  async function fallBack() {
+    if (!current || !fallbackActions(current.properties).fallBack) return;
+    const ok = await confirmDialog({
+      title: `Fall back ${ctx.name} to the source?`,
+      body: [
+        h('p', {}, 'First stop the application’s writes to the target server.'),
+        h('p', {}, 'pgferry applies the target’s last changes to the source, sets the source’s sequences from the target and verifies every table with the same checks as cutover. Then the source is ready: point your applications back at it.'),
+        h('p', {}, 'If a table differs (for example a row written on the source directly), the target keeps replicating to the source and the tables are named; you can fall back again once they match.'),
+      ],
+      confirmLabel: 'Fall back to source',
+      cancelLabel: 'Not now',
+      danger: true,
+    });
+    if (!ok) return;
+    await ask({ triggerFallback: 'True' }, 'Fall back');
+  }
+
+  async function finalize() {
+    if (!current || !fallbackActions(current.properties).finalize) return;
+    const ok = await confirmDialog({
+      title: `Finalize the cutover of ${ctx.name}?`,
+      body: [
+        h('p', {}, 'The target stays the primary. The way back is removed: the replication slot and publication on the target and pgferry’s bookkeeping on the source; nothing of pgferry is left on either server.'),
+        h('p', {}, 'After this, going back to the source means migrating again.'),
+      ],
+      confirmLabel: 'Finalize cutover',
+      cancelLabel: 'Not now',
+    });
+    if (!ok) return;
+    await ask({ finalizeCutover: 'True' }, 'Finalize');
+  }
+
+  async function ask(properties, what) {
+    try {
+      await api.patchMigration(ctx.server, ctx.name, properties);
+      announce(`${what} requested for ${ctx.name}.`, 'ok', { owner: ACTION });
+    } catch (e) {
+      announce(`${what} was not accepted: ${e instanceof ApiError ? e.message : String(e)}`, 'bad');
     }
     await refresh();
   }

@@ -42,6 +42,7 @@ const FIELD_MAP = [
   ['properties.dbsToMigrate', 'wiz-dbs', 'databases'],
   ['properties.overwriteDbsInTarget', 'wiz-overwrite', 'databases'],
   ['properties.migrationMode', 'wiz-mode', 'setup'],
+  ['properties.fallbackAfterCutover', 'wiz-fallback', 'setup'],
   ['properties.migrationOption', 'wiz-option', 'setup'],
   ['properties.sourceType', 'wiz-source-type', 'setup'],
   ['serverName', 'wiz-server', 'setup'],
@@ -96,6 +97,14 @@ export function renderWizard(root, ctx) {
     ),
     radioGroup('wiz-option', 'Migration option', MIGRATION_OPTIONS, 'ValidateAndMigrate'),
     radioGroup('wiz-mode', 'Migration mode', MIGRATION_MODES, 'Online'),
+    h(
+      'div',
+      { class: 'check' },
+      h('input', { type: 'checkbox', id: 'wiz-fallback', 'aria-describedby': 'wiz-fallback-hint wiz-fallback-error' }),
+      h('label', { for: 'wiz-fallback' }, 'Keep a way back after cutover (Online)'),
+      h('p', { id: 'wiz-fallback-hint', class: 'hint' }, 'After cutover the target’s writes flow back to the source until you finalize (keep the target) or fall back (the source is current again). Needs logical decoding on the target (wal_level = logical) and a source login that can write every table; validation checks both.'),
+      h('p', { id: 'wiz-fallback-error', class: 'field-error', hidden: true }),
+    ),
   );
 
   const syncSsl = (mode) => {
@@ -262,7 +271,8 @@ export function renderWizard(root, ctx) {
           row('Target server', server()),
           row('Source server type', labelOf(SOURCE_TYPES, inputValue('wiz-source-type'))),
           row('Migration option', labelOf(MIGRATION_OPTIONS, option)),
-          row('Migration mode', radioValue('wiz-mode')))),
+          row('Migration mode', radioValue('wiz-mode')),
+          row('Way back after cutover', fallbackWanted() ? 'Yes: the target replicates to the source until you finalize or fall back' : 'No'))),
         h('section', { 'aria-labelledby': 'sum-source' }, h('h3', { id: 'sum-source' }, 'Source'), h('dl', {},
           row('Server', src.host ? hostPort(src.host, src.port) : ''),
           row('Login', src.user),
@@ -283,6 +293,12 @@ export function renderWizard(root, ctx) {
     );
   }
 
+  /** The way back is asked for (an Online migration only: the service refuses it for Offline). */
+  function fallbackWanted() {
+    const box = document.getElementById('wiz-fallback');
+    return box instanceof HTMLInputElement && box.checked && radioValue('wiz-mode') === 'Online';
+  }
+
   /** The PUT body, in the shape of the az CLI properties file. */
   function buildBody() {
     const src = connectionOf('src');
@@ -300,6 +316,7 @@ export function renderWizard(root, ctx) {
         overwriteDbsInTarget: dbs.overwrite() ? 'True' : 'False',
         migrationMode: radioValue('wiz-mode'),
         migrationOption: radioValue('wiz-option'),
+        ...(fallbackWanted() ? { fallbackAfterCutover: 'True' } : {}),
         sourceType: inputValue('wiz-source-type'),
         sslMode: src.sslMode,
       },

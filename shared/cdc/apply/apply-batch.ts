@@ -83,6 +83,7 @@ async function runLocked(source: ClientBase, target: ClientBase, opts: ApplyBatc
       diagnose: false,
       reorder: replicaRole,
       counters,
+      ...(opts.beforeImage ? { beforeImage: true } : {}),
       ...(opts.hooks?.beforeStatement ? { beforeStatement: opts.hooks.beforeStatement } : {}),
     };
     const types = opts.types ?? new TypeCache();

@@ -58,6 +58,11 @@ export function insertRows(t: TargetTable, cols: Col[], conflictKey?: string[]):
   return named(text);
 }
 
+/** INSERT of rows that skips any whose key (or other unique value) is taken: rows inserted = rows free. */
+export function insertRowsIfAbsent(t: TargetTable, cols: Col[]): Statement {
+  return named(`${insertRows(t, cols).text} ON CONFLICT DO NOTHING`);
+}
+
 /** UPDATE of many rows by key: arrays are the key columns, then the SET columns. */
 export function updateRowsByKey(t: TargetTable, key: Col[], set: Col[]): Statement {
   const all = [...key, ...set];

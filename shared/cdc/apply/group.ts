@@ -5,6 +5,7 @@
  */
 import type { Change, RelationRef, SourceTransaction } from '../change';
 import { CdcApplyError, classifyApplyError } from '../errors';
+import { PGFERRY_SCHEMAS } from '../../pg/user-schemas';
 import type { Progress } from '../progress';
 import { drained } from '../serial';
 import type { ApplyHooks, BatchResult } from './options';
@@ -64,6 +65,7 @@ async function writeGroup(ctx: WriterContext, progress: Progress | undefined, pl
   }
   await hooks?.beforeCommit?.();
   await ctx.target.query('COMMIT');
+  result.conflicts.push(...writer.conflicts);
   result.transactions += txns.length;
   result.skippedChanges += skipped;
   result.idempotentChanges += idempotent;
@@ -79,7 +81,9 @@ async function writeGroup(ctx: WriterContext, progress: Progress | undefined, pl
 export async function addChanges(writer: TxnWriter, planner: ReplayPlanner, txn: SourceTransaction, changes: Change[], commitLsn: string | undefined): Promise<{ skipped: number; idempotent: number }> {
   let skipped = 0;
   let idempotent = 0;
-  const modeFor = (r: RelationRef) => (commitLsn === undefined ? planner.modeBeforeCommit(r.schema, r.table, txn.xid) : planner.modeFor(r.schema, r.table, txn.xid, commitLsn));
+  // pgferry's own bookkeeping is never replayed (a reverse slot on a target sees its clean-up).
+  const modeFor = (r: RelationRef) => (PGFERRY_SCHEMAS.includes(r.schema) ? 'skip'
+    : commitLsn === undefined ? planner.modeBeforeCommit(r.schema, r.table, txn.xid) : planner.modeFor(r.schema, r.table, txn.xid, commitLsn));
   const info = { xid: txn.xid, commitLsn: commitLsn ?? '' };
   for (const change of changes) {
     if (change.kind === 'truncate') {
@@ -111,7 +115,7 @@ export function relationsOf(txns: SourceTransaction[]): RelationRef[] {
     }
   }
   const out = new Map<string, RelationRef>();
-  for (const r of seen) out.set(relKey(r.schema, r.table), r);
+  for (const r of seen) if (!PGFERRY_SCHEMAS.includes(r.schema)) out.set(relKey(r.schema, r.table), r);
   return [...out.values()];
 }
 

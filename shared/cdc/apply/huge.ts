@@ -64,6 +64,7 @@ export async function applyHuge(
       if (!writer.wrote && progress.mode === 'origin') await ctx.target.query(`SELECT pg_catalog.txid_current()`);
       await hooks?.beforeCommit?.();
       await ctx.target.query('COMMIT');
+      result.conflicts.push(...writer.conflicts);
       result.transactions++;
       result.targetTransactions++;
       result.hugeTransactions++;

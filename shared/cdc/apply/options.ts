@@ -8,6 +8,7 @@ import type { ProgressMode } from '../progress';
 import type { Plugin } from '../slot';
 import type { TypeCache } from '../types';
 import type { CopySnapshotMap } from './visibility';
+import type { ApplyConflict } from './writer-context';
 
 export interface ApplyHooks {
   /** Before every write statement on the target (tests inject faults here). */
@@ -62,6 +63,12 @@ export interface ApplyBatchOptions {
   memoryBytes?: number;
   /** Time box of a streamed batch (default CDC_DEFAULTS.streamMaxMs). */
   maxMs?: number;
+  /**
+   * Before-image mode (apply/guarded.ts), for the reverse stream of a fallback window: the old image
+   * of every update and delete must match the row it meets, an insert must find its key free; a
+   * change that does not fit is a conflict (BatchResult.conflicts), never applied over the row.
+   */
+  beforeImage?: boolean;
   hooks?: ApplyHooks;
 }
 
@@ -91,6 +98,8 @@ export interface BatchResult {
   statements: number;
   sourceReads: number;
   vanishedRows: number;
+  /** Before-image mode: changes not applied because the row they met did not fit (committed transactions only). */
+  conflicts: ApplyConflict[];
   /** Commit LSN and time of the last source transaction applied in this call. */
   lastCommitLsn?: string;
   lastCommitTime?: string;
@@ -127,6 +136,7 @@ export function emptyBatchResult(progressMode: ProgressMode, replicaRole: boolea
     statements: 0,
     sourceReads: 0,
     vanishedRows: 0,
+    conflicts: [],
     caughtUp: false,
     pastConsistency: false,
     progressMode,

@@ -4,7 +4,7 @@
  * group writer and the apply loop import types, not each other.
  */
 import type { ClientBase } from 'pg';
-import type { DeleteChange, InsertChange, UpdateChange } from '../change';
+import type { DeleteChange, InsertChange, RelationRef, UpdateChange } from '../change';
 import type { TargetTables } from './target-tables';
 
 export type RowChange = InsertChange | UpdateChange | DeleteChange;
@@ -32,6 +32,20 @@ export function newCounters(): ApplyCounters {
   return { inserts: 0, updates: 0, deletes: 0, truncates: 0, statements: 0, sourceReads: 0, vanishedRows: 0 };
 }
 
+/**
+ * A change that did not fit the row it meets (before-image mode, guarded.ts): not applied, reported.
+ * Insert: a row with its key exists. Update or delete: no row equals the change's old image.
+ */
+export interface ApplyConflict {
+  kind: RowChange['kind'];
+  table: RelationRef;
+  /** "col=value, …" of the row's key (its first columns when the table has none). */
+  key: string;
+  reason: string;
+  xid: string;
+  commitLsn: string;
+}
+
 export interface WriterContext {
   target: ClientBase;
   /** For by-key reads of current values. */
@@ -44,6 +58,11 @@ export interface WriterContext {
   /** Queue per table and write table by table (needs session_replication_role = replica). */
   reorder: boolean;
   counters: ApplyCounters;
+  /**
+   * Before-image mode (guarded.ts): every change checked against the row it meets, one statement
+   * each; a change that does not fit is a conflict, reported and not applied.
+   */
+  beforeImage?: boolean;
   /** Fault injection (tests): called before every statement. */
   beforeStatement?: () => void | Promise<void>;
 }

@@ -22,13 +22,16 @@ import { col, describeKey, isKeyed, keyChanged, keyText, pick, planChange, runSt
 import { readSourceByKey, resolveUnresolved } from './source-values';
 import { assertUnambiguous, matchColumns } from './specials';
 import type { TargetTable } from './target-tables';
-import { NeedsDiagnosis, type PlannedOp, type RowChange, type WriterContext } from './writer-context';
+import { writeGuarded } from './guarded';
+import { NeedsDiagnosis, type ApplyConflict, type PlannedOp, type RowChange, type WriterContext } from './writer-context';
 
 export class TxnWriter {
   private readonly queues = new Map<TargetTable, PlannedOp[]>();
   private lastTable: TargetTable | undefined;
   /** Whether anything was written in this transaction. */
   wrote = false;
+  /** Before-image mode: the changes of this transaction not applied (reported once it commits). */
+  readonly conflicts: ApplyConflict[] = [];
   /**
    * Multi-row statements sent without waiting for their result: node-pg runs a connection's
    * queries in order, so the server executes one while the next is being prepared here. Their row
@@ -81,6 +84,14 @@ export class TxnWriter {
 
   private async writeTable(t: TargetTable, ops: PlannedOp[]): Promise<void> {
     await resolveUnresolved(this.ctx, t, ops);
+    if (this.ctx.beforeImage) {
+      for (const op of ops) {
+        if (!(await writeGuarded(this.ctx, t, op, this.conflicts))) continue;
+        this.count(op.change.kind);
+        this.wrote = true;
+      }
+      return;
+    }
     const limit = this.ctx.diagnose ? 1 : this.ctx.statementRows;
     let i = 0;
     let pending: Planned | undefined;
