@@ -6,7 +6,7 @@
 import { withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
 import { takeInventory } from '../copy/tables';
-import { chunkPlanItems, groupable, planTables } from '../copy/plan';
+import { chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, planTables, storedPlanOrder } from '../copy/plan';
 import { copyChunkAt } from '../copy/copy-chunk';
 import { copyGroupAt } from '../copy/copy-group';
 import { CopyError } from '../copy/errors';
@@ -17,7 +17,8 @@ import { copyProgress, summarizeCopyProgress } from '../copy/progress';
 import { tableKeyOf, type ChunkResult } from '../copy/types';
 import { normalizeLsn } from '../cdc/lsn';
 import { maxLsn } from '../copy/snapshot';
-import { getChunk, listChunks, markChunk, markChunks, putChunkPlan, type ChunkId } from '../store/chunks';
+import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId, type ChunkPlanItem } from '../store/chunks';
+import { chunkKey, markChunks, readChunks } from '../store/chunk-batches';
 import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
@@ -31,6 +32,8 @@ import type { Runtime } from './runtime';
 const PROGRESS_EVERY_MS = 3_000;
 /** While a chunk streams, its lane refreshes them this often at most (GET advances every second or two). */
 const LIVE_REFRESH_MS = 900;
+/** After a group of small tables, they are refreshed at most this often (progress advances every 2 s). */
+const GROUP_REFRESH_MS = 1_500;
 
 export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<CopyPlanSummary>> {
   const e = await databaseEndpoints(rt, k);
@@ -42,12 +45,22 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
   if ((await listChunks(rt.store, k, k.db)).length > 0) return summarize();
   try {
     const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8), splitBytes: rt.settings.copySplitMb * 1024 * 1024 }));
-    await putChunkPlan(rt.store, k, k.db, chunkPlanItems(plan));
+    await putChunkPlan(rt.store, k, k.db, withUnits(chunkPlanItems(plan)));
     await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: `Copying ${plan.tables.length} table(s)` }));
   } catch (err) {
     return permanent(err, { phase: 'plan copy', database: k.db });
   }
   return summarize();
+}
+
+/** The plan's items, each with the copy unit it falls in: every process derives the same units (caches.ts unitsOf). */
+function withUnits(items: ChunkPlanItem[]): ChunkPlanItem[] {
+  const ordered = storedPlanOrder(items);
+  const unitOf = new Map<ChunkPlanItem, number>();
+  copyUnits(ordered.map((item) => chunkOfPlanItem(item))).forEach((members, unit) => {
+    for (const n of members) unitOf.set(ordered[n] as ChunkPlanItem, unit);
+  });
+  return items.map((item) => ({ ...item, unit: unitOf.get(item) as number }));
 }
 
 /** Recomputes the full-load counters from the chunk rows; unless forced, at most every few seconds (the row says when it last did). */
@@ -103,23 +116,26 @@ const idOf = (p: PlannedChunk): ChunkId => ({ schema: p.record.schema, table: p.
 
 async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members: PlannedChunk[]): Promise<Result<ChunkOutcome>> {
   // A retried activity copies only the tables whose rows are not recorded yet (copyGroup reads the marks too).
-  const stored = new Map((await listChunks(rt.store, k, k.db)).map((r) => [`${tableKeyOf(r)}:${r.chunkNo}`, r.state]));
-  const pending = members.filter((p) => stored.get(`${tableKeyOf(p.record)}:${p.record.chunkNo}`) !== 'done');
+  // The group's rows are read once, by their unit; each mark hands its ETags to the next.
+  const stored = await readChunks(rt.store, k, k.db, members.map(idOf), members[0]?.record.unit);
+  const pending = members.filter((p) => stored.get(chunkKey(idOf(p)))?.record.state !== 'done');
   try {
     if (pending.length > 0) {
-      await markChunks(rt.store, k, k.db, pending.map((p) => ({ id: idOf(p), update: { state: 'loading' } })));
+      const loading = await markChunks(rt.store, k, k.db, pending.map((p) => ({ id: idOf(p), update: { state: 'loading' } })), { current: stored });
       const results = await copyGroupAt(e.source, e.target, pending.map((p) => p.chunk));
       await markChunks(rt.store, k, k.db, pending.map((p, n) => {
         const r = results[n] as ChunkResult;
         return { id: idOf(p), update: { state: 'done', rows: r.rows, bytes: r.bytes, endLsn: r.endLsn } };
-      }));
+      }), { current: loading });
     }
   } catch (err) {
     if (isRetryable(err)) throw err;
     const table = err instanceof CopyError ? err.context.table : `${pending.length} tables`;
     return copyFailed(rt, k, pending.map(idOf), err, (m) => `copy of ${table} failed: ${m}`, table);
   }
-  await refreshCopyProgress(rt, k, true);
+  // Counted from every chunk row: not after each group (at 10,000 tables that read is the cost), but
+  // as often as progress needs; finishCopy counts them all once more.
+  await refreshCopyProgress(rt, k, false, GROUP_REFRESH_MS);
   return ok({ groupLoaded: true });
 }
 

@@ -12,9 +12,9 @@
 import { odata, type TransactionAction } from '@azure/data-tables';
 
 import { checkEntity, clipText, dateTime, EntityReader, int64, putJson, type EntityProps, type JsonValue } from './entity-codec';
-import { ConcurrencyConflictError, CorruptEntityError, InvalidTransitionError, NotFoundError } from './errors';
+import { CorruptEntityError, InvalidTransitionError } from './errors';
 import { keyOf, padNumber } from './keys';
-import { insertRow, listRows, readModifyWrite, readRow, replaceRowIfMatch, submitBatchesKeepingConflicts, submitInBatches, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
+import { insertRow, listRows, readModifyWrite, readRow, replaceRowIfMatch, submitInBatches, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
 import type { MigrationRef } from './migrations';
 import type { StoreContext } from './tables';
 
@@ -39,6 +39,8 @@ export interface ChunkPlanItem extends ChunkId {
   estimatedRows?: number;
   /** Planner's size estimate in bytes. */
   estimatedBytes?: number;
+  /** The copy unit (plan.ts copyUnits) the chunk belongs to, so a unit's rows are read by one query. */
+  unit?: number;
 }
 
 export interface ChunkRecord extends ChunkPlanItem {
@@ -79,22 +81,23 @@ const TRANSITIONS: Record<ChunkState, readonly ChunkState[]> = {
   done: [],
 };
 
-function partitionOf(ref: MigrationRef, db: string): string {
+export function partitionOf(ref: MigrationRef, db: string): string {
   return keyOf(ref.server, ref.name, db);
 }
 
-function rowKeyOf(id: ChunkId): string {
+export function rowKeyOf(id: ChunkId): string {
   return keyOf(id.schema, id.table, padNumber(id.chunkNo));
 }
 
-function describe(ref: MigrationRef, db: string, id?: ChunkId): string {
+export function describe(ref: MigrationRef, db: string, id?: ChunkId): string {
   const chunk = id ? `chunk ${id.chunkNo} of ${JSON.stringify(id.schema)}.${JSON.stringify(id.table)} in ` : 'chunk plan of ';
   return `${chunk}database ${JSON.stringify(db)} of migration ${ref.server}/${ref.name}`;
 }
 
-function toRow(ref: MigrationRef, db: string, c: ChunkRecord): Row {
+export function toRow(ref: MigrationRef, db: string, c: ChunkRecord): Row {
   const what = describe(ref, db, c);
   const p: EntityProps = { format: FORMAT, schema: c.schema, table: c.table, chunkNo: c.chunkNo, state: c.state, attempts: c.attempts };
+  if (c.unit !== undefined) p.unit = c.unit;
   putJson(p, 'range', c.range, what);
   const counts = { estimatedRows: c.estimatedRows, estimatedBytes: c.estimatedBytes, rows: c.rows, bytes: c.bytes };
   for (const [k, v] of Object.entries(counts)) if (v !== undefined) p[k] = int64(v, `${what} ${k}`);
@@ -107,7 +110,7 @@ function toRow(ref: MigrationRef, db: string, c: ChunkRecord): Row {
   return row;
 }
 
-function fromRow(e: RawEntity): ChunkRecord {
+export function fromRow(e: RawEntity): ChunkRecord {
   const what = `chunk row ${String(e.partitionKey)}/${String(e.rowKey)}`;
   const r = new EntityReader(e, what);
   const range = r.json('range');
@@ -121,6 +124,7 @@ function fromRow(e: RawEntity): ChunkRecord {
     attempts: r.number('attempts'),
   };
   const optional = {
+    unit: r.optInt64('unit'),
     estimatedRows: r.optInt64('estimatedRows'),
     estimatedBytes: r.optInt64('estimatedBytes'),
     startedAt: r.optDateTime('startedAt'),
@@ -206,7 +210,7 @@ export async function markChunk(
 }
 
 /** The record after `update`; undefined for a repeated done (no change). */
-function nextChunk(c: ChunkRecord, update: ChunkUpdate, at: string, what: string): ChunkRecord | undefined {
+export function nextChunk(c: ChunkRecord, update: ChunkUpdate, at: string, what: string): ChunkRecord | undefined {
   if (c.state === 'done' && update.state === 'done') return undefined;
   if (!TRANSITIONS[c.state].includes(update.state)) throw new InvalidTransitionError(what, c.state, update.state);
   const { rows: _rows, bytes: _bytes, endLsn: _endLsn, error: _error, endedAt: _endedAt, ...base } = c;
@@ -217,35 +221,6 @@ function nextChunk(c: ChunkRecord, update: ChunkUpdate, at: string, what: string
       return { ...base, state: 'done', rows: update.rows, bytes: update.bytes, endLsn: update.endLsn, endedAt: at };
     case 'errored':
       return { ...base, state: 'errored', error: update.error, endedAt: at };
-  }
-}
-
-/**
- * markChunk for many chunks of one database at once (a group of small tables): one read of the
- * partition and entity-group transactions of up to 100 ETag-checked replaces, instead of a read
- * and a write per chunk. The same transitions as markChunk; a batch that lost a race with another
- * writer is read and applied again.
- */
-export async function markChunks(ctx: StoreContext, ref: MigrationRef, db: string, updates: ReadonlyArray<{ id: ChunkId; update: ChunkUpdate }>, options?: UpdateOptions): Promise<void> {
-  const pk = partitionOf(ref, db);
-  const at = new Date().toISOString();
-  const byKey = new Map(updates.map((u) => [rowKeyOf(u.id), u]));
-  if (byKey.size !== updates.length) throw new Error(`${describe(ref, db)}: a chunk is marked twice in one call`);
-  let left = [...byKey.keys()];
-  for (let attempt = 1; left.length > 0; attempt++) {
-    const wanted = new Set(left);
-    const current = new Map((await listRows(ctx.tables.chunks, odata`PartitionKey eq ${pk}`)).filter((e) => wanted.has(String(e.rowKey))).map((e) => [String(e.rowKey), e]));
-    const actions: TransactionAction[] = [];
-    for (const key of left) {
-      const u = byKey.get(key)!;
-      const e = current.get(key);
-      if (!e) throw new NotFoundError(describe(ref, db, u.id));
-      const next = nextChunk(fromRow(e), u.update, u.update.at ?? at, describe(ref, db, u.id));
-      if (next) actions.push(['update', toRow(ref, db, next), 'Replace', { etag: String(e.etag) }]);
-    }
-    const failed = await submitBatchesKeepingConflicts(ctx.tables.chunks, actions);
-    left = failed.map((a) => String(a[1].rowKey));
-    if (left.length > 0 && attempt >= (options?.maxAttempts ?? 30)) throw new ConcurrencyConflictError(`${left.length} chunk(s) of ${describe(ref, db)}`);
   }
 }
 

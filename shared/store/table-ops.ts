@@ -119,17 +119,26 @@ function* batchesOf(actions: TransactionAction[]): Generator<TransactionAction[]
  * Submits actions in entity-group transactions; a transaction refused because an ETag no longer
  * matched (412) is not an error here: its actions are returned, for the caller to re-read and retry.
  */
-export async function submitBatchesKeepingConflicts(table: TableClient, actions: TransactionAction[]): Promise<TransactionAction[]> {
+export async function submitBatchesKeepingConflicts(table: TableClient, actions: TransactionAction[]): Promise<{ conflicted: TransactionAction[]; etags: Map<string, string> }> {
   const conflicted: TransactionAction[] = [];
+  const etags = new Map<string, string>();
   for (const batch of batchesOf(actions)) {
     try {
-      await table.submitTransaction(batch);
+      const response = await table.submitTransaction(batch);
+      // Each write's new ETag, where the service names it: the caller's next write needs no read.
+      // Sub-responses come in the order of the batch (their RowKey is URL-encoded, so it is not used).
+      if (response.subResponses.length === batch.length) {
+        batch.forEach((action, i) => {
+          const etag = response.subResponses[i]?.etag?.trim();
+          if (etag) etags.set(String(action[1].rowKey), etag);
+        });
+      }
     } catch (e) {
       if (statusOf(e) !== 412) throw e;
       conflicted.push(...batch);
     }
   }
-  return conflicted;
+  return { conflicted, etags };
 }
 
 /**

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createStoreContext, dropTables, ensureTables, InvalidTransitionError, type StoreContext } from '../../shared/store';
-import { getChunk, listChunks, markChunk, markChunks, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
+import { getChunk, listChunks, markChunk, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
+import { markChunks, readChunks } from '../../shared/store/chunk-batches';
 
 const azurite = inject('azurite');
 const prefix = `B${randomBytes(6).toString('hex')}`;
@@ -67,5 +68,29 @@ describe('markChunks', () => {
     ]);
     const rows = await listChunks(ctx, ref, 'db');
     expect(rows.every((c) => c.state === 'done' && c.rows === 10 && c.bytes === 100 && c.attempts === 1)).toBe(true);
+  });
+
+  it('reads a copy unit by one query and chains ETags from mark to mark; a stale ETag is re-read, never overwritten', async () => {
+    const ref = { server: 'batch', name: 'units' };
+    // Three units of 150, 150 and 50 rows (more than one batch each), the plan's unit numbers stored per row.
+    await putChunkPlan(ctx, ref, 'db', ids(350).map((id, i) => ({ ...id, range: null, estimatedRows: 10, estimatedBytes: 8192, unit: Math.floor(i / 150) })));
+    const unit1 = ids(350).slice(150, 300);
+    const stored = await readChunks(ctx, ref, 'db', unit1, 1);
+    expect([...stored.values()].map((v) => v.record.table)).toEqual(unit1.map((id) => id.table));
+    expect([...stored.values()].every((v) => v.record.unit === 1 && v.record.state === 'queued')).toBe(true);
+    // Ids the unit's query does not return (a wrong or missing unit) are read one by one.
+    expect((await readChunks(ctx, ref, 'db', [ids(1)[0]!, unit1[0]!], 1)).size).toBe(2);
+
+    const loading = await markChunks(ctx, ref, 'db', unit1.map((id) => ({ id, update: { state: 'loading' } })), { current: stored });
+    // Every write's new ETag came back: the next mark needs no read.
+    for (const id of unit1) expect(loading.get([...stored.keys()][unit1.indexOf(id)]!)?.etag).toBe((await getChunk(ctx, ref, 'db', id))?.etag);
+
+    // A writer moves one row after the ETags were taken: its batch is refused, re-read and applied once.
+    await recordChunkProgress(ctx, ref, 'db', unit1[7]!, { rows: 5, bytes: 5, attempt: 1 });
+    await markChunks(ctx, ref, 'db', unit1.map((id) => ({ id, update: { state: 'done', rows: 10, bytes: 100, endLsn: '0/3' } })), { current: loading });
+    const rows = await listChunks(ctx, ref, 'db');
+    const inUnit = new Set(unit1.map((id) => id.table));
+    expect(rows.filter((c) => inUnit.has(c.table)).every((c) => c.state === 'done' && c.rows === 10 && c.attempts === 1)).toBe(true);
+    expect(rows.filter((c) => !inUnit.has(c.table)).every((c) => c.state === 'queued')).toBe(true);
   });
 });
