@@ -118,3 +118,17 @@ export function indexConstraintState(table: string, name: string, index: string)
 export function matviewPopulated(qualified: string): ExistsCheck {
   return exists('COALESCE((SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)', [qualified]);
 }
+
+/**
+ * ANALYZE of a table: done once the target says it was analyzed (pg_stat_user_tables, also for a
+ * table without rows) or holds column statistics for it (pg_stats, which survive a stats reset).
+ * The table's own ANALYZE runs as soon as it is loaded; post-data then finds it done instead of
+ * sampling every table again.
+ */
+export function analyzed(qualified: string, schema: string, table: string): ExistsCheck {
+  return exists(
+    `(SELECT last_analyze FROM pg_catalog.pg_stat_user_tables WHERE relid = pg_catalog.to_regclass($1)) IS NOT NULL
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_stats WHERE schemaname = $2 AND tablename = $3)`,
+    [qualified, schema, table],
+  );
+}

@@ -12,7 +12,7 @@ import type { ColumnRow, TableRow } from '../catalog/tables';
 import { makeObject, type ColumnPlan, type SchemaObject } from '../model';
 import { ownerAndAcl } from './acl';
 import { address, groupBy, type PlanBuilder } from './builder';
-import { inheritsExists, relationExists, tableConstraintExists } from './checks';
+import { analyzed, inheritsExists, relationExists, tableConstraintExists } from './checks';
 import { identityClause } from './sequences';
 
 export interface TableInputs {
@@ -217,7 +217,7 @@ function renderTableTail(b: PlanBuilder, t: TableRow, q: string, id: string): vo
   // A partitioned table holds no rows, and ANALYZE on it would sample every partition again.
   if (t.relkind === 'r') {
     b.add(
-      makeObject({ id: `analyze:${t.oid}`, kind: 'analyze', name: `analyze ${q}`, phase: 'post-data', readiness: 'table-loaded', sql: [`ANALYZE ${q}`], deps: [id], table: id }),
+      makeObject({ id: `analyze:${t.oid}`, kind: 'analyze', name: `analyze ${q}`, phase: 'post-data', readiness: 'table-loaded', sql: [`ANALYZE ${q}`], check: analyzed(q, t.schema, t.name), deps: [id], table: id }),
     );
   }
 }
