@@ -23,7 +23,7 @@ import { getDatabase } from '../store/databases';
 import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
-import { copyPlanFor, unitsOf, type PlannedChunk } from './caches';
+import { copyPlanFor, currentChunkRows, unitsOf, type PlannedChunk, type RunKey } from './caches';
 import { databaseEndpoints } from './endpoints';
 import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
 import type { Runtime } from './runtime';
@@ -64,12 +64,12 @@ function withUnits(items: ChunkPlanItem[]): ChunkPlanItem[] {
 }
 
 /** Recomputes the full-load counters from the chunk rows; unless forced, at most every few seconds (the row says when it last did). */
-async function refreshCopyProgress(rt: Runtime, k: DatabaseKey, force: boolean, everyMs = PROGRESS_EVERY_MS): Promise<void> {
+async function refreshCopyProgress(rt: Runtime, k: RunKey, force: boolean, everyMs = PROGRESS_EVERY_MS): Promise<void> {
   if (!force) {
     const at = (await getDatabase(rt.store, k, k.db))?.record.progressAt;
     if (at !== undefined && Date.now() - Date.parse(at) < everyMs) return;
   }
-  const p = copyProgress(await listChunks(rt.store, k, k.db));
+  const p = copyProgress(await currentChunkRows(rt, k));
   await setDb(rt, k, (r) => ({
     ...r,
     progressAt: nowIso(),
@@ -103,7 +103,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { unit: number }):
 type Endpoints = Awaited<ReturnType<typeof databaseEndpoints>>;
 
 /** Fails the database's copy: the chunks errored, every lane told to stop, counters refreshed. */
-async function copyFailed(rt: Runtime, k: DatabaseKey, ids: ChunkId[], err: unknown, what: (message: string) => string, table: string): Promise<Result<ChunkOutcome>> {
+async function copyFailed(rt: Runtime, k: RunKey, ids: ChunkId[], err: unknown, what: (message: string) => string, table: string): Promise<Result<ChunkOutcome>> {
   const message = err instanceof Error ? err.message : String(err);
   await markChunks(rt.store, k, k.db, ids.map((id) => ({ id, update: { state: 'errored', error: message } }))).catch(() => undefined);
   const failure = fail(what(message), { phase: 'copy', database: k.db, table });
@@ -131,11 +131,11 @@ async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members
   } catch (err) {
     if (isRetryable(err)) throw err;
     const table = err instanceof CopyError ? err.context.table : `${pending.length} tables`;
-    return copyFailed(rt, k, pending.map(idOf), err, (m) => `copy of ${table} failed: ${m}`, table);
+    return copyFailed(rt, { ...k, run: e.record.migrationId }, pending.map(idOf), err, (m) => `copy of ${table} failed: ${m}`, table);
   }
   // Counted from every chunk row: not after each group (at 10,000 tables that read is the cost), but
   // as often as progress needs; finishCopy counts them all once more.
-  await refreshCopyProgress(rt, k, false, GROUP_REFRESH_MS);
+  await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, false, GROUP_REFRESH_MS);
   return ok({ groupLoaded: true });
 }
 
@@ -149,13 +149,13 @@ async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: Pla
     const current = await getChunk(rt.store, i, i.db, id);
     if (current?.record.state !== 'done') {
       const loading = await markChunk(rt.store, i, i.db, id, { state: 'loading' });
-      const live = liveChunkProgress(rt, i, id, loading.record.attempts, () => refreshCopyProgress(rt, i, false, LIVE_REFRESH_MS));
+      const live = liveChunkProgress(rt, i, id, loading.record.attempts, () => refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, false, LIVE_REFRESH_MS));
       const result = await copyChunkAt(e.source, e.target, planned.chunk, { onProgress: live.onProgress }).finally(live.stop);
       await markChunk(rt.store, i, i.db, id, { state: 'done', rows: result.rows, bytes: result.bytes, endLsn: result.endLsn });
     }
   } catch (err) {
     if (isRetryable(err)) throw err;
-    return copyFailed(rt, i, [id], err, (m) => `copy of ${table} (chunk ${id.chunkNo}) failed: ${m}`, table);
+    return copyFailed(rt, { ...i, run: e.record.migrationId }, [id], err, (m) => `copy of ${table} (chunk ${id.chunkNo}) failed: ${m}`, table);
   }
   // The table is loaded when all its chunks are done; exactly one chunk reports it: the one that
   // ended last (ties by number), so a retried activity reports the same table again, not another.
@@ -166,7 +166,7 @@ async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: Pla
     const last = [...records].sort((a, b) => ((a?.endedAt ?? '') < (b?.endedAt ?? '') ? 1 : (a?.endedAt ?? '') > (b?.endedAt ?? '') ? -1 : (b?.chunkNo ?? 0) - (a?.chunkNo ?? 0)))[0];
     if (last?.chunkNo === id.chunkNo) tableLoaded = key;
   }
-  await refreshCopyProgress(rt, i, tableLoaded !== undefined);
+  await refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, tableLoaded !== undefined);
   return ok(tableLoaded ? { tableLoaded } : {});
 }
 
@@ -186,7 +186,7 @@ export async function finishCopy(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
       return { consistencyLsn: highest === null ? null : normalizeLsn(highest), missing: sequences.missing };
     });
     await reportMissingSequences(rt, k, missing);
-    await refreshCopyProgress(rt, k, true);
+    await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, true);
     await setDb(rt, k, (r) => ({ ...r, ...(consistencyLsn ? { consistencyLsn } : {}), migrationOperation: e.record.migrationMode === 'Online' ? 'Catching up with changes' : 'Copy complete' }));
     return ok({ consistencyLsn });
   } catch (err) {

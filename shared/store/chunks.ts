@@ -178,6 +178,15 @@ export async function listChunks(ctx: StoreContext, ref: MigrationRef, db: strin
   return rows.filter((e) => e.rowKey !== PLAN_ROW).map(fromRow);
 }
 
+/**
+ * The chunk rows written at or after `since` (the service's Timestamp of each write), for a
+ * reader that keeps the rest from an earlier read. Empty while no complete plan exists.
+ */
+export async function listChunksChangedSince(ctx: StoreContext, ref: MigrationRef, db: string, since: Date): Promise<ChunkRecord[]> {
+  const rows = await listRows(ctx.tables.chunks, odata`PartitionKey eq ${partitionOf(ref, db)} and Timestamp ge ${since}`);
+  return rows.filter((e) => e.rowKey !== PLAN_ROW).map(fromRow);
+}
+
 export async function getChunk(ctx: StoreContext, ref: MigrationRef, db: string, id: ChunkId): Promise<Versioned<ChunkRecord> | undefined> {
   const e = await readRow(ctx.tables.chunks, partitionOf(ref, db), rowKeyOf(id));
   return e && { record: fromRow(e), etag: String(e.etag) };

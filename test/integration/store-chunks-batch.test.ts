@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createStoreContext, dropTables, ensureTables, InvalidTransitionError, type StoreContext } from '../../shared/store';
-import { getChunk, listChunks, markChunk, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
+import { getChunk, listChunks, listChunksChangedSince, markChunk, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
 import { markChunks, readChunks } from '../../shared/store/chunk-batches';
 
 const azurite = inject('azurite');
@@ -92,5 +92,16 @@ describe('markChunks', () => {
     const inUnit = new Set(unit1.map((id) => id.table));
     expect(rows.filter((c) => inUnit.has(c.table)).every((c) => c.state === 'done' && c.rows === 10 && c.attempts === 1)).toBe(true);
     expect(rows.filter((c) => !inUnit.has(c.table)).every((c) => c.state === 'queued')).toBe(true);
+  });
+
+  it('lists only the rows written since a time (the service Timestamp), for readers that keep the rest', async () => {
+    const ref = await plan('since', 40);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const before = new Date();
+    await markChunks(ctx, ref, 'db', ids(40).filter((_, i) => i % 4 === 0).map((id) => ({ id, update: { state: 'loading' } })));
+    const changed = await listChunksChangedSince(ctx, ref, 'db', before);
+    expect(changed.map((c) => c.table).sort()).toEqual(ids(40).filter((_, i) => i % 4 === 0).map((id) => id.table).sort());
+    expect(changed.every((c) => c.state === 'loading')).toBe(true);
+    expect(await listChunksChangedSince(ctx, ref, 'db', new Date(Date.now() + 60_000))).toEqual([]);
   });
 });
