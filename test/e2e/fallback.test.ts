@@ -75,12 +75,21 @@ async function pgferry(h: Host, ...args: string[]): Promise<{ code: number; out:
   return { code, out: lines.join('\n') };
 }
 
+/**
+ * The replication origins of migration `tgt/<migration>` on a server. Origins are named like the
+ * slots, pgferry_[rev_]<server>_<name>_<database>_<hash>; other test files run at the same time on
+ * the same servers, and a bare `%fb3%` also matches their hashes.
+ */
+async function originsOf(server: ServerInfo, migration: string): Promise<string[]> {
+  const { rows } = await sql(server, 'postgres', `SELECT roname FROM pg_replication_origin WHERE roname LIKE 'pgferry%' AND strpos(roname, $1) > 0`, [`_tgt_${migration}_`]);
+  return rows.map((r: { roname: string }) => r.roname);
+}
+
 /** Nothing of pgferry on either server for this database: slots, publications, origins, bookkeeping schemas. */
 async function expectNothingLeft(db: string, migration: string): Promise<void> {
   for (const server of [source, target] as ServerInfo[]) {
     expect(await slotsOn(server, db)).toEqual([]);
-    const origins = await sql(server, 'postgres', `SELECT roname FROM pg_replication_origin WHERE roname LIKE $1`, [`%${migration}%`]);
-    expect(origins.rows).toEqual([]);
+    expect(await originsOf(server, migration)).toEqual([]);
     const schemas = await sql(server, db, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgferry%'`);
     expect(schemas.rows).toEqual([]);
   }
@@ -109,6 +118,8 @@ describe('fallback after cutover', () => {
     const flowed = await waitForReverse(host, 'fb1', db, 'target writes applied to the source', (r) => r.appliedChanges > 0 && r.latency === 0);
     expect(reverseOf(flowed, db)).toMatchObject({ state: 'Replicating', conflicts: 0 });
     expect(reverseOf(flowed, db)?.retainedWalBytes).toBeGreaterThanOrEqual(0);
+    // The reverse apply's origin on the source is found by the name expectNothingLeft looks for.
+    expect(await originsOf(source, 'fb1')).toContain(started?.slotName);
     // Writes after the last wake-up come along in the drain.
     await sql(target, db, TARGET_WRITES);
 
