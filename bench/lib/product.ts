@@ -156,7 +156,10 @@ export async function waitUntil(rig: ProductRig, path: string, until: (m: Migrat
       steps.push({ at: Number(((performance.now() - t0) / 1000).toFixed(1)), state: s.state, subState: s.currentSubStateDetails?.currentSubState ?? '' });
     }
     if (until(json)) return { steps, seconds: (performance.now() - t0) / 1000, last: json };
-    if (TERMINAL.has(s.state)) throw new Error(`migration ended ${s.state}: ${s.error ?? JSON.stringify(s.currentSubStateDetails ?? {})}`);
+    if (TERMINAL.has(s.state)) {
+      const details = s.state === 'ValidationFailed' ? ` ${JSON.stringify(s.currentSubStateDetails?.validationDetails ?? {})}` : '';
+      throw new Error(`migration ended ${s.state}: ${s.error ?? JSON.stringify(s.currentSubStateDetails ?? {})}${details}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -112,12 +112,12 @@ async function copyFailed(rt: Runtime, k: RunKey, ids: ChunkId[], err: unknown, 
   return failure;
 }
 
-const idOf = (p: PlannedChunk): ChunkId => ({ schema: p.record.schema, table: p.record.table, chunkNo: p.record.chunkNo });
+const idOf = (p: PlannedChunk): ChunkId => ({ schema: p.record.schema, table: p.record.table, chunkNo: p.record.chunkNo, unit: p.record.unit });
 
 async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members: PlannedChunk[]): Promise<Result<ChunkOutcome>> {
   // A retried activity copies only the tables whose rows are not recorded yet (copyGroup reads the marks too).
   // The group's rows are read once, by their unit; each mark hands its ETags to the next.
-  const stored = await readChunks(rt.store, k, k.db, members.map(idOf), members[0]?.record.unit);
+  const stored = await readChunks(rt.store, k, k.db, members.map(idOf));
   const pending = members.filter((p) => stored.get(chunkKey(idOf(p)))?.record.state !== 'done');
   try {
     if (pending.length > 0) {
@@ -160,7 +160,7 @@ async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: Pla
   // The table is loaded when all its chunks are done; exactly one chunk reports it: the one that
   // ended last (ties by number), so a retried activity reports the same table again, not another.
   const siblings = plan.filter((p) => p.record.schema === id.schema && p.record.table === id.table);
-  const records = (await Promise.all(siblings.map((s) => getChunk(rt.store, i, i.db, { schema: id.schema, table: id.table, chunkNo: s.record.chunkNo })))).map((s) => s?.record);
+  const records = (await Promise.all(siblings.map((s) => getChunk(rt.store, i, i.db, idOf(s))))).map((s) => s?.record);
   let tableLoaded: string | undefined;
   if (records.every((r) => r?.state === 'done')) {
     const last = [...records].sort((a, b) => ((a?.endedAt ?? '') < (b?.endedAt ?? '') ? 1 : (a?.endedAt ?? '') > (b?.endedAt ?? '') ? -1 : (b?.chunkNo ?? 0) - (a?.chunkNo ?? 0)))[0];

@@ -13,23 +13,25 @@ import type { MigrationRef } from './migrations';
 import type { StoreContext } from './tables';
 
 /**
- * The current rows of `ids`, with their ETags, keyed as chunkKey does. With the unit they belong
- * to, one query reads them (plans stored with units); any id that query did not return is read on
- * its own. Never reads the whole plan: a group's activity costs the same at 200 or 20,000 chunks.
+ * The current rows of `ids`, with their ETags, keyed as chunkKey does. The ids of a unit that asks
+ * for several rows are read by one query of the unit's partition; the others on their own. Never
+ * reads the whole plan: a group's activity costs the same at 200 or 20,000 chunks.
  */
-export async function readChunks(ctx: StoreContext, ref: MigrationRef, db: string, ids: readonly ChunkId[], unit?: number): Promise<Map<string, Versioned<ChunkRecord>>> {
-  const pk = partitionOf(ref, db);
+export async function readChunks(ctx: StoreContext, ref: MigrationRef, db: string, ids: readonly ChunkId[]): Promise<Map<string, Versioned<ChunkRecord>>> {
   const found = new Map<string, Versioned<ChunkRecord>>();
   const wanted = new Set(ids.map(rowKeyOf));
-  if (unit !== undefined) {
-    for (const e of await listRows(ctx.tables.chunks, odata`PartitionKey eq ${pk} and unit eq ${unit}`)) {
+  const perUnit = new Map<number, number>();
+  for (const id of ids) if (id.unit !== undefined) perUnit.set(id.unit, (perUnit.get(id.unit) ?? 0) + 1);
+  for (const [unit, count] of perUnit) {
+    if (count < 2) continue;
+    for (const e of await listRows(ctx.tables.chunks, odata`PartitionKey eq ${partitionOf(ref, db, unit)}`)) {
       if (wanted.has(String(e.rowKey))) found.set(String(e.rowKey), { record: fromRow(e), etag: String(e.etag) });
     }
   }
   const missing = ids.filter((id) => !found.has(rowKeyOf(id)));
   for (let from = 0; from < missing.length; from += POINT_READS) {
     await Promise.all(missing.slice(from, from + POINT_READS).map(async (id) => {
-      const e = await readRow(ctx.tables.chunks, pk, rowKeyOf(id));
+      const e = await readRow(ctx.tables.chunks, partitionOf(ref, db, id.unit), rowKeyOf(id));
       if (!e) throw new NotFoundError(describe(ref, db, id));
       found.set(rowKeyOf(id), { record: fromRow(e), etag: String(e.etag) });
     }));
@@ -47,8 +49,8 @@ export function chunkKey(id: ChunkId): string {
 
 /**
  * markChunk for many chunks of one database at once (a group of small tables): one read of the
- * partition and entity-group transactions of up to 100 ETag-checked replaces, instead of a read
- * and a write per chunk. The same transitions as markChunk; a batch that lost a race with another
+ * unit's partition and entity-group transactions of up to 100 ETag-checked replaces, instead of a
+ * read and a write per chunk. The same transitions as markChunk; a batch that lost a race with another
  * writer is read and applied again.
  */
 export async function markChunks(

@@ -1,8 +1,12 @@
 /**
  * Copy-chunk plan and progress of one database: one row per chunk (a table, or a slice of a
- * large one), in the partition keyOf(server, migration, database), so a plan is written in
- * entity-group transactions. A header row written after every chunk row marks the plan
- * complete: a plan without its header (a crash mid-write) is invisible and gets replaced.
+ * large one), in the partition of its copy unit, keyOf(server, migration, database, unit), so a
+ * unit's rows are read by one partition query and moved together in entity-group transactions,
+ * and no partition grows with the table count (Azure serves about 2,000 entities a second per
+ * partition; Azurite scans a partition for every point read). A header row in the database's
+ * partition keyOf(server, migration, database), written after every chunk row, marks the plan
+ * complete: a plan without its header (a crash mid-write) is invisible and gets replaced. Plans
+ * stored before units existed keep their rows in the database's partition (no unit).
  *
  * A chunk goes queued → loading → done | errored; errored → loading and loading → loading are
  * retries. The authoritative "done" mark commits on the target with the COPY (DESIGN.md, exactly
@@ -13,7 +17,7 @@ import { odata, type TransactionAction } from '@azure/data-tables';
 
 import { checkEntity, clipText, dateTime, EntityReader, int64, putJson, type EntityProps, type JsonValue } from './entity-codec';
 import { CorruptEntityError, InvalidTransitionError } from './errors';
-import { keyOf, padNumber } from './keys';
+import { keyOf, keyRange, padNumber } from './keys';
 import { insertRow, listRows, readModifyWrite, readRow, replaceRowIfMatch, submitInBatches, type RawEntity, type Row, type UpdateOptions, type Versioned } from './table-ops';
 import type { MigrationRef } from './migrations';
 import type { StoreContext } from './tables';
@@ -29,6 +33,11 @@ export interface ChunkId {
   table: string;
   /** Position of the chunk within its table, from 0. */
   chunkNo: number;
+  /**
+   * The copy unit (plan.ts copyUnits) the chunk belongs to: its row lives in the unit's
+   * partition. Undefined only for plans stored before units (the database's partition).
+   */
+  unit?: number;
 }
 
 /** A chunk as the planner produces it. */
@@ -39,8 +48,6 @@ export interface ChunkPlanItem extends ChunkId {
   estimatedRows?: number;
   /** Planner's size estimate in bytes. */
   estimatedBytes?: number;
-  /** The copy unit (plan.ts copyUnits) the chunk belongs to, so a unit's rows are read by one query. */
-  unit?: number;
 }
 
 export interface ChunkRecord extends ChunkPlanItem {
@@ -81,8 +88,15 @@ const TRANSITIONS: Record<ChunkState, readonly ChunkState[]> = {
   done: [],
 };
 
-export function partitionOf(ref: MigrationRef, db: string): string {
-  return keyOf(ref.server, ref.name, db);
+/** The partition of a unit's chunk rows; without a unit, the database's (header, plans without units). */
+export function partitionOf(ref: MigrationRef, db: string, unit?: number): string {
+  return unit === undefined ? keyOf(ref.server, ref.name, db) : keyOf(ref.server, ref.name, db, padNumber(unit));
+}
+
+/** Every row of a database's plan: the header's partition and each unit's. */
+function planFilter(ref: MigrationRef, db: string): string {
+  const units = keyRange(ref.server, ref.name, db);
+  return odata`(PartitionKey eq ${partitionOf(ref, db)} or (PartitionKey ge ${units.from} and PartitionKey lt ${units.to}))`;
 }
 
 export function rowKeyOf(id: ChunkId): string {
@@ -105,7 +119,7 @@ export function toRow(ref: MigrationRef, db: string, c: ChunkRecord): Row {
   if (c.endedAt !== undefined) p.endedAt = dateTime(c.endedAt, `${what} endedAt`);
   if (c.endLsn !== undefined) p.endLsn = c.endLsn;
   if (c.error !== undefined) p.error = clipText(c.error);
-  const row: Row = { partitionKey: partitionOf(ref, db), rowKey: rowKeyOf(c), ...p };
+  const row: Row = { partitionKey: partitionOf(ref, db, c.unit), rowKey: rowKeyOf(c), ...p };
   checkEntity(row, what);
   return row;
 }
@@ -152,10 +166,12 @@ export async function putChunkPlan(ctx: StoreContext, ref: MigrationRef, db: str
   const rows = chunks.map((c) => toRow(ref, db, { ...c, state: 'queued', attempts: 0 }));
   const keys = new Set(rows.map((r) => r.rowKey));
   if (keys.size !== rows.length) throw new Error(`${describe(ref, db)} names a chunk twice`);
-  const leftovers = (await listRows(table, odata`PartitionKey eq ${pk}`)).filter((e) => !keys.has(String(e.rowKey)));
+  // What a plan written before a crash left (its rows in any unit's partition) goes.
+  const placed = new Set(rows.map((r) => `${r.partitionKey}/${r.rowKey}`));
+  const leftovers = (await listRows(table, planFilter(ref, db))).filter((e) => !placed.has(`${String(e.partitionKey)}/${String(e.rowKey)}`));
   const actions: TransactionAction[] = [
     ...rows.map((row): TransactionAction => ['upsert', row, 'Replace']),
-    ...leftovers.map((e): TransactionAction => ['delete', { partitionKey: pk, rowKey: String(e.rowKey) }]),
+    ...leftovers.map((e): TransactionAction => ['delete', { partitionKey: String(e.partitionKey), rowKey: String(e.rowKey) }]),
   ];
   await submitInBatches(table, actions);
   const header: Row = {
@@ -173,7 +189,7 @@ export async function putChunkPlan(ctx: StoreContext, ref: MigrationRef, db: str
 
 /** The chunks of a complete plan, by schema, table and number; [] while there is none. */
 export async function listChunks(ctx: StoreContext, ref: MigrationRef, db: string): Promise<ChunkRecord[]> {
-  const rows = await listRows(ctx.tables.chunks, odata`PartitionKey eq ${partitionOf(ref, db)}`);
+  const rows = await listRows(ctx.tables.chunks, planFilter(ref, db));
   if (!rows.some((e) => e.rowKey === PLAN_ROW)) return [];
   return rows.filter((e) => e.rowKey !== PLAN_ROW).map(fromRow);
 }
@@ -183,12 +199,12 @@ export async function listChunks(ctx: StoreContext, ref: MigrationRef, db: strin
  * reader that keeps the rest from an earlier read. Empty while no complete plan exists.
  */
 export async function listChunksChangedSince(ctx: StoreContext, ref: MigrationRef, db: string, since: Date): Promise<ChunkRecord[]> {
-  const rows = await listRows(ctx.tables.chunks, odata`PartitionKey eq ${partitionOf(ref, db)} and Timestamp ge ${since}`);
+  const rows = await listRows(ctx.tables.chunks, `${planFilter(ref, db)} and ${odata`Timestamp ge ${since}`}`);
   return rows.filter((e) => e.rowKey !== PLAN_ROW).map(fromRow);
 }
 
 export async function getChunk(ctx: StoreContext, ref: MigrationRef, db: string, id: ChunkId): Promise<Versioned<ChunkRecord> | undefined> {
-  const e = await readRow(ctx.tables.chunks, partitionOf(ref, db), rowKeyOf(id));
+  const e = await readRow(ctx.tables.chunks, partitionOf(ref, db, id.unit), rowKeyOf(id));
   return e && { record: fromRow(e), etag: String(e.etag) };
 }
 

@@ -90,16 +90,28 @@ export async function listRows(table: TableClient, filter: string): Promise<RawE
 }
 
 /**
- * Submits operations on ONE partition as entity-group transactions of at most 100 operations
- * (and ~2 MiB). Each batch is atomic; batches are not atomic together, so callers make the
- * whole sequence idempotent (chunks.ts writes a header row last).
+ * Submits operations as entity-group transactions of at most 100 operations (and ~2 MiB) on one
+ * partition each, partitions in the order they first appear. Each batch is atomic; batches are
+ * not atomic together, so callers make the whole sequence idempotent (chunks.ts writes a header
+ * row last).
  */
 export async function submitInBatches(table: TableClient, actions: TransactionAction[]): Promise<void> {
   for (const batch of batchesOf(actions)) await table.submitTransaction(batch);
 }
 
-/** Actions cut into entity-group transactions within the service's count and size limits. */
+/** Actions cut into entity-group transactions: one partition each, within the service's count and size limits. */
 function* batchesOf(actions: TransactionAction[]): Generator<TransactionAction[]> {
+  const byPartition = new Map<string, TransactionAction[]>();
+  for (const action of actions) {
+    const pk = String(action[1].partitionKey);
+    const list = byPartition.get(pk);
+    if (list) list.push(action);
+    else byPartition.set(pk, [action]);
+  }
+  for (const list of byPartition.values()) yield* cut(list);
+}
+
+function* cut(actions: TransactionAction[]): Generator<TransactionAction[]> {
   let batch: TransactionAction[] = [];
   let bytes = 0;
   for (const action of actions) {

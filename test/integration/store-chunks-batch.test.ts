@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createStoreContext, dropTables, ensureTables, InvalidTransitionError, type StoreContext } from '../../shared/store';
+import { odata } from '@azure/data-tables';
+import { createStoreContext, dropTables, ensureTables, InvalidTransitionError, NotFoundError, type StoreContext } from '../../shared/store';
+import { keyOf, keyRange, padNumber } from '../../shared/store/keys';
 import { getChunk, listChunks, listChunksChangedSince, markChunk, putChunkPlan, recordChunkProgress, type ChunkId } from '../../shared/store/chunks';
 import { markChunks, readChunks } from '../../shared/store/chunk-batches';
 
@@ -70,16 +72,32 @@ describe('markChunks', () => {
     expect(rows.every((c) => c.state === 'done' && c.rows === 10 && c.bytes === 100 && c.attempts === 1)).toBe(true);
   });
 
-  it('reads a copy unit by one query and chains ETags from mark to mark; a stale ETag is re-read, never overwritten', async () => {
+  it('keeps each copy unit in a partition of its own, read by one query; ETags chain from mark to mark; a stale ETag is re-read, never overwritten', async () => {
     const ref = { server: 'batch', name: 'units' };
-    // Three units of 150, 150 and 50 rows (more than one batch each), the plan's unit numbers stored per row.
-    await putChunkPlan(ctx, ref, 'db', ids(350).map((id, i) => ({ ...id, range: null, estimatedRows: 10, estimatedBytes: 8192, unit: Math.floor(i / 150) })));
-    const unit1 = ids(350).slice(150, 300);
-    const stored = await readChunks(ctx, ref, 'db', unit1, 1);
+    // Three units of 150, 150 and 50 rows (more than one batch each).
+    const inUnits = ids(350).map((id, i) => ({ ...id, unit: Math.floor(i / 150) }));
+    await putChunkPlan(ctx, ref, 'db', inUnits.map((id) => ({ ...id, range: null, estimatedRows: 10, estimatedBytes: 8192 })));
+    // No partition grows with the table count: the header alone in the database's, each unit in its own.
+    const partitions = new Map<string, number>();
+    const all = keyRange('batch', 'units');
+    for await (const e of ctx.tables.chunks.listEntities({ queryOptions: { filter: odata`PartitionKey ge ${all.from} and PartitionKey lt ${all.to}` } })) {
+      partitions.set(String(e.partitionKey), (partitions.get(String(e.partitionKey)) ?? 0) + 1);
+    }
+    expect([...partitions]).toEqual([
+      [keyOf('batch', 'units', 'db'), 1],
+      [keyOf('batch', 'units', 'db', padNumber(0)), 150],
+      [keyOf('batch', 'units', 'db', padNumber(1)), 150],
+      [keyOf('batch', 'units', 'db', padNumber(2)), 50],
+    ]);
+    expect(await listChunks(ctx, ref, 'db')).toHaveLength(350);
+
+    const unit1 = inUnits.slice(150, 300);
+    const stored = await readChunks(ctx, ref, 'db', unit1);
     expect([...stored.values()].map((v) => v.record.table)).toEqual(unit1.map((id) => id.table));
     expect([...stored.values()].every((v) => v.record.unit === 1 && v.record.state === 'queued')).toBe(true);
-    // Ids the unit's query does not return (a wrong or missing unit) are read one by one.
-    expect((await readChunks(ctx, ref, 'db', [ids(1)[0]!, unit1[0]!], 1)).size).toBe(2);
+    // Ids of several units are read from their own partitions; an id without its unit is not in the database's partition.
+    expect((await readChunks(ctx, ref, 'db', [inUnits[0]!, unit1[0]!, inUnits[349]!])).size).toBe(3);
+    await expect(readChunks(ctx, ref, 'db', [ids(1)[0]!])).rejects.toBeInstanceOf(NotFoundError);
 
     const loading = await markChunks(ctx, ref, 'db', unit1.map((id) => ({ id, update: { state: 'loading' } })), { current: stored });
     // Every write's new ETag came back: the next mark needs no read.

@@ -21,6 +21,7 @@ import {
   getMigration,
   InvalidTransitionError,
   keyOf,
+  padNumber,
   listChunks,
   listDatabases,
   loadValidation,
@@ -270,6 +271,28 @@ describe('copy chunks', () => {
     expect(await rawRows('chunks', pk)).toHaveLength(2); // one chunk + the header
   });
 
+  it('a plan in copy units interrupted before its header is replaced without leftovers in any unit\'s partition', async () => {
+    const other = 'half-planned-units';
+    const unitPk = (unit: number) => keyOf(ref.server, ref.name, other, padNumber(unit));
+    // A crash left two units' rows of an earlier plan and no header.
+    for (const unit of [0, 3]) {
+      await rawTable('chunks').submitTransaction(
+        Array.from({ length: 4 }, (_, i) => ['create', { partitionKey: unitPk(unit), rowKey: keyOf('public', `old${unit}`, String(i).padStart(10, '0')), state: 'queued' }] as ['create', { partitionKey: string; rowKey: string; state: string }]),
+      );
+    }
+    expect(await listChunks(ctx, ref, other)).toEqual([]);
+    const stored = await putChunkPlan(ctx, ref, other, [
+      { schema: 'public', table: 'a', chunkNo: 0, range: null, unit: 0 },
+      { schema: 'public', table: 'b', chunkNo: 0, range: null, unit: 1 },
+    ]);
+    expect(stored.map((c) => [c.table, c.unit])).toEqual([['a', 0], ['b', 1]]);
+    expect((await listChunks(ctx, ref, other)).map((c) => c.table).sort()).toEqual(['a', 'b']);
+    expect((await rawRows('chunks', unitPk(0))).map((e) => e.table)).toEqual(['a']);
+    expect((await rawRows('chunks', unitPk(1))).map((e) => e.table)).toEqual(['b']);
+    expect(await rawRows('chunks', unitPk(3))).toEqual([]);
+    expect((await rawRows('chunks', keyOf(ref.server, ref.name, other))).map((e) => e.rowKey)).toEqual(['~plan']);
+  });
+
   it('rejects a plan that names a chunk twice', async () => {
     const dup = { schema: 'public', table: 't', chunkNo: 0, range: null };
     await expect(putChunkPlan(ctx, ref, 'dupdb', [dup, dup])).rejects.toThrow(/names a chunk twice/);
@@ -284,7 +307,7 @@ describe('deleteMigration', () => {
       await createMigration(ctx, migration(server, name, ['db one']));
       await upsertDatabase(ctx, ref, newDatabaseRecord('db one'));
       await saveValidation(ctx, ref, { server: { state: 'Succeeded', items: [] }, databases: [{ databaseName: 'db one', state: 'Succeeded', items: [] }] });
-      await putChunkPlan(ctx, ref, 'db one', [{ schema: 'public', table: 't', chunkNo: 0, range: null }]);
+      await putChunkPlan(ctx, ref, 'db one', [{ schema: 'public', table: 't', chunkNo: 0, range: null }, { schema: 'public', table: 'u', chunkNo: 0, range: null, unit: 4 }]);
     }
     expect(await deleteMigration(ctx, server, 'm1')).toBe(true);
     const m1 = { server, name: 'm1' };
@@ -292,12 +315,13 @@ describe('deleteMigration', () => {
     expect(await listDatabases(ctx, m1)).toEqual([]);
     expect(await loadValidation(ctx, m1)).toEqual({ databases: [] });
     expect(await rawRows('chunks', keyOf(server, 'm1', 'db one'))).toEqual([]);
+    expect(await rawRows('chunks', keyOf(server, 'm1', 'db one', padNumber(4)))).toEqual([]);
 
     const m10 = { server, name: 'm10' };
     expect(await getMigration(ctx, server, 'm10')).toBeDefined();
     expect(await listDatabases(ctx, m10)).toHaveLength(1);
     expect((await loadValidation(ctx, m10)).databases).toHaveLength(1);
-    expect(await listChunks(ctx, m10, 'db one')).toHaveLength(1);
+    expect(await listChunks(ctx, m10, 'db one')).toHaveLength(2);
 
     expect(await deleteMigration(ctx, server, 'm1')).toBe(false);
   });
