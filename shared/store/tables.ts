@@ -7,7 +7,8 @@
  * | migrations | keyOf(server)                   | keyOf(migration)                        | migration (migrations.ts)   |
  * | databases  | keyOf(server, migration)        | keyOf(database)                         | database of a migration     |
  * | validation | keyOf(server, migration)        | `server` or keyOf('db', database)       | validation scope            |
- * | chunks     | keyOf(server, migration, db)    | keyOf(schema, table, chunkNo) · `~plan` | copy chunk; plan header     |
+ * | chunks     | keyOf(server, migration, db, unit) | keyOf(schema, table, chunkNo)        | copy chunk, by copy unit    |
+ * |            | keyOf(server, migration, db)    | `~plan`                                 | plan header                 |
  * | secrets    | reserved for shared/secrets     |                                         |                             |
  */
 

@@ -3,7 +3,7 @@
  * Usable at any time (a live source gives a moving picture) and at cutover (source quiet).
  */
 import type { ClientBase } from 'pg';
-import { prepareVerifySession, tableChecksum, type TableSpec } from './checksum';
+import { prepareVerifySession, tableChecksum, type ChecksumHash, type TableSpec } from './checksum';
 
 export interface TableComparison {
   schema: string;
@@ -32,7 +32,11 @@ export async function compareDatabases(source: ClientBase, target: ClientBase, t
   const out: TableComparison[] = [];
   for (const t of tables) {
     if (deadline !== undefined && out.length > 0 && Date.now() >= deadline) break;
-    const [s, g] = await Promise.all([tableChecksum(source, t, utf8Bytes), tableChecksum(target, t, utf8Bytes)]);
+    const both = (hash: ChecksumHash) => Promise.all([tableChecksum(source, t, hash, utf8Bytes), tableChecksum(target, t, hash, utf8Bytes)]);
+    let [s, g] = await both(utf8Bytes ? 'md5' : 'fast');
+    // Equal counts, other fast checksums: md5 decides (the same on every platform), so a difference
+    // reported is one md5 sees too.
+    if (!utf8Bytes && s.rows === g.rows && s.checksum !== g.checksum) [s, g] = await both('md5');
     out.push({
       schema: t.schema,
       table: t.table,
