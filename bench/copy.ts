@@ -69,7 +69,10 @@ async function main(): Promise<void> {
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const done = await waitUntil(rig, '/flexibleServers/bench/migrations/offline', (m) => m.properties.currentStatus.state === 'Succeeded');
     const stats = await rig.host.stats();
-    const pgferry = { seconds: round(done.seconds), timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
+    // What the copy moved (COPY bytes, as the resource reports them): with copyChunk's seconds, MB/s per copy activity.
+    const db = done.last.properties.currentStatus.currentSubStateDetails?.dbDetails?.[DB];
+    const copied = { rows: db?.fullLoadRowsCopied ?? null, mb: db?.fullLoadBytesCopied === undefined ? null : round(db.fullLoadBytesCopied / 1048576) };
+    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
     tools.pgferry = pgferry;
     shapes.pgferry = await shape(target, DB);
     say(`pgferry: ${done.seconds.toFixed(1)} s`);
