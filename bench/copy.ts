@@ -6,7 +6,8 @@
  * `pg_restore -j N`, `pgcopydb clone`. Writes bench/results/copy.json with every figure, the
  * ratios, the host's peak RSS, the longest activity and each activity function's times.
  *
- * Options: --factor 1 (dataset size), --jobs 4 (the peers' parallel jobs), --out bench/results/copy.json
+ * Options: --factor 1 (dataset size), --jobs 4 (the peers' parallel jobs), --workers N (the host's
+ * activity worker processes; default the host's, 2), --out bench/results/copy.json, --help
  */
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,10 +17,23 @@ import { performance } from 'node:perf_hooks';
 import { sql } from '../emulator/local/admin';
 import { databaseSize, generateProductDataset } from './lib/dataset';
 import { dumpRestore, dumpRestoreParallel, pgcopydbClone } from './lib/peers';
-import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+import { activityFigures, engineFigures, migrationBody, parseWorkers, round, startProductRig, waitUntil } from './lib/product';
 import { shape } from './lib/shape';
 
-const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, jobs: { type: 'string', default: '4' }, out: { type: 'string', default: 'bench/results/copy.json' } } });
+const { values: args } = parseArgs({
+  options: {
+    factor: { type: 'string', default: '1' },
+    jobs: { type: 'string', default: '4' },
+    workers: { type: 'string' },
+    out: { type: 'string', default: 'bench/results/copy.json' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log('npm run bench:copy -- [--factor 1] [--jobs 4] [--workers N] [--out bench/results/copy.json]');
+  process.exit(0);
+}
+const workers = parseWorkers(args.workers);
 const DB = 'bench';
 /** Same server settings for every tool: room for WAL so checkpoints do not dominate. */
 const SETTINGS = { shared_buffers: "'512MB'", max_wal_size: "'8GB'", checkpoint_timeout: "'30min'", max_locks_per_transaction: 1024 };
@@ -27,7 +41,7 @@ const say = (msg: string) => console.log(`[bench:copy ${new Date().toISOString()
 
 async function main(): Promise<void> {
   const jobs = Number(args.jobs);
-  const rig = await startProductRig({ label: 'bcopy', settings: SETTINGS });
+  const rig = await startProductRig({ label: 'bcopy', settings: SETTINGS, workers });
   try {
     const source = rig.source.info;
     const target = rig.target.info;
@@ -55,7 +69,10 @@ async function main(): Promise<void> {
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const done = await waitUntil(rig, '/flexibleServers/bench/migrations/offline', (m) => m.properties.currentStatus.state === 'Succeeded');
     const stats = await rig.host.stats();
-    const pgferry = { seconds: round(done.seconds), timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb() };
+    // What the copy moved (COPY bytes, as the resource reports them): with copyChunk's seconds, MB/s per copy activity.
+    const db = done.last.properties.currentStatus.currentSubStateDetails?.dbDetails?.[DB];
+    const copied = { rows: db?.fullLoadRowsCopied ?? null, mb: db?.fullLoadBytesCopied === undefined ? null : round(db.fullLoadBytesCopied / 1048576) };
+    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
     tools.pgferry = pgferry;
     shapes.pgferry = await shape(target, DB);
     say(`pgferry: ${done.seconds.toFixed(1)} s`);
@@ -64,7 +81,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'copy: Offline migration, PUT → Succeeded, against the peers',
       when: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS, peerJobs: jobs },
+      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS, peerJobs: jobs, workers: rig.host.workers, maxConcurrentActivityFunctions: rig.host.maxConcurrentActivityFunctions },
       timing: 'end to end for every tool: empty target database in; schema, data, indexes, constraints out (pgferry: its verification too; pgcopydb: its VACUUM ANALYZE too)',
       dataset,
       secondsPerTool: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v.seconds])),

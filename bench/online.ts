@@ -11,7 +11,8 @@
  * Writes bench/results/online.json with every figure, the ratios, the host's peak RSS and the
  * longest activity.
  *
- * Options: --factor 1, --backlog 76000 (pgbench transactions, 4 clients), --out bench/results/online.json
+ * Options: --factor 1, --backlog 76000 (pgbench transactions, 4 clients), --workers N (the host's
+ * activity worker processes; default the host's, 2), --out bench/results/online.json
  */
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -24,10 +25,11 @@ import type { ServerInfo } from '../emulator/local/cluster';
 import { sql } from '../emulator/local/admin';
 import { databaseSize, generateProductDataset, pgEnv, PG_BIN } from './lib/dataset';
 import { nativeReplication } from './lib/peers';
-import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil } from './lib/product';
+import { activityFigures, engineFigures, migrationBody, parseWorkers, round, startProductRig, waitUntil } from './lib/product';
 
 const run = promisify(execFile);
-const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, backlog: { type: 'string', default: '76000' }, out: { type: 'string', default: 'bench/results/online.json' } } });
+const { values: args } = parseArgs({ options: { factor: { type: 'string', default: '1' }, backlog: { type: 'string', default: '76000' }, workers: { type: 'string' }, out: { type: 'string', default: 'bench/results/online.json' } } });
+const workers = parseWorkers(args.workers);
 const DB = 'bench';
 const SETTINGS = { shared_buffers: "'512MB'", max_wal_size: "'8GB'", checkpoint_timeout: "'30min'", max_locks_per_transaction: 1024 };
 const say = (msg: string) => console.log(`[bench:online ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -48,7 +50,7 @@ async function fingerprint(server: ServerInfo, db: string): Promise<string> {
 
 async function main(): Promise<void> {
   const transactions = Number(args.backlog);
-  const rig = await startProductRig({ label: 'bonline', settings: SETTINGS });
+  const rig = await startProductRig({ label: 'bonline', settings: SETTINGS, workers });
   try {
     const source = rig.source.info;
     const target = rig.target.info;
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
     const put = await rig.api('PUT', PATH, migrationBody(source, target, [DB], 'Online'));
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const ready = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
-    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats()) };
+    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats()), hostProcesses: rig.host.processes() };
     say(`ready in ${toReady.seconds} s; stopping the host for a backlog of ${transactions} transactions`);
     await rig.stopHost();
     const backlogSeconds = await backlog(source, transactions);
@@ -83,7 +85,8 @@ async function main(): Promise<void> {
     const cutover = { seconds: round(cut.seconds), timeline: cut.steps };
     say(`cutover in ${cutover.seconds} s`);
     const stats = await rig.host.stats();
-    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb() };
+    // The host was restarted for the backlog: these figures are the second host's (catch-up and cutover).
+    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
 
     say('native logical replication: schema + initial sync');
     const native = await nativeReplication(source, target, DB, 'by_native');
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'online: PUT → ready, catch-up of a backlog after a host restart, cutover; against native logical replication',
       when: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS },
+      machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS, workers: rig.host.workers, maxConcurrentActivityFunctions: rig.host.maxConcurrentActivityFunctions },
       dataset,
       pgferry,
       nativeLogicalReplication: nativeFigures,

@@ -11,7 +11,8 @@
  * replay time and longest history, every activity function's count and time, the host's peak
  * RSS. Each run gets a fresh host, so its figures are its own.
  *
- * Options: --tables 2000,10000 (default), --modes Offline,Online, --out bench/results/tables.json
+ * Options: --tables 2000,10000 (default), --modes Offline,Online, --workers N (the host's activity
+ * worker processes; default the host's, 2), --out bench/results/tables.json, --help
  */
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,15 +22,22 @@ import { performance } from 'node:perf_hooks';
 import type { ServerInfo } from '../emulator/local/cluster';
 import { sql } from '../emulator/local/admin';
 import { dumpRestore, nativeReplication } from './lib/peers';
-import { activityFigures, engineFigures, migrationBody, round, startProductRig, waitUntil, type ProductRig } from './lib/product';
+import { activityFigures, engineFigures, migrationBody, parseWorkers, round, startProductRig, waitUntil, type ProductRig } from './lib/product';
 
 const { values: args } = parseArgs({
   options: {
     tables: { type: 'string', default: '2000,10000' },
     modes: { type: 'string', default: 'Offline,Online' },
+    workers: { type: 'string' },
     out: { type: 'string', default: 'bench/results/tables.json' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (args.help) {
+  console.log('npm run bench:tables -- [--tables 2000,10000] [--modes Offline,Online] [--workers N] [--out bench/results/tables.json]');
+  process.exit(0);
+}
+const workers = parseWorkers(args.workers);
 const sizes = String(args.tables).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const modes = String(args.modes).split(',').map((s) => s.trim()) as Array<'Offline' | 'Online'>;
 for (const m of modes) if (m !== 'Offline' && m !== 'Online') throw new Error(`--modes: ${m} is neither Offline nor Online`);
@@ -62,7 +70,7 @@ async function pgferry(rig: ProductRig, n: number, db: string, mode: 'Offline' |
   const end = mode === 'Offline' ? 'Succeeded' : 'WaitingForUserAction';
   const run = await waitUntil(rig, path, (m) => m.properties.currentStatus.state === end, t0);
   const stats = await rig.host.stats();
-  const figures = { seconds: round(run.seconds), timeline: run.steps, engine: engineFigures(stats), ...activityFigures(stats) };
+  const figures = { seconds: round(run.seconds), timeline: run.steps, engine: engineFigures(stats), ...activityFigures(stats), hostProcesses: rig.host.processes() };
   if (mode === 'Offline') return figures;
   const k0 = performance.now();
   const patch = await rig.api('PATCH', path, { properties: { triggerCutover: 'True' } });
@@ -72,7 +80,8 @@ async function pgferry(rig: ProductRig, n: number, db: string, mode: 'Offline' |
 }
 
 async function main(): Promise<void> {
-  const rig = await startProductRig({ label: 'btables', settings: SETTINGS });
+  const rig = await startProductRig({ label: 'btables', settings: SETTINGS, workers });
+  const host = { workers: rig.host.workers, maxConcurrentActivityFunctions: rig.host.maxConcurrentActivityFunctions };
   const results: Array<Record<string, unknown>> = [];
   try {
     for (const n of sizes) {
@@ -117,7 +126,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'many small tables (10 rows, one index each): pgferry through the host against pg_dump | pg_restore (Offline) and native logical replication (Online)',
     when: new Date().toISOString(),
-    machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS },
+    machine: { cpus: cpus().length, memoryGb: round(totalmem() / 1024 ** 3), postgres: 15, settings: SETTINGS, ...host },
     results,
     /** pgferry's time at the largest size over its time at the smallest, per mode. */
     growth: { sizes, ...linear },

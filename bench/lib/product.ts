@@ -22,8 +22,33 @@ export type HostStats = ReturnType<RunningHost['stats']>;
 /** The host process a benchmark drives (bench/lib/host-child.cjs). */
 export interface HostProcess {
   url: string;
+  /** Activity worker processes the host runs (its resolved `workers`). */
+  workers: number;
+  /** host.json maxConcurrentActivityFunctions as the host resolved it: activities at once over all workers. */
+  maxConcurrentActivityFunctions: number;
   stats(): Promise<HostStats>;
+  /** CPU time and peak memory of the host process and of each of its activity workers, so far. */
+  processes(): HostProcesses;
   stop(): Promise<void>;
+}
+
+/** One process's figures since it started (from /proc). */
+export interface ProcessFigures {
+  pid: number;
+  /** User + system CPU time. */
+  cpuSeconds: number;
+  /** Peak resident memory (VmHWM). */
+  peakRssMb: number;
+}
+
+/**
+ * The host's processes: the host itself (HTTP, orchestrations, Table Storage) and its activity
+ * workers. The host's stats do not say which worker ran which activity; a worker's CPU seconds
+ * say how the activities' work spread over the workers.
+ */
+export interface HostProcesses {
+  host: ProcessFigures | null;
+  workers: ProcessFigures[];
 }
 
 export interface ProductRig {
@@ -43,6 +68,19 @@ export interface RigOptions {
   label: string;
   /** postgresql.conf settings of both clusters. */
   settings?: Record<string, string | number>;
+  /** Activity worker processes of the host (HostOptions.workers); the host's default when absent. */
+  workers?: number;
+}
+
+/**
+ * `--workers N` of a benchmark: the host's activity worker processes (at least 2, as the host
+ * requires); undefined (the host's default) when not given. Checked before anything starts.
+ */
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 2) throw new Error(`--workers must be a whole number of at least 2, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 export async function startProductRig(o: RigOptions): Promise<ProductRig> {
@@ -58,7 +96,7 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
   const key = randomBytes(24).toString('base64url');
   const hub = `bench${randomBytes(3).toString('hex')}`;
   Object.assign(process.env, { AzureWebJobsStorage: azurite.info.connectionString, PGFERRY_SECRET_KEY: randomBytes(32).toString('base64'), PGFERRY_FUNCTION_KEY: key, PGFERRY_TABLE_PREFIX: 'Bench' });
-  const launch = () => forkHost(hub);
+  const launch = () => forkHost(hub, o.workers);
   let host = await launch();
   let peak = 0;
   const sampler = setInterval(() => { peak = Math.max(peak, treeRss(process.pid)); }, 250);
@@ -83,16 +121,25 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
   return rig;
 }
 
+/** What host-child.cjs sends once listening. */
+interface Listening {
+  url: string;
+  workers: number;
+  maxConcurrentActivityFunctions: number;
+}
+
 /** The host in its own process, as `npm start` runs it (one app per process: a restart is a new process). */
-async function forkHost(hub: string): Promise<HostProcess> {
-  const child: ChildProcess = fork(join(__dirname, 'host-child.cjs'), [projectRoot(), hub], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function forkHost(hub: string, workers: number | undefined): Promise<HostProcess> {
+  const argv = [projectRoot(), hub, ...(workers === undefined ? [] : [String(workers)])];
+  const child: ChildProcess = fork(join(__dirname, 'host-child.cjs'), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { url?: string; error?: string }) => (m.url ? resolve(m.url) : reject(new Error(`host: ${m.error}`))));
+  const listening = await new Promise<Listening>((resolve, reject) => {
+    child.once('message', (m: Partial<Listening> & { error?: string }) => (m.url ? resolve(m as Listening) : reject(new Error(`host: ${m.error}`))));
     child.once('exit', (code) => reject(new Error(`host exited (${code}) before listening`)));
   });
   return {
-    url,
+    ...listening,
+    processes: () => hostProcesses(child.pid),
     stats: () => new Promise<HostStats>((resolve) => {
       child.once('message', (m: { stats: HostStats }) => resolve(m.stats));
       child.send('stats');
@@ -102,6 +149,50 @@ async function forkHost(hub: string): Promise<HostProcess> {
       await exited;
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times. */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100; // Linux's USER_HZ everywhere it runs
+    }
+  }
+  return clockTicks;
+}
+
+/** A live process's CPU time and peak RSS; null once it exited. */
+function processFigures(pid: number): ProcessFigures | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return { pid, cpuSeconds: round(ticks / ticksPerSecond()), peakRssMb: Math.round(hwm / 1024) };
+  } catch {
+    return null;
+  }
+}
+
+/** The host process and its activity workers (its children running the worker script). */
+function hostProcesses(pid: number | undefined): HostProcesses {
+  if (pid === undefined) return { host: null, workers: [] };
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((k) => k !== '');
+  } catch { /* the host exited */ }
+  const workers = kids.filter((k) => {
+    try {
+      return readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('worker.js');
+    } catch {
+      return false;
+    }
+  });
+  return { host: processFigures(pid), workers: workers.map((k) => processFigures(Number(k))).filter((f): f is ProcessFigures => f !== null) };
 }
 
 /** Resident memory of a process and its descendants (the host's workers), bytes. */
