@@ -14,14 +14,13 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
-  ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId,
+  COPY_LANES, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId,
   type CdcState, type CopyLaneInput, type DatabaseInput, type DatabaseOutcome, type LaneOutcome,
 } from '../shared/steps/contracts';
 import { activityCaller, outputOf, run, type ActivityTask, type Call } from './activity';
 import { applySchemaPhase, verifyAllTables } from './shares';
 
-/** Copy units at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
-export const COPY_LANES = 4;
+export { COPY_LANES };
 
 export const databaseOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome, unknown> {
   const input = context.df.getInput<DatabaseInput>();

@@ -53,6 +53,19 @@ export interface SplitFacts {
   pages: number;
 }
 
+/** Chunks are never cut smaller than this to balance lanes. */
+export const MIN_BALANCED_SPLIT_BYTES = 64 * 1024 ** 2;
+
+/**
+ * The split threshold for a database: at most `maxBytes`, and no more than an equal share of the
+ * database for each of two passes of its copy lanes, so one large table does not leave the other
+ * lanes idle while it copies alone (but never below 64 MiB: a chunk has a fixed cost).
+ */
+export function balancedSplitBytes(inventory: Pick<Inventory, 'tables'>, maxBytes: number, lanes: number): number {
+  const total = inventory.tables.reduce((sum, t) => sum + t.estimatedBytes, 0);
+  return Math.min(maxBytes, Math.max(MIN_BALANCED_SPLIT_BYTES, Math.ceil(total / (2 * lanes))));
+}
+
 /** Reads the facts for the split candidates, then plans. */
 export async function planTables(client: ClientBase, inventory: Inventory, settings: PlanSettings): Promise<CopyPlan> {
   const facts = new Map<number, SplitFacts>();

@@ -42,8 +42,9 @@ export interface Settings {
    */
   streamMemoryMb: number;
   /**
-   * Tables estimated over this many megabytes are copied in several chunks, in parallel
-   * (PGFERRY_COPY_SPLIT_MB, 1–1048576, default 1024).
+   * Most megabytes of one copy chunk (PGFERRY_COPY_SPLIT_MB, 1–1048576, default 1024): a table
+   * larger than this, or than an eighth of its database (copy/plan.ts balancedSplitBytes), is
+   * copied in several chunks, in parallel.
    */
   copySplitMb: number;
   /**

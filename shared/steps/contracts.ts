@@ -57,6 +57,9 @@ export interface DatabaseInput extends DatabaseKey {
   runId?: string;
 }
 
+/** Copy units at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
+export const COPY_LANES = 4;
+
 /**
  * One copy lane of a database: it copies units lane, lane + lanes, lane + 2·lanes … in turn. A copy
  * unit is one chunk of a table, or a group of small whole tables (shared/copy/plan.ts copyUnits).

@@ -6,7 +6,7 @@
 import { withClient, withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
 import { takeInventory } from '../copy/tables';
-import { chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, planTables, storedPlanOrder } from '../copy/plan';
+import { balancedSplitBytes, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, planTables, storedPlanOrder } from '../copy/plan';
 import { copyChunkAt } from '../copy/copy-chunk';
 import { copyGroupAt } from '../copy/copy-group';
 import { CopyError } from '../copy/errors';
@@ -20,7 +20,7 @@ import { maxLsn } from '../copy/snapshot';
 import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId, type ChunkPlanItem } from '../store/chunks';
 import { chunkKey, markChunks, readChunks } from '../store/chunk-batches';
 import { getDatabase } from '../store/databases';
-import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
+import { COPY_LANES, type ChunkOutcome, type CopyPlanSummary, type DatabaseKey, type Result } from './contracts';
 import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
 import { copyPlanFor, currentChunkRows, unitsOf, type PlannedChunk, type RunKey } from './caches';
@@ -44,7 +44,11 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
   };
   if ((await listChunks(rt.store, k, k.db)).length > 0) return summarize();
   try {
-    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => planTables(c, await takeInventory(c), { planId: e.record.migrationId.slice(0, 8), splitBytes: rt.settings.copySplitMb * 1024 * 1024 }));
+    const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => {
+      const inventory = await takeInventory(c);
+      const splitBytes = balancedSplitBytes(inventory, rt.settings.copySplitMb * 1024 * 1024, COPY_LANES);
+      return planTables(c, inventory, { planId: e.record.migrationId.slice(0, 8), splitBytes });
+    });
     await putChunkPlan(rt.store, k, k.db, withUnits(chunkPlanItems(plan)));
     await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: `Copying ${plan.tables.length} table(s)` }));
   } catch (err) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, keyRanges, planChunks, storedPlanOrder, type SplitFacts } from '../../shared/copy/plan';
+import { balancedSplitBytes, buildPlan, chunkOfPlanItem, chunkPlanItems, copyUnits, groupable, keyRanges, planChunks, storedPlanOrder, type SplitFacts } from '../../shared/copy/plan';
 import { rangePredicate, sourceCopySql, targetCopySql } from '../../shared/copy/copy-chunk';
 import { keysOf } from '../../shared/copy/tables';
 import { lsnValue, maxLsn, visibleInSnapshotExpr, xminFilterUsable } from '../../shared/copy/snapshot';
@@ -162,6 +162,19 @@ describe('buildPlan', () => {
     const items = chunkPlanItems(plan);
     expect(items.map((i) => i.chunkNo)).toEqual([0, 1, 2, 3]);
     expect(items.map((i) => chunkOfPlanItem(JSON.parse(JSON.stringify(i))))).toEqual(planChunks(plan));
+  });
+});
+
+describe('balancedSplitBytes', () => {
+  it('cuts a table that would copy alone into shares of the database for two passes of the lanes, within 64 MiB and the setting', () => {
+    // 850 MB, of which one 400 MB table: chunks of at most 850 / 8 ≈ 106 MB, so that table travels in four.
+    const db = inventory([table('accounts', { estimatedBytes: 400 * MB }), table('events', { estimatedBytes: 150 * MB }), table('rest', { estimatedBytes: 300 * MB })]);
+    expect(balancedSplitBytes(db, 1024 * MB, 4)).toBe(Math.ceil((850 * MB) / 8));
+    const plan = buildPlan(db, new Map([[db.tables[0]!.oid, { min: '1', max: '3000000', pages: 51200 }]]), { planId: 'p', splitBytes: balancedSplitBytes(db, 1024 * MB, 4) });
+    expect(plan.tables.find((t) => t.table === 'accounts')?.chunks).toHaveLength(4);
+    // Never below 64 MiB however small the database; never above the setting however large.
+    expect(balancedSplitBytes(inventory([table('a', { estimatedBytes: 10 * MB })]), 1024 * MB, 4)).toBe(64 * MB);
+    expect(balancedSplitBytes(inventory([table('a', { estimatedBytes: 1024 * 1024 * MB })]), 1024 * MB, 4)).toBe(1024 * MB);
   });
 });
 
