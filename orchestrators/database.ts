@@ -70,7 +70,7 @@ function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInpu
   // 4. Copy in lanes.
   const plan = yield* run(call('planCopy', key));
   if (!plan.ok) return failed(plan.failure.message);
-  const lanes = Math.min(COPY_LANES, plan.value.units);
+  const lanes = Math.min(plan.value.lanes ?? COPY_LANES, plan.value.units);
   const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
   for (let lane = 0; lane < lanes; lane++) {
     const laneInput: CopyLaneInput = { ...key, lane, lanes, units: plan.value.units, next: lane };

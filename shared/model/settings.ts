@@ -14,6 +14,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_MEMORY_MB = 64;
 /** Tables over this size are copied in chunks (shared/copy/plan.ts DEFAULT_SPLIT_BYTES). */
 export const DEFAULT_COPY_SPLIT_MB = 1024;
+export const DEFAULT_COPY_LANES = 4;
 export const DEFAULT_FALLBACK_MAX_WAL_MB = 10_240;
 
 /** How pgferry reaches Table Storage: a connection string, or a managed identity on this endpoint. */
@@ -43,10 +44,16 @@ export interface Settings {
   streamMemoryMb: number;
   /**
    * Most megabytes of one copy chunk (PGFERRY_COPY_SPLIT_MB, 1–1048576, default 1024): a table
-   * larger than this, or than an eighth of its database (copy/plan.ts balancedSplitBytes), is
+   * larger than this, or than its database over twice the copy lanes (copy/plan.ts balancedSplitBytes), is
    * copied in several chunks, in parallel.
    */
   copySplitMb: number;
+  /**
+   * Copy units of one database copied at once (PGFERRY_COPY_LANES, 1–64, default 4): each lane
+   * holds a source and a target connection; the host's maxConcurrentActivityFunctions, per
+   * instance, bounds what runs at once across databases.
+   */
+  copyLanes: number;
   /**
    * Where a migration's target is when its request names none: the route's server under
    * PGFERRY_TARGET_HOST_SUFFIX (default .postgres.database.azure.com), or PGFERRY_TARGET_HOST;
@@ -161,6 +168,7 @@ const envSchema = z
     PGFERRY_WEB_DIR: optionalText,
     PGFERRY_STREAM_MEMORY_MB: wholeNumber('PGFERRY_STREAM_MEMORY_MB', 8, 4096, DEFAULT_STREAM_MEMORY_MB),
     PGFERRY_COPY_SPLIT_MB: wholeNumber('PGFERRY_COPY_SPLIT_MB', 1, 1_048_576, DEFAULT_COPY_SPLIT_MB),
+    PGFERRY_COPY_LANES: wholeNumber('PGFERRY_COPY_LANES', 1, 64, DEFAULT_COPY_LANES),
     PGFERRY_TARGET_HOST: checkedText('PGFERRY_TARGET_HOST', targetHostProblem, 'Use host or host:port, e.g. "10.0.0.5:5432" or "{server}.internal.contoso.com" ({server} is the server name of the route).'),
     PGFERRY_TARGET_HOST_SUFFIX: checkedText('PGFERRY_TARGET_HOST_SUFFIX', hostSuffixProblem, `Use a DNS suffix starting with a dot, e.g. "${AZURE_HOST_SUFFIX}" (the default).`),
     PGFERRY_TARGET_USERNAME: checkedText('PGFERRY_TARGET_USERNAME', (t) => (t.length <= 128 ? undefined : 'is longer than 128 characters'), 'Use the target login\'s name, e.g. "azureadmin".'),
@@ -181,6 +189,7 @@ const envSchema = z
       decoder: env.PGFERRY_DECODER,
       streamMemoryMb: env.PGFERRY_STREAM_MEMORY_MB,
       copySplitMb: env.PGFERRY_COPY_SPLIT_MB,
+      copyLanes: env.PGFERRY_COPY_LANES,
       target: {
         hostSuffix: env.PGFERRY_TARGET_HOST_SUFFIX ?? AZURE_HOST_SUFFIX,
         ...(env.PGFERRY_TARGET_HOST !== undefined ? { host: env.PGFERRY_TARGET_HOST } : {}),

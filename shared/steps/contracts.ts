@@ -57,7 +57,7 @@ export interface DatabaseInput extends DatabaseKey {
   runId?: string;
 }
 
-/** Copy units at once per database (the host's maxConcurrentActivityFunctions bounds the total). */
+/** Copy units at once per database for a plan that does not say (PGFERRY_COPY_LANES sets it when planned). */
 export const COPY_LANES = 4;
 
 /**
@@ -137,6 +137,8 @@ export interface CopyPlanSummary {
   tables: number;
   /** Copy units (chunks, or groups of small tables); copy activities address them by index, so the list stays out of history. */
   units: number;
+  /** Copy lanes of the database (PGFERRY_COPY_LANES when planned; COPY_LANES when absent). */
+  lanes?: number;
 }
 
 export interface ChunkOutcome {

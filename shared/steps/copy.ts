@@ -20,7 +20,7 @@ import { maxLsn } from '../copy/snapshot';
 import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId, type ChunkPlanItem } from '../store/chunks';
 import { chunkKey, markChunks, readChunks } from '../store/chunk-batches';
 import { getDatabase } from '../store/databases';
-import { COPY_LANES, type ChunkOutcome, type CopyPlanSummary, type DatabaseKey, type Result } from './contracts';
+import { type ChunkOutcome, type CopyPlanSummary, type DatabaseKey, type Result } from './contracts';
 import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
 import { copyPlanFor, currentChunkRows, unitsOf, type PlannedChunk, type RunKey } from './caches';
@@ -40,13 +40,13 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
   // After the plan is stored (or found stored): the units derive from it, the same in every process.
   const summarize = async (): Promise<Result<CopyPlanSummary>> => {
     const plan = await copyPlanFor(rt, { ...k, run: e.record.migrationId });
-    return ok({ chunks: plan.length, tables: new Set(plan.map((p) => tableKeyOf(p.record))).size, units: unitsOf(plan).length });
+    return ok({ chunks: plan.length, tables: new Set(plan.map((p) => tableKeyOf(p.record))).size, units: unitsOf(plan).length, lanes: rt.settings.copyLanes });
   };
   if ((await listChunks(rt.store, k, k.db)).length > 0) return summarize();
   try {
     const plan = await withClient(e.source, rt.settings.connectTimeoutMs, async (c) => {
       const inventory = await takeInventory(c);
-      const splitBytes = balancedSplitBytes(inventory, rt.settings.copySplitMb * 1024 * 1024, COPY_LANES);
+      const splitBytes = balancedSplitBytes(inventory, rt.settings.copySplitMb * 1024 * 1024, rt.settings.copyLanes);
       return planTables(c, inventory, { planId: e.record.migrationId.slice(0, 8), splitBytes });
     });
     await putChunkPlan(rt.store, k, k.db, withUnits(chunkPlanItems(plan)));

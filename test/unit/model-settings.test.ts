@@ -17,7 +17,7 @@ function problemsOf(env: Record<string, string>): SettingsError {
 describe('app settings', () => {
   it('fills defaults', () => {
     expect(loadSettings(STORAGE)).toEqual({
-      maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, copySplitMb: 1024, fallbackMaxWalMb: 10_240, storage: { connectionString: 'UseDevelopmentStorage=true' },
+      maxDatabases: 8, connectTimeoutMs: 10_000, decoder: 'pgoutput', streamMemoryMb: 64, copySplitMb: 1024, copyLanes: 4, fallbackMaxWalMb: 10_240, storage: { connectionString: 'UseDevelopmentStorage=true' },
       target: { hostSuffix: '.postgres.database.azure.com' },
       arm: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'pgferry' },
     });
@@ -42,10 +42,11 @@ describe('app settings', () => {
     const settings = loadSettings({
       ...STORAGE, PGFERRY_MAX_DATABASES: '20', PGFERRY_CONNECT_TIMEOUT_MS: '2500', PGFERRY_SECRET_KEY: KEY, PGFERRY_SECRET_KEY_PREVIOUS: previous,
       PGFERRY_TABLE_PREFIX: 'T1234', PGFERRY_DECODER: 'WAL2JSON', PGFERRY_WEB_DIR: '/srv/web',
-      PGFERRY_STREAM_MEMORY_MB: '256', PGFERRY_COPY_SPLIT_MB: '3', PGFERRY_FALLBACK_MAX_WAL_MB: '512',
+      PGFERRY_STREAM_MEMORY_MB: '256', PGFERRY_COPY_SPLIT_MB: '3', PGFERRY_COPY_LANES: '12', PGFERRY_FALLBACK_MAX_WAL_MB: '512',
     });
     expect(settings.streamMemoryMb).toBe(256);
     expect(settings.copySplitMb).toBe(3);
+    expect(settings.copyLanes).toBe(12);
     expect(settings.fallbackMaxWalMb).toBe(512);
     expect(settings.maxDatabases).toBe(20);
     expect(settings.connectTimeoutMs).toBe(2500);

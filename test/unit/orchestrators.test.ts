@@ -472,6 +472,14 @@ describe('database orchestrator', () => {
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
+  it.each([[1, 11], [8, 11], [8, 5]])('a plan with %i lane(s) (PGFERRY_COPY_LANES) and %i units runs min(lanes, units) lanes', (planned, units) => {
+    const lanes = Math.min(planned, units);
+    const run = runDatabase('Offline', { units, activities: { [A.planCopy]: () => ok({ chunks: 40, tables: 30, units, lanes: planned }) } });
+    expect(lanesOf(run).map((c) => c.input)).toEqual([...Array(lanes).keys()].map((lane) => ({ ...DB_KEY, lane, lanes, units, next: lane })));
+    expect(run.maxInFlight[ORCHESTRATORS.copyLane]).toBe(lanes);
+    expectEnd(run, { db: 'app', state: 'Succeeded' });
+  });
+
   it('no copy units: no lane and no Task.all, straight on to keys and finishCopy', () => {
     const run = runDatabase('Online', { units: 0 });
     expect(lanesOf(run)).toEqual([]);
