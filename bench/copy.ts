@@ -72,12 +72,15 @@ async function main(): Promise<void> {
     // What the copy moved (COPY bytes, as the resource reports them): with copyChunk's seconds, MB/s per copy activity.
     const db = done.last.properties.currentStatus.currentSubStateDetails?.dbDetails?.[DB];
     const copied = { rows: db?.fullLoadRowsCopied ?? null, mb: db?.fullLoadBytesCopied === undefined ? null : round(db.fullLoadBytesCopied / 1048576) };
-    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
+    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
     tools.pgferry = pgferry;
     shapes.pgferry = await shape(target, DB);
     say(`pgferry: ${done.seconds.toFixed(1)} s`);
 
     const ratios = Object.fromEntries(Object.keys(tools).filter((k) => k !== 'pgferry').map((k) => [k, round(pgferry.seconds / (tools[k]?.seconds ?? Number.NaN))]));
+    // Issue #16's yardstick: the faster of the two pg_dump | pg_restore forms.
+    const fastestPeer = ['pg_dump_restore', 'pg_dump_restore_parallel'].sort((a, b) => (tools[a]?.seconds ?? Infinity) - (tools[b]?.seconds ?? Infinity))[0] as string;
+    const ratio = round(pgferry.seconds / (tools[fastestPeer]?.seconds ?? Number.NaN));
     const result = {
       benchmark: 'copy: Offline migration, PUT → Succeeded, against the peers',
       when: new Date().toISOString(),
@@ -85,13 +88,16 @@ async function main(): Promise<void> {
       timing: 'end to end for every tool: empty target database in; schema, data, indexes, constraints out (pgferry: its verification too; pgcopydb: its VACUUM ANALYZE too)',
       dataset,
       secondsPerTool: Object.fromEntries(Object.entries(tools).map(([k, v]) => [k, v.seconds])),
+      fastestPeer,
+      ratio,
       ratiosPgferryToPeer: ratios,
+      goals: { ratioAtMost1: ratio <= 1, hostPeakRssAtMost512Mb: pgferry.hostPeakRssMb <= 512 },
       tools,
       shapes,
     };
     mkdirSync(dirname(String(args.out)), { recursive: true });
     writeFileSync(String(args.out), `${JSON.stringify(result, null, 2)}\n`);
-    say(`wrote ${args.out}: ${JSON.stringify(result.secondsPerTool)} ratios ${JSON.stringify(ratios)}`);
+    say(`wrote ${args.out}: ${JSON.stringify(result.secondsPerTool)} ratio ${ratio} to ${fastestPeer}; ratios ${JSON.stringify(ratios)}`);
     for (const [tool, s] of Object.entries(shapes)) {
       if (JSON.stringify(s) !== JSON.stringify(sourceShape)) throw new Error(`${tool} produced ${JSON.stringify(s)}, the source has ${JSON.stringify(sourceShape)}`);
     }

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     say(`cutover in ${cutover.seconds} s`);
     const stats = await rig.host.stats();
     // The host was restarted for the backlog: these figures are the second host's (catch-up and cutover).
-    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), hostProcesses: rig.host.processes() };
+    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
 
     say('native logical replication: schema + initial sync');
     const native = await nativeReplication(source, target, DB, 'by_native');
@@ -105,9 +105,18 @@ async function main(): Promise<void> {
       dataset,
       pgferry,
       nativeLogicalReplication: nativeFigures,
+      // The only peer is native logical replication: ratio is PUT → ready over its initial sync.
+      ratio: round(toReady.seconds / native.initialSync.seconds),
       ratios: {
         readyToInitialSync: round(toReady.seconds / native.initialSync.seconds),
         catchUp: round(catchUp.seconds / nativeCatchUp),
+      },
+      goals: {
+        readyAtMost1: toReady.seconds <= native.initialSync.seconds,
+        // The same backlog in no more time is an apply rate at least native's.
+        catchUpRateAtLeastNative: catchUp.seconds <= nativeCatchUp,
+        cutoverAtMost5s: cutover.seconds <= 5,
+        hostPeakRssAtMost512Mb: pgferry.hostPeakRssMb <= 512,
       },
     };
     mkdirSync(dirname(String(args.out)), { recursive: true });

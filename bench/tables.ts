@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         await sql(rig.target.info, 'postgres', `DROP DATABASE IF EXISTS "${mode === 'Offline' ? `${db}_dump` : `${db}_native`}" WITH (FORCE)`);
         say(`peer ${peerSeconds.toFixed(1)} s; pgferry ${mode} through the host`);
         const ours = await pgferry(rig, n, db, mode);
-        const row = { tables: n, mode, pgferry: ours, peer, ratio: round(ours.seconds / peerSeconds), hostPeakRssMb: rig.peakRssMb() };
+        const row = { tables: n, mode, pgferry: ours, peer, ratio: round(ours.seconds / peerSeconds), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb() };
         say(`${n} tables ${mode}: pgferry ${ours.seconds} s, peer ${peerSeconds.toFixed(1)} s, ratio ${row.ratio}`);
         results.push(row);
       }

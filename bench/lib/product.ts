@@ -29,6 +29,8 @@ export interface HostProcess {
   stats(): Promise<HostStats>;
   /** CPU time and peak memory of the host process and of each of its activity workers, so far. */
   processes(): HostProcesses;
+  /** The host process (its activity workers are its children). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -59,8 +61,10 @@ export interface ProductRig {
   stopHost(): Promise<void>;
   startHost(): Promise<void>;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: MigrationResource; text: string }>;
-  /** Peak resident memory of this process and the host's worker processes, MB. */
+  /** Peak resident memory of the host: its process and its activity workers together, MB (what `npm start` holds; not Azurite). */
   peakRssMb(): number;
+  /** Peak resident memory of the benchmark's whole Node tree: this driver, Azurite and the host, MB. */
+  benchPeakRssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -99,7 +103,11 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
   const launch = () => forkHost(hub, o.workers);
   let host = await launch();
   let peak = 0;
-  const sampler = setInterval(() => { peak = Math.max(peak, treeRss(process.pid)); }, 250);
+  let benchPeak = 0;
+  const sampler = setInterval(() => {
+    if (host.pid !== undefined) peak = Math.max(peak, treeRss(host.pid));
+    benchPeak = Math.max(benchPeak, treeRss(process.pid));
+  }, 250);
   const rig: ProductRig = {
     source,
     target,
@@ -112,6 +120,7 @@ export async function startProductRig(o: RigOptions): Promise<ProductRig> {
       return { status: r.status, text, json: (text ? JSON.parse(text) : {}) as MigrationResource };
     },
     peakRssMb: () => Math.round(peak / 1048576),
+    benchPeakRssMb: () => Math.round(benchPeak / 1048576),
     async stop() {
       clearInterval(sampler);
       await host.stop().catch(() => undefined);
@@ -139,6 +148,7 @@ async function forkHost(hub: string, workers: number | undefined): Promise<HostP
   });
   return {
     ...listening,
+    pid: child.pid,
     processes: () => hostProcesses(child.pid),
     stats: () => new Promise<HostStats>((resolve) => {
       child.once('message', (m: { stats: HostStats }) => resolve(m.stats));
