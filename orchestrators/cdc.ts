@@ -47,7 +47,7 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
         continue;
       }
       if (state.endLsn !== undefined && o.reachedEnd) {
-        const verified = yield* verifyAllTables(call, key);
+        const verified = yield* verifyAllTables(call, (t) => context.df.Task.all(t), key, state.verifyLanes ?? 1);
         if (!verified.ok) return failed(verified.failure.message);
         // fallbackAfterCutover: the way back, now that the forward apply wrote its last change and
         // before the database reports Succeeded (a no-op without it).

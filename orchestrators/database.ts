@@ -71,6 +71,9 @@ function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInpu
   const plan = yield* run(call('planCopy', key));
   if (!plan.ok) return failed(plan.failure.message);
   const lanes = Math.min(plan.value.lanes ?? COPY_LANES, plan.value.units);
+  // Verification reads the tables in as many lanes as the copy (plans from before lanes were
+  // carried verify in one, as they did).
+  const verifyLanes = Math.max(1, Math.min(plan.value.lanes ?? 1, plan.value.tables));
   const laneTasks: Array<ActivityTask<LaneOutcome>> = [];
   for (let lane = 0; lane < lanes; lane++) {
     const laneInput: CopyLaneInput = { ...key, lane, lanes, units: plan.value.units, next: lane };
@@ -92,13 +95,13 @@ function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInpu
   if (input.mode === 'Offline') {
     const post = yield* applySchemaPhase(call, key, 'post-data');
     if (!post.ok) return failed(post.failure.message);
-    const verified = yield* verifyAllTables(call, key);
+    const verified = yield* verifyAllTables(call, (t) => context.df.Task.all(t), key, verifyLanes);
     if (!verified.ok) return failed(verified.failure.message);
     const done = yield* run(call('completeDatabase', key));
     if (!done.ok) return failed(done.failure.message);
     return { db: input.db, state: 'Succeeded' };
   }
-  const cdc: CdcState = { ...key, caughtUp: false, migrationInstanceId: input.migrationInstanceId };
+  const cdc: CdcState = { ...key, caughtUp: false, migrationInstanceId: input.migrationInstanceId, ...(verifyLanes > 1 ? { verifyLanes } : {}) };
   const cdcTask: ActivityTask<DatabaseOutcome> = context.df.callSubOrchestrator(ORCHESTRATORS.cdc, cdc, cdcInstanceId(input.migrationInstanceId, input.index));
   return yield* run(cdcTask);
 }

@@ -6,14 +6,38 @@
  */
 import type { Task } from 'durable-functions';
 import type { DatabaseKey, Result, SchemaPhase, VerifyProgress } from '../shared/steps/contracts';
-import { run, type Call } from './activity';
+import { outputOf, run, type ActivityTask, type Call } from './activity';
 
-/** Every table's row count and checksum compared, from the first table on. */
-export function* verifyAllTables(call: Call, key: DatabaseKey): Generator<Task, Result<null>, unknown> {
-  for (let from: number | null = 0; from !== null; ) {
-    const r: Result<VerifyProgress> = yield* run(call('verifyTables', { ...key, from }));
-    if (!r.ok) return r;
-    from = r.value.next;
+/** Waits for every task at once (context.df.Task.all). */
+export type All = (tasks: Task[]) => Task;
+
+/**
+ * Every table's row count and checksum compared, from the first table on. With several lanes,
+ * lane k compares tables k, k + lanes, k + 2·lanes … of the plan; the lanes' shares run at once,
+ * round by round, so the source and the target are read by `lanes` sessions each. The first
+ * failing lane (in lane order) fails the verification.
+ */
+export function* verifyAllTables(call: Call, all: All, key: DatabaseKey, lanes = 1): Generator<Task, Result<null>, unknown> {
+  if (lanes <= 1) {
+    for (let from: number | null = 0; from !== null; ) {
+      const r: Result<VerifyProgress> = yield* run(call('verifyTables', { ...key, from }));
+      if (!r.ok) return r;
+      from = r.value.next;
+    }
+    return { ok: true, value: null };
+  }
+  let open = [...Array(lanes).keys()].map((lane) => ({ lane, from: 0 }));
+  while (open.length > 0) {
+    const tasks: Array<ActivityTask<Result<VerifyProgress>>> = open.map((l) => call('verifyTables', { ...key, from: l.from, lane: l.lane, lanes }));
+    yield all(tasks);
+    const results = tasks.map(outputOf);
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) return failed;
+    open = open.flatMap((l, i) => {
+      const r = results[i];
+      const next = r?.ok ? r.value.next : null;
+      return next === null ? [] : [{ lane: l.lane, from: next }];
+    });
   }
   return { ok: true, value: null };
 }

@@ -39,11 +39,17 @@ export async function planTables(rt: Runtime, k: RunKey) {
  * Compares row counts and checksums of the tables from `from`, until the time budget is spent;
  * a mismatch fails the database with the tables named.
  */
-export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number }): Promise<Result<VerifyProgress>> {
+export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number; lane?: number; lanes?: number }): Promise<Result<VerifyProgress>> {
   const e = await databaseEndpoints(rt, k);
   try {
-    const tables = await planTables(rt, { ...k, run: e.record.migrationId });
-    await setDb(rt, k, (r) => ({ ...r, migrationOperation: `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)` }));
+    const every = await planTables(rt, { ...k, run: e.record.migrationId });
+    // Lane `lane` of `lanes` compares tables lane, lane + lanes, … (orchestrators/shares.ts).
+    const lanes = k.lanes ?? 1;
+    const tables = lanes > 1 ? every.filter((_, n) => n % lanes === (k.lane ?? 0)) : every;
+    const operation = lanes > 1
+      ? `Verifying row counts and checksums of ${every.length} tables in ${lanes} lanes`
+      : `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)`;
+    await setDb(rt, k, (r) => (r.migrationOperation === operation ? undefined : { ...r, migrationOperation: operation }));
     const compared = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => compareDatabases(s, t, tables.slice(k.from), Date.now() + VERIFY_BUDGET_MS));
     const bad = compared.filter((c) => !c.match);
     if (bad.length > 0) {

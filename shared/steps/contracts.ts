@@ -160,6 +160,8 @@ export interface CdcState extends DatabaseKey {
   endLsn?: string;
   /** The migration orchestration, told when this database finishes. */
   migrationInstanceId: string;
+  /** Verification lanes at cutover (the copy's lanes, at most the tables); absent: one. */
+  verifyLanes?: number;
 }
 
 /** A bounded, resumable share of the verification: the tables from `from`, until a time budget is spent. */
@@ -222,7 +224,7 @@ export interface ActivityContracts {
   applyBatch: { input: DatabaseKey & { endLsn: string | null }; output: Result<ApplyOutcome> };
   markCaughtUp: { input: DatabaseKey; output: null };
   beginCutover: { input: DatabaseKey; output: Result<{ endLsn: string }> };
-  verifyTables: { input: DatabaseKey & { from: number }; output: Result<VerifyProgress> };
+  verifyTables: { input: DatabaseKey & { from: number; lane?: number; lanes?: number }; output: Result<VerifyProgress> };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
   prepareReverse: { input: DatabaseKey; output: Result<{ enabled: boolean }> };

@@ -522,6 +522,43 @@ describe('database orchestrator', () => {
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
+  it('Offline with lanes planned: verification in min(lanes, tables) lanes, each from 0 through its own next, the shares of a round in one Task.all', () => {
+    // Lane 0 needs two shares, lane 1 three, lane 2 one.
+    const next: Record<string, number | null> = { '0:0': 5, '0:5': null, '1:0': 2, '1:2': 4, '1:4': null, '2:0': null };
+    const run = runDatabase('Offline', {
+      units: 3,
+      activities: {
+        [A.planCopy]: () => ok({ chunks: 3, tables: 3, units: 3, lanes: 4 }),
+        [A.verifyTables]: (i: { from: number; lane: number }) => ok({ compared: 1, next: next[`${i.lane}:${i.from}`] ?? null }),
+      },
+    });
+    const v = A.verifyTables;
+    expect(compounds(run).slice(1)).toEqual([`all(${v}, ${v}, ${v})`, `all(${v}, ${v})`, `all(${v})`]);
+    expect(run.inputsOf(A.verifyTables)).toEqual([
+      { ...DB_KEY, from: 0, lane: 0, lanes: 3 }, { ...DB_KEY, from: 0, lane: 1, lanes: 3 }, { ...DB_KEY, from: 0, lane: 2, lanes: 3 },
+      { ...DB_KEY, from: 5, lane: 0, lanes: 3 }, { ...DB_KEY, from: 2, lane: 1, lanes: 3 },
+      { ...DB_KEY, from: 4, lane: 1, lanes: 3 },
+    ]);
+    expect(trace(run).slice(-2)).toEqual([A.completeDatabase, A.databaseFinished]);
+    expectEnd(run, { db: 'app', state: 'Succeeded' });
+  });
+
+  it('a verification lane that finds a difference fails the database, even while another lane has more to do', () => {
+    const run = runDatabase('Offline', {
+      activities: {
+        [A.planCopy]: () => ok({ chunks: 8, tables: 8, units: 2, lanes: 2 }),
+        [A.verifyTables]: (i: { from: number; lane: number }) => (i.lane === 1 ? fail('verification of app found 1 table(s) that differ: public.t2') : ok({ compared: 1, next: 1 })),
+      },
+    });
+    expectEnd(run, { db: 'app', state: 'Failed', error: 'verification of app found 1 table(s) that differ: public.t2' });
+    expect(run.names()).not.toContain(A.completeDatabase);
+  });
+
+  it('Online: the verification lanes travel to the CDC orchestration', () => {
+    const run = runDatabase('Online', { activities: { [A.planCopy]: () => ok({ chunks: 40, tables: 30, units: 11, lanes: 6 }) } });
+    expect(run.calls.find((c) => c.name === ORCHESTRATORS.cdc)?.input).toMatchObject({ verifyLanes: 6 });
+  });
+
   it.each<DatabaseOutcome>([
     { db: 'app', state: 'Succeeded' },
     { db: 'app', state: 'Canceled' },
@@ -742,6 +779,14 @@ describe('CDC orchestrator', () => {
     expect(run.inputsOf(A.applySchema)).toEqual([{ ...DB_KEY, phase: 'post-data' }]);
     expect(run.inputsOf(A.markCaughtUp)).toEqual([DB_KEY]);
     expect(run.inputsOf(A.applyBatch)).toEqual([null, null, null, null].map((endLsn) => ({ ...DB_KEY, endLsn })));
+  });
+
+  it('cutover with verification lanes: every lane verified in one Task.all before the way back and completeDatabase', () => {
+    const run = runCdc([batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], { state: { verifyLanes: 3 } });
+    const v = A.verifyTables;
+    expect(trace(run).slice(-3)).toEqual([`all(${v}, ${v}, ${v})`, A.prepareReverse, A.completeDatabase]);
+    expect(run.inputsOf(A.verifyTables)).toEqual([0, 1, 2].map((lane) => ({ ...DB_KEY, from: 0, lane, lanes: 3 })));
+    expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
   it('cutover once caught up: beginCutover, drain to the end position without idling, verify every share, completeDatabase, Succeeded', () => {
