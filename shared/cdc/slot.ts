@@ -151,7 +151,11 @@ export async function ensurePublication(client: ClientBase, name: string): Promi
   try {
     await client.query(await publicationStatement(client, name));
   } catch (err) {
-    if (sqlstateOf(err) !== '42710') throw err;
+    // 42710: it existed by then. 23505 (pg_publication_pubname_index): a twin of this step (the
+    // same activity delivered twice) created it in the same moment and committed first.
+    if (sqlstateOf(err) === '42710') return;
+    if (sqlstateOf(err) === '23505' && (await publicationExists(client, name))) return;
+    throw err;
   }
 }
 

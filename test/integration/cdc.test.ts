@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from 'pg';
 import { connect, closeQuietly } from '../../shared/pg/connect';
+import { quoteIdent } from '../../shared/pg/ident';
 import {
   addBatch,
   applyBatch,
@@ -20,6 +21,7 @@ import {
   DivergenceError,
   dropSlotAndPublication,
   emptyTotals,
+  ensurePublication,
   ensureSlot,
   listSlots,
   readLag,
@@ -241,6 +243,31 @@ describe('huge transactions (stream)', () => {
 });
 
 describe('slots', () => {
+  it('a publication a twin creates in the same moment (a step delivered twice) is taken, not an error', async () => {
+    const db = await createTestDatabase(source, 'cdc_pub_twin');
+    const [twin, c] = [await connect(endpointOf(source, { database: db })), await connect(endpointOf(source, { database: db }))];
+    const name = slotNameFor('it-pub-twin', db);
+    try {
+      // The twin's CREATE is not committed yet: ours sees no publication, creates, and waits on the name.
+      await twin.query(`BEGIN; CREATE PUBLICATION ${quoteIdent(name)} FOR ALL TABLES`);
+      const ours = ensurePublication(c, name);
+      const deadline = Date.now() + 10_000;
+      const waiting = async () => (await sql(source, 'postgres', `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [db])).rows.length > 0;
+      while (!(await waiting()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBe(true);
+      await twin.query('COMMIT');
+      await ours;
+      const slot = await ensureSlot(c, name, { plugin: 'pgoutput' });
+      expect(slot).toMatchObject({ plugin: 'pgoutput', publication: name, created: true });
+    } finally {
+      await twin.query('ROLLBACK').catch(() => undefined);
+      await dropSlotAndPublication(c, name).catch(() => undefined);
+      await closeQuietly(twin);
+      await closeQuietly(c);
+      await dropTestDatabase(source, db);
+    }
+  }, 60_000);
+
   it('lists pgferry slots and drops one held by an active walsender', async () => {
     const db = await createTestDatabase(source, 'cdc_slot');
     const c = await connect(endpointOf(source, { database: db }));
