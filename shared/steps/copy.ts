@@ -20,7 +20,7 @@ import { maxLsn } from '../copy/snapshot';
 import { getChunk, listChunks, markChunk, putChunkPlan, type ChunkId, type ChunkPlanItem } from '../store/chunks';
 import { chunkKey, markChunks, readChunks } from '../store/chunk-batches';
 import { getDatabase } from '../store/databases';
-import { type ChunkOutcome, type CopyPlanSummary, type DatabaseKey, type Result } from './contracts';
+import type { ChunkOutcome, CopyPlanSummary, DatabaseKey, Result } from './contracts';
 import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
 import { copyPlanFor, currentChunkRows, unitsOf, type PlannedChunk, type RunKey } from './caches';
