@@ -20,7 +20,6 @@ import {
 import { activityCaller, outputOf, run, type ActivityTask, type Call } from './activity';
 import { applySchemaPhase, verifyAllTables } from './shares';
 
-export { COPY_LANES };
 
 export const databaseOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome, unknown> {
   const input = context.df.getInput<DatabaseInput>();

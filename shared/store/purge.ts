@@ -10,16 +10,10 @@ import { keyOf, keyRange } from './keys';
 import { deleteRow, listRows, submitInBatches } from './table-ops';
 import type { StoreContext } from './tables';
 
-/** Deletes every row matched by `filter`, one transaction group per partition. */
+/** Deletes every row matched by `filter` (submitInBatches groups the deletes by partition). */
 async function deleteWhere(table: TableClient, filter: string): Promise<void> {
-  const byPartition = new Map<string, TransactionAction[]>();
-  for (const e of await listRows(table, filter)) {
-    const pk = String(e.partitionKey);
-    const actions = byPartition.get(pk) ?? [];
-    actions.push(['delete', { partitionKey: pk, rowKey: String(e.rowKey) }]);
-    byPartition.set(pk, actions);
-  }
-  for (const actions of byPartition.values()) await submitInBatches(table, actions);
+  const actions = (await listRows(table, filter)).map((e): TransactionAction => ['delete', { partitionKey: String(e.partitionKey), rowKey: String(e.rowKey) }]);
+  await submitInBatches(table, actions);
 }
 
 /** Deletes the migration, its database, validation and chunk rows; false if there was no migration row. */

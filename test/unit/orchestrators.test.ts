@@ -17,11 +17,11 @@ import { history, type HistoryEvent } from '../../emulator/durable/history';
 
 import { CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
 import { LANE_CHUNKS_PER_EXECUTION, copyLaneOrchestrator } from '../../orchestrators/copy-lane';
-import { COPY_LANES, databaseOrchestrator } from '../../orchestrators/database';
+import { databaseOrchestrator } from '../../orchestrators/database';
 import { GATE_MAX_WAIT_MS, GATE_POLL_MS, WATCH_MS, finalState, migrationOrchestrator } from '../../orchestrators/migration';
 import { transientRetry } from '../../orchestrators/retry';
 import {
-  ACTIVITIES as A, EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId,
+  ACTIVITIES as A, COPY_LANES, EVENTS, ORCHESTRATORS, cdcInstanceId, copyLaneInstanceId, databaseInstanceId, migrationInstanceId,
   type ApplyOutcome, type CdcState, type ChunkOutcome, type CopyLaneInput, type DataMigrationGate, type DatabaseInput, type DatabaseOutcome,
   type DatabasesStatus, type LaneOutcome, type MigrationInput, type Result,
 } from '../../shared/steps/contracts';
