@@ -18,6 +18,7 @@ import { copyChunk, finishCopy, planCopy } from '../shared/steps/copy';
 import { applyBatch } from '../shared/steps/cdc';
 import { beginCutover } from '../shared/steps/cutover';
 import { completeDatabase, stopDatabase, verifyTables } from '../shared/steps/complete';
+import { verifyAhead } from '../shared/steps/ahead';
 import { databaseFinished, startDatabases, stopDatabases, watchDatabases } from '../shared/steps/watch';
 import { openDataMigration } from '../shared/steps/gate';
 import { prepareReverse } from '../shared/steps/reverse-slot';
@@ -121,6 +122,7 @@ const STEPS: { [K in ActivityKey]: Step<K> } = {
   markCaughtUp: migration.markCaughtUp,
   beginCutover,
   verifyTables,
+  verifyAhead,
   completeDatabase,
   stopDatabase,
   finishMigration: migration.finishMigration,

@@ -20,12 +20,38 @@ import { applySchemaPhase, verifyAllTables } from './shares';
 export const CDC_BATCHES_PER_EXECUTION = 50;
 /** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
 export const CDC_IDLE_MS = 1_000;
+/** Verification ahead of cutover: a new pass while idle at most this often, and at most this many passes. */
+export const AHEAD_REPASS_MS = 30_000;
+export const AHEAD_MAX_PASSES = 1_000;
 
 export const cdcOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome | undefined, unknown> {
   const state = { ...context.df.getInput<CdcState>() };
   const key = { server: state.server, name: state.name, db: state.db };
   const call = activityCaller(context);
   const failed = (error: string): DatabaseOutcome => ({ db: state.db, state: 'Failed', error });
+
+  /**
+   * One share of verification ahead of cutover, if one is due: the first pass starts once caught
+   * up and runs between batches; later passes (tables changed since theirs) only while idle, at
+   * most every AHEAD_REPASS_MS. Says whether a share ran.
+   */
+  function* verifyAheadShare(idle: boolean): Generator<Task, boolean, unknown> {
+    const now = context.df.currentUtcDateTime.getTime();
+    let a = state.ahead ?? { next: 0, verified: 0, missed: 0, passes: 1 };
+    if (a.next === null) {
+      if (!idle || a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < AHEAD_REPASS_MS) return false;
+      a = { next: 0, verified: 0, missed: 0, passes: a.passes + 1 };
+    }
+    try {
+      const p = yield* run(call('verifyAhead', { ...key, from: a.next ?? 0, verified: a.verified, pass: a.passes }));
+      state.ahead = { next: p.next, verified: p.verified, missed: a.missed + p.missed, passes: p.stopped ? AHEAD_MAX_PASSES : a.passes, ...(p.next === null ? { endedAt: now } : {}) };
+    } catch {
+      // Retries spent on a fault that persists: no more verification ahead; cutover compares every
+      // table, as it would without it. Never a reason to fail the database.
+      state.ahead = { ...a, next: null, passes: AHEAD_MAX_PASSES, endedAt: now };
+    }
+    return true;
+  }
 
   try {
     for (let i = 0; i < CDC_BATCHES_PER_EXECUTION; i++) {
@@ -57,6 +83,7 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
         if (!done.ok) return failed(done.failure.message);
         return { db: state.db, state: 'Succeeded' };
       }
+      if (state.caughtUp && state.endLsn === undefined && o.control === 'none' && (yield* verifyAheadShare(o.idle))) continue;
       if (o.idle && state.endLsn === undefined) {
         const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + CDC_IDLE_MS));
         const woke = yield context.df.Task.any([timer, context.df.waitForExternalEvent(EVENTS.cutover), context.df.waitForExternalEvent(EVENTS.cancel)]);

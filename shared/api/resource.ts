@@ -46,6 +46,7 @@ export function toDbStatus(d: DatabaseRecord, canceling = false): DbMigrationSta
   if (d.retainedWalBytes !== undefined && !ENDED.has(d.migrationState)) s.retainedWalBytes = Math.max(0, Math.round(d.retainedWalBytes));
   if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
   if (d.reverse) s.reverseReplication = reverseStatus(d.reverse);
+  if (d.verifiedAhead !== undefined) s.tablesVerifiedAhead = d.verifiedAhead;
   return s;
 }
 

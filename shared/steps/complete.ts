@@ -13,6 +13,7 @@ import { tableKeyOf } from '../copy/types';
 import { dropBookkeeping } from '../copy/bookkeeping';
 import { dropProgress } from '../cdc/progress';
 import { compareDatabases } from '../verify/compare';
+import { aheadKey, dropGuards, stillVerified } from '../verify/ahead';
 import type { DatabaseKey, Result, VerifyProgress } from './contracts';
 import { forget, copyPlanFor, type RunKey } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
@@ -37,7 +38,8 @@ export async function planTables(rt: Runtime, k: RunKey) {
 
 /**
  * Compares row counts and checksums of the tables from `from`, until the time budget is spent;
- * a mismatch fails the database with the tables named.
+ * a mismatch fails the database with the tables named. A table verified ahead of cutover and
+ * unchanged since on both sides (verify/ahead.ts) counts as compared without being read again.
  */
 export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number; lane?: number; lanes?: number }): Promise<Result<VerifyProgress>> {
   const e = await databaseEndpoints(rt, k);
@@ -46,18 +48,28 @@ export async function verifyTables(rt: Runtime, k: DatabaseKey & { from: number;
     // Lane `lane` of `lanes` compares tables lane, lane + lanes, … (orchestrators/shares.ts).
     const lanes = k.lanes ?? 1;
     const tables = lanes > 1 ? every.filter((_, n) => n % lanes === (k.lane ?? 0)) : every;
-    const operation = lanes > 1
-      ? `Verifying row counts and checksums of ${every.length} tables in ${lanes} lanes`
-      : `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)`;
-    await setDb(rt, k, (r) => (r.migrationOperation === operation ? undefined : { ...r, migrationOperation: operation }));
-    const compared = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => compareDatabases(s, t, tables.slice(k.from), Date.now() + VERIFY_BUDGET_MS));
+    const share = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      const rest = tables.slice(k.from);
+      const held = await stillVerified(s, t, rest);
+      const operation = lanes > 1
+        ? `Verifying row counts and checksums of ${every.length} tables in ${lanes} lanes`
+        : `Verifying row counts and checksums (${Math.min(k.from, tables.length)} of ${tables.length} tables done)`;
+      await setDb(rt, k, (r) => (r.migrationOperation === operation ? undefined : { ...r, migrationOperation: operation }));
+      const toRead = rest.filter((x) => !held.has(aheadKey(x)));
+      const compared = await compareDatabases(s, t, toRead, Date.now() + VERIFY_BUDGET_MS);
+      // Tables of `rest` done: up to the last one read, or all of them once every table to read was.
+      const lastRead = toRead[compared.length - 1];
+      const done = compared.length === toRead.length || !lastRead ? rest.length : rest.indexOf(lastRead) + 1;
+      return { compared, done, unchanged: rest.slice(0, done).filter((x) => held.has(aheadKey(x))).length };
+    });
+    const { compared, done, unchanged } = share;
     const bad = compared.filter((c) => !c.match);
     if (bad.length > 0) {
       const list = bad.slice(0, 10).map((m) => `${m.schema}.${m.table} (source ${m.rowsSource} rows, target ${m.rowsTarget})`).join(', ');
       return fail(`verification of ${k.db} found ${bad.length} table(s) that differ: ${list}`, { phase: 'verify', database: k.db });
     }
-    const next = k.from + compared.length;
-    return ok({ compared: compared.length, next: next < tables.length ? next : null });
+    const next = k.from + done;
+    return ok({ compared: compared.length, next: next < tables.length ? next : null, unchanged });
   } catch (err) {
     return permanent(err, { phase: 'verify', database: k.db });
   }
@@ -84,15 +96,17 @@ export async function completeDatabase(rt: Runtime, k: DatabaseKey): Promise<Res
       await restoreFiringStates(s, t);
       await restoreIdentityKinds(s, t);
     });
-    const { sequences, largeObjects } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+    const { sequences, largeObjects, ahead } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
       const sequences = await copySequences(s, t);
       await syncLargeObjects(s, t);
-      return { sequences, largeObjects: await verifyLargeObjects(s, t) };
+      // Tables verified ahead of cutover and unchanged since: the ones cutover did not read again.
+      const ahead = (await stillVerified(s, t, tables)).size;
+      return { sequences, largeObjects: await verifyLargeObjects(s, t), ahead };
     });
     await reportMissingSequences(rt, k, sequences.missing);
     if (!sameLargeObjects(largeObjects)) return fail(describeLargeObjects(k.db, largeObjects), { phase: 'verify', database: k.db });
     await cleanUp(rt, e, k);
-    await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified` }));
+    await setDb(rt, k, (r) => ({ ...r, migrationState: 'Succeeded', endedOn: nowIso(), latency: 0, migrationOperation: `Completed: ${tables.length} table(s) verified${ahead > 0 ? ` (${ahead} ahead of cutover, unchanged since)` : ''}` }));
     await databaseEnded(rt, k);
     forget(k);
     return ok(null);
@@ -131,7 +145,11 @@ export async function stopDatabase(rt: Runtime, i: DatabaseKey & { state: 'Faile
   // The replay position (a replication origin is cluster-wide on the target) goes with the slot;
   // no batch runs any more when a database stops.
   const e = await databaseEndpoints(rt, i);
-  await withClient(e.target, rt.settings.connectTimeoutMs, (c) => dropProgress(c, slotOf(i))).catch((err: unknown) => {
+  // The write guards of verification ahead come off the user's tables: nothing is verified any more.
+  await withClient(e.target, rt.settings.connectTimeoutMs, async (c) => {
+    await dropProgress(c, slotOf(i));
+    await dropGuards(c);
+  }).catch((err: unknown) => {
     if (isRetryable(err)) throw err;
   });
   await setDb(rt, i, (r) => ({

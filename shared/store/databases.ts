@@ -95,6 +95,8 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   readMethod?: string;
   /** The way back after cutover (fallbackAfterCutover): the reverse stream from the target to the source (JSON). */
   reverse?: ReverseRecord;
+  /** Tables compared equal while waiting for cutover (verification ahead, verify/ahead.ts). */
+  verifiedAhead?: number;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -115,6 +117,7 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   const p: EntityProps = { format: FORMAT, databaseName: d.databaseName, migrationState: d.migrationState };
   for (const c of DATABASE_COUNTERS) p[c] = int64(d[c], `${what} ${c}`);
   if (d.retainedWalBytes !== undefined) p.retainedWalBytes = int64(d.retainedWalBytes, `${what} retainedWalBytes`);
+  if (d.verifiedAhead !== undefined) p.verifiedAhead = int64(d.verifiedAhead, `${what} verifiedAhead`);
   if (d.startedOn !== undefined) p.startedOn = dateTime(d.startedOn, `${what} startedOn`);
   if (d.endedOn !== undefined) p.endedOn = dateTime(d.endedOn, `${what} endedOn`);
   if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
@@ -155,6 +158,7 @@ function fromRow(e: RawEntity): DatabaseRecord {
     consistencyLsn: r.optString('consistencyLsn'),
     appliedLsn: r.optString('appliedLsn'),
     retainedWalBytes: r.optInt64('retainedWalBytes'),
+    verifiedAhead: r.optInt64('verifiedAhead'),
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(rec, { [k]: v });
   const progress = r.json('copyProgress');

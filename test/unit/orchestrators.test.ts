@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeState } from '../../emulator/durable/episode';
 import { history, type HistoryEvent } from '../../emulator/durable/history';
 
-import { CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
+import { AHEAD_MAX_PASSES, AHEAD_REPASS_MS, CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
 import { LANE_CHUNKS_PER_EXECUTION, copyLaneOrchestrator } from '../../orchestrators/copy-lane';
 import { databaseOrchestrator } from '../../orchestrators/database';
 import { GATE_MAX_WAIT_MS, GATE_POLL_MS, WATCH_MS, finalState, migrationOrchestrator } from '../../orchestrators/migration';
@@ -414,6 +414,7 @@ function runDatabase(mode: 'Online' | 'Offline', o: {
       [A.planCopy]: () => ok({ chunks: 40, tables: 30, units: o.units ?? 11 }),
       [A.finishCopy]: () => ok({ consistencyLsn: '0/2' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
+      [A.verifyAhead]: () => ({ next: null, verified: 3, missed: 0 }),
       [A.completeDatabase]: done,
       [A.stopDatabase]: nothing,
       [A.databaseFinished]: nothing,
@@ -742,6 +743,8 @@ describe('copy lane orchestrator', () => {
 const CDC_STATE: CdcState = { ...DB_KEY, caughtUp: false, migrationInstanceId: MIGRATION_ID };
 const IDLE_WAIT = `any(timer, event ${EVENTS.cutover}, event ${EVENTS.cancel})`;
 const batch = (o: Partial<ApplyOutcome> = {}): ApplyOutcome => ({ idle: false, pastConsistencyPoint: true, reachedEnd: false, control: 'none', ...o });
+/** A first pass of verification ahead that ended at T0 (the default verifyAhead answers it in one share). */
+const AHEAD_DONE = { next: null, verified: 3, missed: 0, passes: 1, endedAt: T0.getTime() };
 
 /** applyBatch answers `batches` in order (counted across a chain), then `then` for every later call. */
 function cdcScript(batches: ApplyOutcome[], o: {
@@ -761,6 +764,7 @@ function cdcScript(batches: ApplyOutcome[], o: {
       [A.markCaughtUp]: nothing,
       [A.beginCutover]: () => ok({ endLsn: '0/ABC' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
+      [A.verifyAhead]: () => ({ next: null, verified: 3, missed: 0 }),
       [A.prepareReverse]: () => ok({ enabled: false }),
       [A.completeDatabase]: done,
       ...o.activities,
@@ -775,7 +779,7 @@ const endLsns = (run: Run) => run.inputsOf<{ endLsn: string | null }>(A.applyBat
 describe('CDC orchestrator', () => {
   it('once past the consistency point: post-data, then markCaughtUp, once', () => {
     const run = runCdc([batch({ pastConsistencyPoint: false }), batch(), batch(), batch({ control: 'cancel' })]);
-    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.applyBatch, A.applyBatch]);
+    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead, A.applyBatch, A.applyBatch]);
     expect(run.inputsOf(A.applySchema)).toEqual([{ ...DB_KEY, phase: 'post-data' }]);
     expect(run.inputsOf(A.markCaughtUp)).toEqual([DB_KEY]);
     expect(run.inputsOf(A.applyBatch)).toEqual([null, null, null, null].map((endLsn) => ({ ...DB_KEY, endLsn })));
@@ -796,7 +800,7 @@ describe('CDC orchestrator', () => {
       { activities: { [A.verifyTables]: (i: { from: number }) => ok({ compared: 2, next: next[i.from] ?? null }) } },
     );
     expect(trace(run)).toEqual([
-      A.applyBatch, A.applySchema, A.markCaughtUp,
+      A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead,
       A.applyBatch, A.beginCutover,
       A.applyBatch, A.applyBatch,
       A.verifyTables, A.verifyTables, A.prepareReverse, A.completeDatabase,
@@ -822,10 +826,10 @@ describe('CDC orchestrator', () => {
   });
 
   it('idle and not draining: one wait on a CDC_IDLE_MS timer or a cutover/cancel event, then continueAsNew', () => {
-    const run = runCdc([batch({ idle: true })], { state: { caughtUp: true } });
+    const run = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: AHEAD_DONE } });
     expect(trace(run)).toEqual([A.applyBatch, IDLE_WAIT]);
     expect(timerStates(run)).toEqual([{ fireAt: later(CDC_IDLE_MS), fired: true, cancelled: false }]);
-    expect(run.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true });
+    expect(run.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true, ahead: AHEAD_DONE });
     expect(run.output).toBeUndefined();
   });
 
@@ -833,10 +837,10 @@ describe('CDC orchestrator', () => {
     { event: EVENTS.cancel, during: undefined },
     { event: EVENTS.cutover, during: 'timer' },
   ])('a $event event wakes the idle wait early: the timer is cancelled and the loop continues as new', ({ event, during }) => {
-    const run = runCdc([batch({ idle: true })], { state: { caughtUp: true }, events: [{ name: event, data: { dbs: ['app'], recorded: true }, ...(during ? { during } : {}) }] });
+    const run = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: AHEAD_DONE }, events: [{ name: event, data: { dbs: ['app'], recorded: true }, ...(during ? { during } : {}) }] });
     expect(trace(run)).toEqual([A.applyBatch, IDLE_WAIT]);
     expect(timerStates(run)).toEqual([{ fireAt: later(CDC_IDLE_MS), fired: false, cancelled: true }]);
-    expect(run.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true });
+    expect(run.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true, ahead: AHEAD_DONE });
   });
 
   it.each([
@@ -867,7 +871,9 @@ describe('CDC orchestrator', () => {
     const busy = runCdc([], { then: batch() });
     expect(busy.inputsOf(A.applyBatch)).toHaveLength(CDC_BATCHES_PER_EXECUTION);
     expect(busy.inputsOf(A.markCaughtUp)).toHaveLength(1);
-    expect(busy.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true });
+    // One pass of verification ahead between the batches (answered in one share).
+    expect(busy.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 1 }]);
+    expect(busy.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true, ahead: AHEAD_DONE });
     expect(busy.output).toBeUndefined();
     expect(busy.timers).toEqual([]);
 
@@ -884,16 +890,52 @@ describe('CDC orchestrator', () => {
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
+  it('verification ahead: share after share between batches once caught up, never while cutting over', () => {
+    const next: Record<number, number | null> = { 0: 2, 2: null };
+    const run = runCdc([batch(), batch(), batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], {
+      activities: { [A.verifyAhead]: (i: { from: number; verified: number }) => ({ next: next[i.from] ?? null, verified: i.verified + 2, missed: 0 }) },
+    });
+    expect(trace(run)).toEqual([
+      A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead,
+      A.applyBatch, A.verifyAhead,
+      A.applyBatch,
+      A.applyBatch, A.beginCutover, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase,
+    ]);
+    expect(run.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 1 }, { ...DB_KEY, from: 2, verified: 2, pass: 1 }]);
+    expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
+  });
+
+  it(`a later pass of verification ahead starts only while idle, ${AHEAD_REPASS_MS} ms after the last one ended`, () => {
+    const ended = { ...AHEAD_DONE, missed: 1, endedAt: T0.getTime() - AHEAD_REPASS_MS };
+    const recent = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: { ...ended, endedAt: T0.getTime() - AHEAD_REPASS_MS + 1 } } });
+    expect(recent.names()).not.toContain(A.verifyAhead);
+    const busy = runCdc([batch(), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
+    expect(busy.names()).not.toContain(A.verifyAhead);
+    const idle = runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
+    expect(trace(idle)).toEqual([A.applyBatch, A.verifyAhead, A.applyBatch]);
+    expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 2 }]);
+  });
+
+  it('a verifyAhead that keeps throwing never fails the database: no more passes, cutover verifies every table', () => {
+    const run = runCdc([batch(), batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], {
+      activities: { [A.verifyAhead]: () => { throw new Error('target unreachable'); } },
+    });
+    expect(run.inputsOf(A.verifyAhead)).toHaveLength(1);
+    expect(run.inputsOf(A.verifyTables)).toEqual([{ ...DB_KEY, from: 0 }]);
+    expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
+    const stopped = runCdc([batch({ idle: true }), batch({ idle: true })], { state: { caughtUp: true, ahead: { ...AHEAD_DONE, next: 0 } }, activities: { [A.verifyAhead]: () => ({ next: null, verified: 0, missed: 3, stopped: true }) } });
+    expect((stopped.continuedAsNew as CdcState | undefined)?.ahead).toEqual({ next: null, verified: 0, missed: 3, passes: AHEAD_MAX_PASSES, endedAt: T0.getTime() });
+  });
+
   it('over a chain of executions: at most one wait each, caught up once, then cutover to Succeeded', () => {
     const runs = runExecutions(cdcOrchestrator, cdcScript([
       batch({ idle: true }), batch({ idle: true }), batch({ control: 'cutover' }), batch({ control: 'cutover', idle: true }), batch({ control: 'cutover', reachedEnd: true }),
     ]));
     expect(runs.map(trace)).toEqual([
-      [A.applyBatch, A.applySchema, A.markCaughtUp, IDLE_WAIT],
-      [A.applyBatch, IDLE_WAIT],
+      [A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead, A.applyBatch, IDLE_WAIT],
       [A.applyBatch, A.beginCutover, A.applyBatch, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase],
     ]);
-    expect(runs.slice(0, 2).map((r) => r.continuedAsNew)).toEqual([{ ...CDC_STATE, caughtUp: true }, { ...CDC_STATE, caughtUp: true }]);
+    expect(runs[0]?.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true, ahead: AHEAD_DONE });
     expect(runs.at(-1)?.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 });
