@@ -20,9 +20,16 @@ import { applySchemaPhase, verifyAllTables } from './shares';
 export const CDC_BATCHES_PER_EXECUTION = 50;
 /** How long an idle loop sleeps before it looks again (also the cutover/cancel reaction time without an event). */
 export const CDC_IDLE_MS = 1_000;
-/** Verification ahead of cutover: a new pass while idle at most this often, and at most this many passes. */
-export const AHEAD_REPASS_MS = 30_000;
+/**
+ * Verification ahead of cutover: a new pass (which reads only tables changed since theirs) while
+ * idle, AHEAD_REPASS_MS after the first pass ended, then twice as long each time up to
+ * AHEAD_REPASS_MAX_MS, so a table that keeps differing is not read over and over; at most
+ * AHEAD_MAX_PASSES passes.
+ */
+export const AHEAD_REPASS_MS = 10_000;
+export const AHEAD_REPASS_MAX_MS = 600_000;
 export const AHEAD_MAX_PASSES = 1_000;
+const repassAfter = (passes: number) => Math.min(AHEAD_REPASS_MAX_MS, AHEAD_REPASS_MS * 2 ** Math.min(20, passes - 1));
 
 export const cdcOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext): Generator<Task, DatabaseOutcome | undefined, unknown> {
   const state = { ...context.df.getInput<CdcState>() };
@@ -32,14 +39,14 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
 
   /**
    * One share of verification ahead of cutover, if one is due: the first pass starts once caught
-   * up and runs between batches; later passes (tables changed since theirs) only while idle, at
-   * most every AHEAD_REPASS_MS. Says whether a share ran.
+   * up and runs between batches; later passes only while idle (see AHEAD_REPASS_MS). Says whether
+   * a share ran.
    */
   function* verifyAheadShare(idle: boolean): Generator<Task, boolean, unknown> {
     const now = context.df.currentUtcDateTime.getTime();
     let a = state.ahead ?? { next: 0, verified: 0, missed: 0, passes: 1 };
     if (a.next === null) {
-      if (!idle || a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < AHEAD_REPASS_MS) return false;
+      if (!idle || a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < repassAfter(a.passes)) return false;
       a = { next: 0, verified: 0, missed: 0, passes: a.passes + 1 };
     }
     try {

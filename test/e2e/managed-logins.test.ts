@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sql } from '../support/databases';
-import { http, useHost } from '../support/host';
+import { http, useHost, waitFor } from '../support/host';
 import { expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, useDatabases, waitForState } from '../support/e2e';
 
 const source = inject('source');
@@ -131,6 +131,13 @@ describe('managed-service logins on both sides', () => {
     // Replay goes on with the triggers in place on the target: they must not fire.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await writer.stop()).toBeGreaterThan(0);
+    // Verification ahead of cutover works with this login too: the guards on tables the source's
+    // roles own, the comparisons; once the writes stopped, a later pass verifies every table.
+    await waitFor('every table verified ahead', async () => {
+      const d = (await getMigration(host, 'tgt', 'managed1')).properties.currentStatus.currentSubStateDetails.dbDetails[db];
+      expect(d?.message ?? '').not.toMatch(/not verified ahead/);
+      return d && d.tablesVerifiedAhead === d.fullLoadTotalTables ? d : undefined;
+    }, 120_000, 500);
     const still = (await getMigration(host, 'tgt', 'managed1')).properties.currentStatus;
     expect(still.state, still.error ?? '').toBe('WaitingForUserAction');
     const patch = await http(migrationUrl(host, 'tgt', 'managed1'), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
@@ -138,6 +145,7 @@ describe('managed-service logins on both sides', () => {
     const done = await waitForState(host, 'tgt', 'managed1', 'Succeeded', 'Completed');
     const final = done.properties.currentStatus.currentSubStateDetails.dbDetails[db];
     expect((final?.cdcInsertCounter ?? 0) + (final?.cdcUpdateCounter ?? 0)).toBeGreaterThan(0);
+    expect(final?.migrationOperation).toMatch(/^Completed: (\d+) table\(s\) verified \(\1 ahead of cutover, unchanged since\)$/);
 
     await expectTargetEqualsSource(source, target, db);
     const audit = `SELECT (SELECT count(*) FROM item_audit)::int AS items, (SELECT count(*) FROM tag_audit)::int AS tags`;

@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCluster, type Cluster, type Major, type ServerInfo } from '../support/cluster';
 import { createTestDatabase, dropTestDatabase, sql } from '../support/databases';
-import { http, stopAllHosts, useHost } from '../support/host';
-import { FIXTURE_SQL, WRITES_SQL, expectTargetEqualsSource, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
+import { http, stopAllHosts, useHost, waitFor } from '../support/host';
+import { FIXTURE_SQL, WRITES_SQL, expectTargetEqualsSource, getMigration, migrationBody, migrationUrl, slotsOn, startWriter, waitForState } from '../support/e2e';
 
 const rigSource = inject('source');
 const rigTarget = inject('target');
@@ -103,13 +103,23 @@ describe.concurrent('versions matrix: Online through the host', () => {
 
     const waiting = await waitForState(host, 'versions', name, 'WaitingForUserAction', 'WaitingForCutoverTrigger', 420_000);
     expect(waiting.properties.currentStatus.currentSubStateDetails.dbDetails[db]?.decodingPlugin).toBe('pgoutput');
+    // The tables the writer leaves alone (blobs, shapes, notes) are verified ahead of cutover.
+    await waitFor(`${name}: tables verified ahead`, async () => {
+      const d = (await getMigration(host, 'versions', name)).properties.currentStatus.currentSubStateDetails.dbDetails[db];
+      expect(d?.message ?? '').not.toMatch(/not verified ahead/);
+      return (d?.tablesVerifiedAhead ?? 0) >= 3 ? d : undefined;
+    }, 120_000, 300);
     expect(await writer.stop()).toBeGreaterThan(0);
     for (let i = 0; i < 5; i++) await sql(source, db, `${MORE_WRITES} SELECT nextval('tickets');`);
+    await sql(source, db, `UPDATE metrics SET v = v + 1 WHERE id IN (1, 50)`); // both partitions, whatever random() chose
 
     const patch = await http(migrationUrl(host, 'versions', name), { method: 'PATCH', body: { properties: { triggerCutover: 'True' } } });
     expect(patch.status, patch.text).toBe(200);
     const done = await waitForState(host, 'versions', name, 'Succeeded', 'Completed', 420_000);
     expect(done.properties.currentStatus.currentSubStateDetails.dbDetails[db]?.appliedChanges).toBeGreaterThan(0);
+    // Every table was written after the tables the writer left alone were verified ahead: on
+    // every major, the source's statistics and the target's guards told, and cutover read all again.
+    expect(done.properties.currentStatus.currentSubStateDetails.dbDetails[db]?.migrationOperation).toBe('Completed: 8 table(s) verified');
     const judged = await expectTargetEqualsSource(source, target, db);
     expect(judged.tables).toBe(9); // 8 tables (the partitioned one as its 2 leaves) and the materialized view
     expect(await slotsOn(source, db)).toEqual([]);

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeState } from '../../emulator/durable/episode';
 import { history, type HistoryEvent } from '../../emulator/durable/history';
 
-import { AHEAD_MAX_PASSES, AHEAD_REPASS_MS, CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
+import { AHEAD_MAX_PASSES, AHEAD_REPASS_MAX_MS, AHEAD_REPASS_MS, CDC_BATCHES_PER_EXECUTION, CDC_IDLE_MS, cdcOrchestrator } from '../../orchestrators/cdc';
 import { LANE_CHUNKS_PER_EXECUTION, copyLaneOrchestrator } from '../../orchestrators/copy-lane';
 import { databaseOrchestrator } from '../../orchestrators/database';
 import { GATE_MAX_WAIT_MS, GATE_POLL_MS, WATCH_MS, finalState, migrationOrchestrator } from '../../orchestrators/migration';
@@ -905,7 +905,7 @@ describe('CDC orchestrator', () => {
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
-  it(`a later pass of verification ahead starts only while idle, ${AHEAD_REPASS_MS} ms after the last one ended`, () => {
+  it(`a later pass of verification ahead starts only while idle, ${AHEAD_REPASS_MS} ms after the first pass ended, twice as long after each later one`, () => {
     const ended = { ...AHEAD_DONE, missed: 1, endedAt: T0.getTime() - AHEAD_REPASS_MS };
     const recent = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: { ...ended, endedAt: T0.getTime() - AHEAD_REPASS_MS + 1 } } });
     expect(recent.names()).not.toContain(A.verifyAhead);
@@ -914,6 +914,12 @@ describe('CDC orchestrator', () => {
     const idle = runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
     expect(trace(idle)).toEqual([A.applyBatch, A.verifyAhead, A.applyBatch]);
     expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 2 }]);
+    // After the third pass the wait has doubled twice; it never exceeds AHEAD_REPASS_MAX_MS.
+    const third = { ...ended, passes: 3, endedAt: T0.getTime() - 4 * AHEAD_REPASS_MS + 1 };
+    expect(runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: third } }).names()).not.toContain(A.verifyAhead);
+    expect(runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: { ...third, endedAt: T0.getTime() - 4 * AHEAD_REPASS_MS } } }).names()).toContain(A.verifyAhead);
+    const late = { ...ended, passes: 60, endedAt: T0.getTime() - AHEAD_REPASS_MAX_MS };
+    expect(runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: late } }).names()).toContain(A.verifyAhead);
   });
 
   it('a verifyAhead that keeps throwing never fails the database: no more passes, cutover verifies every table', () => {
