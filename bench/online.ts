@@ -7,7 +7,10 @@
  *   2. catch-up of a backlog of pgbench transactions written while pgferry's host was stopped /
  *      while the subscription was disabled: seconds from the host's start / the subscription's
  *      enable until the target holds every change (pgbench_history rows and balances equal);
- *   3. pgferry's cutover on an idle source: PATCH triggerCutover → Succeeded.
+ *   3. pgferry's cutover on an idle source: PATCH triggerCutover → Succeeded. Before the host is
+ *      stopped, and again after the catch-up, the bench waits until every table is verified ahead
+ *      of cutover (docs/runbook-cutover.md: writes stopped, latency 0, tablesVerifiedAhead equal
+ *      to the tables); online.json records both waits and how many tables cutover read again.
  * Writes bench/results/online.json with every figure, the ratios, the host's peak RSS and the
  * longest activity.
  *
@@ -68,7 +71,15 @@ async function main(): Promise<void> {
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const ready = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
     const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats()), hostProcesses: rig.host.processes() };
-    say(`ready in ${toReady.seconds} s; stopping the host for a backlog of ${transactions} transactions`);
+    say(`ready in ${toReady.seconds} s; waiting for every table to be verified ahead of cutover`);
+    // As when a database waits for its cutover a while: every table compared while replicating.
+    const a0 = performance.now();
+    const ahead = await waitUntil(rig, PATH, (m) => {
+      const d = m.properties.currentStatus.currentSubStateDetails.dbDetails[DB];
+      return d !== undefined && d.tablesVerifiedAhead === d.fullLoadTotalTables;
+    }, a0);
+    const verifiedAhead = { seconds: round(ahead.seconds), tables: ahead.last.properties.currentStatus.currentSubStateDetails.dbDetails[DB]?.tablesVerifiedAhead ?? 0 };
+    say(`every table verified ahead ${verifiedAhead.seconds} s after ready; stopping the host for a backlog of ${transactions} transactions`);
     await rig.stopHost();
     const backlogSeconds = await backlog(source, transactions);
     const want = await fingerprint(source, DB);
@@ -78,15 +89,28 @@ async function main(): Promise<void> {
     const catchUp = { seconds: round((performance.now() - c0) / 1000), transactions, backlogWrittenSeconds: backlogSeconds };
     say(`caught up in ${catchUp.seconds} s from the host's start`);
     await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
+    // As a DBA following the runbook: writes stopped, latency 0, then the cutover once every table
+    // is verified ahead again (the tables the backlog changed are compared while nothing else happens).
+    const caughtUpAt = new Date().toISOString();
+    const r0 = performance.now();
+    await waitUntil(rig, PATH, (m) => {
+      const d = m.properties.currentStatus.currentSubStateDetails.dbDetails[DB];
+      return d !== undefined && d.tablesVerifiedAhead === d.fullLoadTotalTables && (d.tablesVerifiedAheadAt ?? '') > caughtUpAt;
+    }, r0);
+    const verifiedAgainSeconds = round((performance.now() - r0) / 1000);
+    say(`every table verified ahead again ${verifiedAgainSeconds} s after the catch-up`);
     const k0 = performance.now();
     const patch = await rig.api('PATCH', PATH, { properties: { triggerCutover: 'True' } });
     if (patch.status !== 200) throw new Error(`PATCH: ${patch.status} ${patch.text}`);
     const cut = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'Succeeded', k0);
-    const cutover = { seconds: round(cut.seconds), timeline: cut.steps };
+    // "Completed: N table(s) verified (M ahead of cutover, unchanged since)": cutover read N − M again.
+    const completed = /^Completed: (\d+) table\(s\) verified(?: \((\d+) ahead of cutover, unchanged since\))?$/.exec(cut.last.properties.currentStatus.currentSubStateDetails.dbDetails[DB]?.migrationOperation ?? '');
+    const tablesReadAgain = completed ? Number(completed[1]) - Number(completed[2] ?? 0) : null;
+    const cutover = { seconds: round(cut.seconds), timeline: cut.steps, tablesReadAgain };
     say(`cutover in ${cutover.seconds} s`);
     const stats = await rig.host.stats();
     // The host was restarted for the backlog: these figures are the second host's (catch-up and cutover).
-    const pgferry = { toReady, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
+    const pgferry = { toReady, verifiedAhead: { ...verifiedAhead, againAfterCatchUpSeconds: verifiedAgainSeconds }, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
 
     say('native logical replication: schema + initial sync');
     const native = await nativeReplication(source, target, DB, 'by_native');

@@ -152,6 +152,8 @@ export function databaseLine(d: DbMigrationStatus): string {
     progress ? `(${progress})` : '',
     `latency ${latencyMinutes(d.latency)} min`,
     `cdc +${count(d.cdcInsertCounter)} ~${count(d.cdcUpdateCounter)} -${count(d.cdcDeleteCounter)}`,
+    // Waiting for cutover: how many tables a cutover now would not compare again.
+    d.migrationState === 'WaitingForCutoverTrigger' && d.tablesVerifiedAhead !== undefined ? `verified ahead ${count(d.tablesVerifiedAhead)}/${count(d.fullLoadTotalTables)}` : '',
     d.migrationState === 'Failed' && d.message ? `— error: ${d.message}` : '',
     reverseText(d),
   ]

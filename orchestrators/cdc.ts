@@ -38,19 +38,20 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
   const failed = (error: string): DatabaseOutcome => ({ db: state.db, state: 'Failed', error });
 
   /**
-   * One share of verification ahead of cutover, if one is due: the first pass starts once caught
-   * up and runs between batches; later passes only while idle (see AHEAD_REPASS_MS). Says whether
-   * a share ran.
+   * One share of verification ahead of cutover, if one is due; called only when a batch found
+   * replay caught up (a share reads while no change waits, so it never holds a backlog back).
+   * The first pass starts once post-data is built; later passes see AHEAD_REPASS_MS. Says
+   * whether a share ran.
    */
-  function* verifyAheadShare(idle: boolean): Generator<Task, boolean, unknown> {
+  function* verifyAheadShare(): Generator<Task, boolean, unknown> {
     const now = context.df.currentUtcDateTime.getTime();
     let a = state.ahead ?? { next: 0, verified: 0, missed: 0, passes: 1 };
     if (a.next === null) {
-      if (!idle || a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < repassAfter(a.passes)) return false;
+      if (a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < repassAfter(a.passes)) return false;
       a = { next: 0, verified: 0, missed: 0, passes: a.passes + 1 };
     }
     try {
-      const p = yield* run(call('verifyAhead', { ...key, from: a.next ?? 0, verified: a.verified, pass: a.passes }));
+      const p = yield* run(call('verifyAhead', { ...key, from: a.next ?? 0, verified: a.verified }));
       state.ahead = { next: p.next, verified: p.verified, missed: a.missed + p.missed, passes: p.stopped ? AHEAD_MAX_PASSES : a.passes, ...(p.next === null ? { endedAt: now } : {}) };
     } catch {
       // Retries spent on a fault that persists: no more verification ahead; cutover compares every
@@ -90,7 +91,7 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
         if (!done.ok) return failed(done.failure.message);
         return { db: state.db, state: 'Succeeded' };
       }
-      if (state.caughtUp && state.endLsn === undefined && o.control === 'none' && (yield* verifyAheadShare(o.idle))) continue;
+      if (state.caughtUp && state.endLsn === undefined && o.control === 'none' && o.idle && !o.busy && (yield* verifyAheadShare())) continue;
       if (o.idle && state.endLsn === undefined) {
         const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + CDC_IDLE_MS));
         const woke = yield context.df.Task.any([timer, context.df.waitForExternalEvent(EVENTS.cutover), context.df.waitForExternalEvent(EVENTS.cancel)]);

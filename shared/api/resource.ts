@@ -47,6 +47,7 @@ export function toDbStatus(d: DatabaseRecord, canceling = false): DbMigrationSta
   if (d.copyProgress) Object.assign(s, progressFields(d.copyProgress, d.progressAt));
   if (d.reverse) s.reverseReplication = reverseStatus(d.reverse);
   if (d.verifiedAhead !== undefined) s.tablesVerifiedAhead = d.verifiedAhead;
+  if (d.verifiedAheadAt) s.tablesVerifiedAheadAt = d.verifiedAheadAt;
   return s;
 }
 

@@ -123,8 +123,9 @@ export const dbMigrationStatusSchema = z
     fullLoadProgressAt: dateTime.optional(),
     /** pgferry: the tables being copied now (at most 20, largest first). */
     fullLoadRunningTables: z.array(runningTableSchema).optional(),
-    /** pgferry: tables compared equal while waiting for cutover; cutover compares only the others and those changed since. */
+    /** pgferry: tables compared equal while waiting for cutover and unchanged since, as of tablesVerifiedAheadAt: the ones a cutover would not read again. */
     tablesVerifiedAhead: count.optional(),
+    tablesVerifiedAheadAt: dateTime.optional(),
     /** pgferry: the way back after cutover (fallbackAfterCutover): the target's changes flowing to the source. */
     reverseReplication: reverseReplicationSchema.optional(),
   })

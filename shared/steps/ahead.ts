@@ -5,27 +5,32 @@
  */
 import { withPair } from '../pg/connect';
 import { isRetryable } from '../pg/retryable';
-import { verifyAhead as compareAhead } from '../verify/ahead';
+import { stillVerified, verifyAhead as compareAhead } from '../verify/ahead';
 import type { AheadProgress, DatabaseKey } from './contracts';
 import { planTables } from './complete';
 import { databaseEndpoints } from './endpoints';
-import { setDb } from './record';
+import { nowIso, setDb } from './record';
 import type { Runtime } from './runtime';
 
 /** Longest one share keeps starting tables: the CDC loop applies changes between shares. */
 export const AHEAD_BUDGET_MS = 3_000;
 
-export async function verifyAhead(rt: Runtime, k: DatabaseKey & { from: number; verified: number; pass: number }): Promise<AheadProgress> {
+/**
+ * One share; the database's tablesVerifiedAhead becomes the number of tables whose comparison
+ * holds right now (as of tablesVerifiedAheadAt): the tables a cutover now would not read again.
+ */
+export async function verifyAhead(rt: Runtime, k: DatabaseKey & { from: number; verified: number }): Promise<AheadProgress> {
   const e = await databaseEndpoints(rt, k);
   const tables = await planTables(rt, { ...k, run: e.record.migrationId });
   try {
-    const share = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, (s, t) => compareAhead(s, t, tables.slice(k.from), Date.now() + AHEAD_BUDGET_MS));
+    const { share, held } = await withPair(e.source, e.target, rt.settings.connectTimeoutMs, async (s, t) => {
+      const share = await compareAhead(s, t, tables.slice(k.from), Date.now() + AHEAD_BUDGET_MS);
+      // What cutover would not read again if it came now: every table, counted afresh.
+      return { share, held: (await stillVerified(s, t, tables)).size };
+    });
     const next = k.from + share.done;
-    const verified = k.verified + share.verified;
-    // The first pass counts up as it goes; a later pass (which starts again from 0) reports at its end.
-    const report = k.pass <= 1 || next >= tables.length;
-    await setDb(rt, k, (r) => (!report || r.verifiedAhead === verified ? undefined : { ...r, verifiedAhead: verified }));
-    return { next: next < tables.length ? next : null, verified, missed: share.missed };
+    await setDb(rt, k, (r) => ({ ...r, verifiedAhead: held, verifiedAheadAt: nowIso() }));
+    return { next: next < tables.length ? next : null, verified: k.verified + share.verified, missed: share.missed };
   } catch (err) {
     // A server gone for a moment: Durable retries the share. Anything else (no right to create
     // the guards, say) ends verification ahead; cutover compares every table, as without it.

@@ -82,7 +82,7 @@ export async function applyBatch(rt: Runtime, i: DatabaseKey & { endLsn: string 
       return { batch, lag, flushed };
     });
     // A twin delivery of this activity is applying right now: nothing to count; look again soon.
-    if (batch.busy) return ok({ idle: true, pastConsistencyPoint: false, reachedEnd: false, control });
+    if (batch.busy) return ok({ idle: true, busy: true, pastConsistencyPoint: false, reachedEnd: false, control });
     // Not the current write position: an asynchronous commit written but not yet flushed is not
     // decodable, so a batch can catch up without it; the flush position read before the batch is
     // what a caught-up batch has certainly seen.

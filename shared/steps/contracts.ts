@@ -179,8 +179,9 @@ export interface VerifyProgress {
 }
 
 export interface ApplyOutcome {
-  /** Nothing was pending after this batch. */
+  /** Nothing was pending after this batch (busy: a twin delivery holds the apply lock, nothing read). */
   idle: boolean;
+  busy?: boolean;
   /** Replay has passed the consistency point (rules switch to exact). */
   pastConsistencyPoint: boolean;
   /** Applied position reached endLsn (when draining for cutover). */
@@ -231,7 +232,7 @@ export interface ActivityContracts {
   markCaughtUp: { input: DatabaseKey; output: null };
   beginCutover: { input: DatabaseKey; output: Result<{ endLsn: string }> };
   verifyTables: { input: DatabaseKey & { from: number; lane?: number; lanes?: number }; output: Result<VerifyProgress> };
-  verifyAhead: { input: DatabaseKey & { from: number; verified: number; pass: number }; output: AheadProgress };
+  verifyAhead: { input: DatabaseKey & { from: number; verified: number }; output: AheadProgress };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
   prepareReverse: { input: DatabaseKey; output: Result<{ enabled: boolean }> };

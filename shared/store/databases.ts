@@ -95,8 +95,9 @@ export interface DatabaseRecord extends Record<DatabaseCounter, number> {
   readMethod?: string;
   /** The way back after cutover (fallbackAfterCutover): the reverse stream from the target to the source (JSON). */
   reverse?: ReverseRecord;
-  /** Tables compared equal while waiting for cutover (verification ahead, verify/ahead.ts). */
+  /** Tables whose comparison ahead of cutover holds (verify/ahead.ts), as of verifiedAheadAt. */
   verifiedAhead?: number;
+  verifiedAheadAt?: string;
 }
 
 /** Entity format version, persisted as `format`, so a later format can read these rows. */
@@ -121,6 +122,7 @@ function toRow(ref: MigrationRef, d: DatabaseRecord): Row {
   if (d.startedOn !== undefined) p.startedOn = dateTime(d.startedOn, `${what} startedOn`);
   if (d.endedOn !== undefined) p.endedOn = dateTime(d.endedOn, `${what} endedOn`);
   if (d.progressAt !== undefined) p.progressAt = dateTime(d.progressAt, `${what} progressAt`);
+  if (d.verifiedAheadAt !== undefined) p.verifiedAheadAt = dateTime(d.verifiedAheadAt, `${what} verifiedAheadAt`);
   if (d.readMethod !== undefined) p.readMethod = d.readMethod;
   putJson(p, 'copyProgress', d.copyProgress as unknown as JsonValue | undefined, `${what} copyProgress`);
   putJson(p, 'reverse', d.reverse as unknown as JsonValue | undefined, `${what} reverse`);
@@ -159,6 +161,7 @@ function fromRow(e: RawEntity): DatabaseRecord {
     appliedLsn: r.optString('appliedLsn'),
     retainedWalBytes: r.optInt64('retainedWalBytes'),
     verifiedAhead: r.optInt64('verifiedAhead'),
+    verifiedAheadAt: r.optDateTime('verifiedAheadAt'),
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(rec, { [k]: v });
   const progress = r.json('copyProgress');

@@ -5,8 +5,8 @@
  *
  * - on the target, a write guard: a statement trigger (ENABLE ALWAYS, so it fires for the
  *   applier in replica mode and for anyone writing directly) on the table and on every table it
- *   inherits from, counting the writing statements (INSERT, UPDATE, DELETE, TRUNCATE, COPY) in
- *   pgferry_meta.table_writes, transactionally with the write. The count is read before the
+ *   inherits from, counting the transactions that write it (INSERT, UPDATE, DELETE, TRUNCATE,
+ *   COPY) in pgferry_meta.table_writes, transactionally with the write. The count is read before the
  *   target's checksum and must be the same at cutover;
  * - on the source, which pgferry must not alter, the table's cumulative statistics (rows
  *   inserted, updated and deleted) and its file node (TRUNCATE and rewrites change it), read
@@ -54,7 +54,12 @@ const CREATE_OBJECTS = `
     PRIMARY KEY (schema_name, table_name));
   CREATE OR REPLACE FUNCTION ${GUARD_FUNCTION} RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
   BEGIN
-    INSERT INTO ${WRITES} AS w (relid, writes) VALUES (TG_RELID, 1) ON CONFLICT (relid) DO UPDATE SET writes = w.writes + 1;
+    -- Once per table and transaction: updating the row again at every statement of a long
+    -- transaction (the applier's) would make each update walk the versions the transaction made.
+    IF current_setting('pgferry.writes_' || TG_RELID::text, true) IS DISTINCT FROM txid_current()::text THEN
+      INSERT INTO ${WRITES} AS w (relid, writes) VALUES (TG_RELID, 1) ON CONFLICT (relid) DO UPDATE SET writes = w.writes + 1;
+      PERFORM set_config('pgferry.writes_' || TG_RELID::text, txid_current()::text, true);
+    END IF;
     RETURN NULL;
   END $fn$;
   GRANT EXECUTE ON FUNCTION ${GUARD_FUNCTION} TO PUBLIC`;

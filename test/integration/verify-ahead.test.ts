@@ -86,6 +86,15 @@ describe('verification ahead of cutover', () => {
     expect(await held()).toEqual(['calm', 'emptied', 'touched'].map((t) => aheadKey(spec(t))));
   });
 
+  it('a transaction counts once per table, however many statements it runs (the applier runs thousands)', async () => {
+    const count = async () => ((await sql(target, tgtDb, `SELECT writes::int AS n FROM pgferry_meta.table_writes WHERE relid = 'hot'::regclass`)).rows[0] as { n: number }).n;
+    const before = await count();
+    await sql(target, tgtDb, `BEGIN; SET LOCAL session_replication_role = replica; ${Array.from({ length: 500 }, (_, i) => `UPDATE hot SET v = 'n${i}' WHERE id = ${1 + (i % 100)};`).join(' ')} COMMIT`);
+    expect(await count()).toBe(before + 1);
+    await sql(target, tgtDb, `BEGIN; UPDATE hot SET v = 'a' WHERE id = 1; SAVEPOINT s; UPDATE hot SET v = 'b' WHERE id = 1; ROLLBACK TO s; UPDATE hot SET v = 'c' WHERE id = 1; COMMIT`);
+    expect(await count()).toBe(before + 2);
+  });
+
   it('a change on the source that never reached the target ends the hold (the source statistics, not the applier, tell)', async () => {
     const before = await changesOf('touched');
     await sql(source, srcDb, `DELETE FROM touched WHERE id = 3`);

@@ -779,7 +779,7 @@ const endLsns = (run: Run) => run.inputsOf<{ endLsn: string | null }>(A.applyBat
 describe('CDC orchestrator', () => {
   it('once past the consistency point: post-data, then markCaughtUp, once', () => {
     const run = runCdc([batch({ pastConsistencyPoint: false }), batch(), batch(), batch({ control: 'cancel' })]);
-    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead, A.applyBatch, A.applyBatch]);
+    expect(trace(run)).toEqual([A.applyBatch, A.applyBatch, A.applySchema, A.markCaughtUp, A.applyBatch, A.applyBatch]);
     expect(run.inputsOf(A.applySchema)).toEqual([{ ...DB_KEY, phase: 'post-data' }]);
     expect(run.inputsOf(A.markCaughtUp)).toEqual([DB_KEY]);
     expect(run.inputsOf(A.applyBatch)).toEqual([null, null, null, null].map((endLsn) => ({ ...DB_KEY, endLsn })));
@@ -800,7 +800,7 @@ describe('CDC orchestrator', () => {
       { activities: { [A.verifyTables]: (i: { from: number }) => ok({ compared: 2, next: next[i.from] ?? null }) } },
     );
     expect(trace(run)).toEqual([
-      A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead,
+      A.applyBatch, A.applySchema, A.markCaughtUp,
       A.applyBatch, A.beginCutover,
       A.applyBatch, A.applyBatch,
       A.verifyTables, A.verifyTables, A.prepareReverse, A.completeDatabase,
@@ -871,9 +871,9 @@ describe('CDC orchestrator', () => {
     const busy = runCdc([], { then: batch() });
     expect(busy.inputsOf(A.applyBatch)).toHaveLength(CDC_BATCHES_PER_EXECUTION);
     expect(busy.inputsOf(A.markCaughtUp)).toHaveLength(1);
-    // One pass of verification ahead between the batches (answered in one share).
-    expect(busy.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 1 }]);
-    expect(busy.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true, ahead: AHEAD_DONE });
+    // Never caught up: no verification ahead.
+    expect(busy.names()).not.toContain(A.verifyAhead);
+    expect(busy.continuedAsNew).toEqual({ ...CDC_STATE, caughtUp: true });
     expect(busy.output).toBeUndefined();
     expect(busy.timers).toEqual([]);
 
@@ -890,18 +890,18 @@ describe('CDC orchestrator', () => {
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
-  it('verification ahead: share after share between batches once caught up, never while cutting over', () => {
+  it('verification ahead: share after share, only while replay is caught up (not busy, not cutting over)', () => {
     const next: Record<number, number | null> = { 0: 2, 2: null };
-    const run = runCdc([batch(), batch(), batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], {
+    const run = runCdc([batch({ idle: true }), batch(), batch({ idle: true }), batch({ control: 'cutover' }), batch({ control: 'cutover', idle: true, reachedEnd: true })], {
       activities: { [A.verifyAhead]: (i: { from: number; verified: number }) => ({ next: next[i.from] ?? null, verified: i.verified + 2, missed: 0 }) },
     });
     expect(trace(run)).toEqual([
       A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead,
-      A.applyBatch, A.verifyAhead,
       A.applyBatch,
+      A.applyBatch, A.verifyAhead,
       A.applyBatch, A.beginCutover, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase,
     ]);
-    expect(run.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 1 }, { ...DB_KEY, from: 2, verified: 2, pass: 1 }]);
+    expect(run.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0 }, { ...DB_KEY, from: 2, verified: 2 }]);
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
@@ -909,11 +909,11 @@ describe('CDC orchestrator', () => {
     const ended = { ...AHEAD_DONE, missed: 1, endedAt: T0.getTime() - AHEAD_REPASS_MS };
     const recent = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: { ...ended, endedAt: T0.getTime() - AHEAD_REPASS_MS + 1 } } });
     expect(recent.names()).not.toContain(A.verifyAhead);
-    const busy = runCdc([batch(), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
+    const busy = runCdc([batch(), batch({ idle: true, busy: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
     expect(busy.names()).not.toContain(A.verifyAhead);
     const idle = runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
     expect(trace(idle)).toEqual([A.applyBatch, A.verifyAhead, A.applyBatch]);
-    expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0, pass: 2 }]);
+    expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0 }]);
     // After the third pass the wait has doubled twice; it never exceeds AHEAD_REPASS_MAX_MS.
     const third = { ...ended, passes: 3, endedAt: T0.getTime() - 4 * AHEAD_REPASS_MS + 1 };
     expect(runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: third } }).names()).not.toContain(A.verifyAhead);
@@ -923,7 +923,7 @@ describe('CDC orchestrator', () => {
   });
 
   it('a verifyAhead that keeps throwing never fails the database: no more passes, cutover verifies every table', () => {
-    const run = runCdc([batch(), batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], {
+    const run = runCdc([batch({ idle: true }), batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })], {
       activities: { [A.verifyAhead]: () => { throw new Error('target unreachable'); } },
     });
     expect(run.inputsOf(A.verifyAhead)).toHaveLength(1);
@@ -966,7 +966,7 @@ describe('every orchestrator', () => {
       runDatabase('Online', { cdc: { db: 'app', state: 'Canceled' } }),
       runDatabase('Offline'),
       runLane({}, { answers: { 1: ok({ tableLoaded: 'public.t1' }), 5: ok({ groupLoaded: true }) } }),
-      runCdc([batch(), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })]),
+      runCdc([batch({ idle: true }), batch({ control: 'cutover' }), batch({ control: 'cutover', reachedEnd: true })]),
       // The fallback window: the migration's watch, and reverse streams that fall back (once with
       // tables that differ), meet a failing step, and finalize.
       runOrchestrator(migrationOrchestrator, migrationScript({}, { activities: { [A.beginReverse]: () => ({ databases: ['a'] }) } })),
