@@ -49,3 +49,17 @@ export async function whileSlotBusy<T>(fn: () => Promise<T>, timeoutMs: number =
     }
   }
 }
+
+/**
+ * Waits until no walsender holds the slot (at most timeoutMs): a closed replication connection's
+ * walsender exits on its own time, and until then the slot reads as active (lag read from its
+ * stale flush_lag, a new stream refused). Gives up quietly: callers cope with an active slot.
+ */
+export async function waitForSlotRelease(source: ClientBase, slot: string, timeoutMs: number = CDC_DEFAULTS.streamCloseMs): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 5; Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
+    const { rows } = await source.query<{ active: boolean }>(`SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, [slot]);
+    if (!rows[0]?.active) return;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}

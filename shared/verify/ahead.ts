@@ -38,6 +38,12 @@ const AHEAD = `${SCHEMA}.verified_ahead`;
 const GUARD_FUNCTION = `${SCHEMA}.count_writes()`;
 /** Most tables one share guards and looks at. */
 export const AHEAD_WINDOW = 200;
+/**
+ * Largest table (heap and TOAST on the target) compared ahead: a share reads a table whole and the
+ * CDC loop (and a cutover requested meanwhile) waits for it, so bigger tables, about 45 s of
+ * reading at the rate measured here (docs/scale.md), are left to cutover.
+ */
+export const AHEAD_MAX_TABLE_BYTES = 4 * 1024 ** 3;
 /** The guard trigger's name on every guarded table. */
 export const GUARD_TRIGGER = 'pgferry_count_writes';
 
@@ -191,7 +197,7 @@ export interface AheadShare {
  * with the witnesses read before its checksums. A table that differs is not an error here: it may
  * have changed between the two reads; cutover compares it again.
  */
-export async function verifyAhead(source: ClientBase, target: ClientBase, all: readonly TableSpec[], deadline: number): Promise<AheadShare> {
+export async function verifyAhead(source: ClientBase, target: ClientBase, all: readonly TableSpec[], deadline: number, maxTableBytes = AHEAD_MAX_TABLE_BYTES): Promise<AheadShare> {
   const share: AheadShare = { verified: 0, missed: 0, done: 0 };
   if (all.length === 0) return share;
   if (!(await sourceCountsChanges(source))) throw new Error('track_counts is off on the source, so a table unchanged since its comparison cannot be told');
@@ -200,6 +206,7 @@ export async function verifyAhead(source: ClientBase, target: ClientBase, all: r
   const unguardable = await guardTables(target, tables);
   // A later pass: tables whose comparison still holds are not read again.
   const held = await stillVerified(source, target, tables);
+  const sizes = await targetSizes(target, tables);
   const { utf8Bytes } = await prepareCompare(source, target);
   for (const t of tables) {
     const key = keyOf(t);
@@ -214,7 +221,7 @@ export async function verifyAhead(source: ClientBase, target: ClientBase, all: r
     const w = writes.get(key);
     const c = changes.get(key);
     let recorded = false;
-    if (!unguardable.has(key) && w?.guarded && c !== undefined) {
+    if (!unguardable.has(key) && w?.guarded && c !== undefined && (sizes.get(key) ?? 0) <= maxTableBytes) {
       const cmp = await compareTable(source, target, t, utf8Bytes);
       if (cmp.match) {
         await target.query(
@@ -232,6 +239,21 @@ export async function verifyAhead(source: ClientBase, target: ClientBase, all: r
     }
   }
   return share;
+}
+
+/** Heap and TOAST bytes of each table on the target. */
+async function targetSizes(target: ClientBase, tables: readonly TableSpec[]): Promise<Map<string, number>> {
+  const { rows } = await target.query<{ n: number; bytes: string }>(
+    `SELECT u.n::int, pg_catalog.pg_table_size(c.oid)::text AS bytes
+       FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.q)`,
+    [tables.map((t) => quoteQualified(t.schema, t.table))],
+  );
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const t = tables[r.n - 1];
+    if (t) out.set(keyOf(t), Number(r.bytes));
+  }
+  return out;
 }
 
 async function forgetAhead(target: ClientBase, tables: readonly TableSpec[]): Promise<void> {

@@ -86,6 +86,17 @@ describe('verification ahead of cutover', () => {
     expect(await held()).toEqual(['calm', 'emptied', 'touched'].map((t) => aheadKey(spec(t))));
   });
 
+  it('a table larger than the limit is left to cutover (a share reads a table whole)', async () => {
+    const make = `CREATE TABLE sized (id int PRIMARY KEY, v text); INSERT INTO sized SELECT g, repeat('s', 200) FROM generate_series(1, 500) g`;
+    await sql(source, srcDb, make);
+    await sql(target, tgtDb, make);
+    const bytes = ((await sql(target, tgtDb, `SELECT pg_table_size('sized')::int AS b`)).rows[0] as { b: number }).b;
+    expect(bytes).toBeGreaterThan(0);
+    expect(await verifyAhead(src, tgt, [spec('sized')], Date.now() + 60_000, bytes - 1)).toEqual({ verified: 0, missed: 1, done: 1 });
+    expect((await stillVerified(src, tgt, [spec('sized')])).size).toBe(0);
+    expect(await verifyAhead(src, tgt, [spec('sized')], Date.now() + 60_000, bytes)).toEqual({ verified: 1, missed: 0, done: 1 });
+  });
+
   it('a transaction counts once per table, however many statements it runs (the applier runs thousands)', async () => {
     const count = async () => ((await sql(target, tgtDb, `SELECT writes::int AS n FROM pgferry_meta.table_writes WHERE relid = 'hot'::regclass`)).rows[0] as { n: number }).n;
     const before = await count();

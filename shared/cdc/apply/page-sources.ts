@@ -11,7 +11,7 @@ import { CDC_DEFAULTS } from '../defaults';
 import { compareLsn, currentFlushLsn } from '../lsn';
 import { SlotReader } from '../read/read-sql';
 import { SlotStream } from '../read/read-stream';
-import { whileSlotBusy } from '../slot-position';
+import { waitForSlotRelease, whileSlotBusy } from '../slot-position';
 import type { TypeCache } from '../types';
 import type { ApplyBatchOptions } from './options';
 import type { StreamMemory } from './stream-memory';
@@ -111,6 +111,9 @@ export async function openStreamSource(source: ClientBase, open: () => Promise<C
       } finally {
         await end();
       }
+      // The slot free again when the batch ends: its lag is read by peeking, not from the exiting
+      // walsender's last flush_lag, and the next batch's stream starts at once.
+      await waitForSlotRelease(source, opts.slot).catch(() => undefined);
     },
   };
 }
