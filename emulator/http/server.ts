@@ -106,6 +106,11 @@ export class HttpHost {
 
   constructor(private readonly log: Logger) {
     this.server = createServer((req, res) => void this.handle(req, res));
+    // Clients reuse an idle connection until the server's keep-alive hint minus a margin; with
+    // Node's 5 s a client slowed by load can send on a connection the host is closing (EPIPE).
+    // Azure's front ends keep idle connections for minutes.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
     this.server.on('connection', (s) => {
       this.sockets.add(s);

@@ -1,7 +1,29 @@
 import { createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
+/**
+ * Below Linux's ephemeral range (32768–60999 by default): a port the OS hands out for listen(0)
+ * is also one it hands out as the local port of outgoing connections, so after the process
+ * listening on it stops (a test kills Azurite and starts it again on the same port), another
+ * process's connection may already sit on it and the restart fails with EADDRINUSE.
+ */
+const LOW = 20_000;
+const HIGH = 32_000;
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range when it can be. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (await tryListen(port)) return port;
+  }
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
