@@ -45,14 +45,14 @@ export const cdcOrchestrator: OrchestrationHandler = function* (context: Orchest
    */
   function* verifyAheadShare(): Generator<Task, boolean, unknown> {
     const now = context.df.currentUtcDateTime.getTime();
-    let a = state.ahead ?? { next: 0, verified: 0, missed: 0, passes: 1 };
+    let a = state.ahead ?? { next: 0, passes: 1 };
     if (a.next === null) {
       if (a.passes >= AHEAD_MAX_PASSES || now - (a.endedAt ?? 0) < repassAfter(a.passes)) return false;
-      a = { next: 0, verified: 0, missed: 0, passes: a.passes + 1 };
+      a = { next: 0, passes: a.passes + 1 };
     }
     try {
-      const p = yield* run(call('verifyAhead', { ...key, from: a.next ?? 0, verified: a.verified }));
-      state.ahead = { next: p.next, verified: p.verified, missed: a.missed + p.missed, passes: p.stopped ? AHEAD_MAX_PASSES : a.passes, ...(p.next === null ? { endedAt: now } : {}) };
+      const p = yield* run(call('verifyAhead', { ...key, from: a.next ?? 0 }));
+      state.ahead = { next: p.next, passes: p.stopped ? AHEAD_MAX_PASSES : a.passes, ...(p.next === null ? { endedAt: now } : {}) };
     } catch {
       // Retries spent on a fault that persists: no more verification ahead; cutover compares every
       // table, as it would without it. Never a reason to fail the database.

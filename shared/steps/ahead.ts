@@ -19,7 +19,7 @@ export const AHEAD_BUDGET_MS = 3_000;
  * One share; the database's tablesVerifiedAhead becomes the number of tables whose comparison
  * holds right now (as of tablesVerifiedAheadAt): the tables a cutover now would not read again.
  */
-export async function verifyAhead(rt: Runtime, k: DatabaseKey & { from: number; verified: number }): Promise<AheadProgress> {
+export async function verifyAhead(rt: Runtime, k: DatabaseKey & { from: number }): Promise<AheadProgress> {
   const e = await databaseEndpoints(rt, k);
   const tables = await planTables(rt, { ...k, run: e.record.migrationId });
   try {
@@ -30,13 +30,13 @@ export async function verifyAhead(rt: Runtime, k: DatabaseKey & { from: number; 
     });
     const next = k.from + share.done;
     await setDb(rt, k, (r) => ({ ...r, verifiedAhead: held, verifiedAheadAt: nowIso() }));
-    return { next: next < tables.length ? next : null, verified: k.verified + share.verified, missed: share.missed };
+    return { next: next < tables.length ? next : null };
   } catch (err) {
     // A server gone for a moment: Durable retries the share. Anything else (no right to create
     // the guards, say) ends verification ahead; cutover compares every table, as without it.
     if (isRetryable(err)) throw err;
     const why = err instanceof Error ? err.message : String(err);
     await setDb(rt, k, (r) => (r.message ? undefined : { ...r, message: `tables are not verified ahead of cutover (${why}): cutover compares every table` }));
-    return { next: null, verified: k.verified, missed: tables.length - k.from, stopped: true };
+    return { next: null, stopped: true };
   }
 }

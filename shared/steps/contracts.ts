@@ -163,11 +163,11 @@ export interface CdcState extends DatabaseKey {
   /** Verification lanes at cutover (the copy's lanes, at most the tables); absent: one. */
   verifyLanes?: number;
   /** Verification ahead of cutover (AheadProgress, with passes made and when the last ended); absent: not started. */
-  ahead?: { next: number | null; verified: number; missed: number; passes: number; endedAt?: number };
+  ahead?: { next: number | null; passes: number; endedAt?: number };
 }
 
 /** A share of verification ahead of cutover (steps/ahead.ts); next null: the pass is over; stopped: for good. */
-export interface AheadProgress { next: number | null; verified: number; missed: number; stopped?: boolean }
+export interface AheadProgress { next: number | null; stopped?: boolean }
 
 /** A bounded, resumable share of the verification: the tables from `from`, until a time budget is spent. */
 export interface VerifyProgress {
@@ -232,7 +232,7 @@ export interface ActivityContracts {
   markCaughtUp: { input: DatabaseKey; output: null };
   beginCutover: { input: DatabaseKey; output: Result<{ endLsn: string }> };
   verifyTables: { input: DatabaseKey & { from: number; lane?: number; lanes?: number }; output: Result<VerifyProgress> };
-  verifyAhead: { input: DatabaseKey & { from: number; verified: number }; output: AheadProgress };
+  verifyAhead: { input: DatabaseKey & { from: number }; output: AheadProgress };
   completeDatabase: { input: DatabaseKey; output: Result<null> };
   stopDatabase: { input: DatabaseKey & { state: 'Failed' | 'Canceled'; error: string | null }; output: null };
   prepareReverse: { input: DatabaseKey; output: Result<{ enabled: boolean }> };

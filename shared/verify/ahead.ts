@@ -73,6 +73,26 @@ const CREATE_OBJECTS = `
 /** The table's key in the maps below. */
 const keyOf = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
 
+/** Rows `up(n, relid)`: the n-th table of $1 (qualified names) and every table it inherits from. */
+const WITH_ANCESTORS = `WITH RECURSIVE t AS (SELECT n::int, pg_catalog.to_regclass(q)::oid AS root FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n)),
+     up(n, relid) AS (SELECT n, root FROM t WHERE root IS NOT NULL UNION SELECT up.n, i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.relid)`;
+/** `up.relid` carries an enabled-always guard ($2 the trigger's name, $3 its function). */
+const GUARDED = `EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = up.relid AND g.tgname = $2 AND g.tgfoid = $3::regprocedure AND g.tgenabled = 'A')`;
+/** Rows `u.n` and `c` (pg_class): the n-th table of $1 (qualified names) that exists. */
+const EACH_TABLE = `unnest($1::text[]) WITH ORDINALITY AS u(q, n) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.q)`;
+
+/** Runs `sql` with the tables' qualified names as $1 (and `params` after) and keys its rows (column n: the table's place) by table. */
+async function perTable<R, V>(client: ClientBase, sql: string, tables: readonly TableSpec[], params: unknown[], value: (r: R) => V): Promise<Map<string, V>> {
+  const out = new Map<string, V>();
+  if (tables.length === 0) return out;
+  const { rows } = await client.query<R & { n: number }>(sql, [tables.map((t) => quoteQualified(t.schema, t.table)), ...params]);
+  for (const r of rows) {
+    const t = tables[r.n - 1];
+    if (t) out.set(keyOf(t), value(r));
+  }
+  return out;
+}
+
 async function exists(client: ClientBase, what: string, fn = 'to_regclass'): Promise<boolean> {
   const { rows } = await client.query<{ r: string | null }>(`SELECT pg_catalog.${fn}($1)::text AS r`, [what]);
   return Boolean(rows[0]?.r);
@@ -102,10 +122,9 @@ export async function guardTables(target: ClientBase, tables: ReadonlyArray<{ sc
   const failed = new Set<string>();
   if (tables.length === 0) return failed;
   const { rows } = await target.query<{ n: number; rel: string }>(
-    `WITH RECURSIVE t AS (SELECT n::int, pg_catalog.to_regclass(q)::oid AS root FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n)),
-     up(n, relid) AS (SELECT n, root FROM t WHERE root IS NOT NULL UNION SELECT up.n, i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.relid)
+    `${WITH_ANCESTORS}
      SELECT up.n, up.relid::regclass::text AS rel FROM up
-      WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = up.relid AND g.tgname = $2 AND g.tgfoid = $3::regprocedure AND g.tgenabled = 'A')`,
+      WHERE NOT ${GUARDED}`,
     [tables.map((t) => quoteQualified(t.schema, t.table)), GUARD_TRIGGER, GUARD_FUNCTION],
   );
   await target.query(`SET lock_timeout = '5s'`);
@@ -139,22 +158,18 @@ interface TargetWrites {
 
 /** The guard counts of the tables (absent: the table does not exist on the target). */
 export async function targetWrites(target: ClientBase, tables: readonly TableSpec[]): Promise<Map<string, TargetWrites>> {
-  const out = new Map<string, TargetWrites>();
-  if (tables.length === 0 || !(await exists(target, `${BOOKKEEPING_SCHEMA}.table_writes`))) return out;
-  const { rows } = await target.query<{ n: number } & TargetWrites>(
-    `WITH RECURSIVE t AS (SELECT n::int, pg_catalog.to_regclass(q)::oid AS root FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n)),
-     up(n, relid) AS (SELECT n, root FROM t WHERE root IS NOT NULL UNION SELECT up.n, i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.relid)
+  if (tables.length === 0 || !(await exists(target, `${BOOKKEEPING_SCHEMA}.table_writes`))) return new Map();
+  return perTable<TargetWrites, TargetWrites>(
+    target,
+    `${WITH_ANCESTORS}
      SELECT up.n, coalesce(sum(w.writes), 0)::text AS writes,
-            bool_and(EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = up.relid AND g.tgname = $2 AND g.tgfoid = $3::regprocedure AND g.tgenabled = 'A')) AS guarded
+            bool_and(${GUARDED}) AS guarded
        FROM up LEFT JOIN ${WRITES} w ON w.relid = up.relid
       GROUP BY up.n`,
-    [tables.map((t) => quoteQualified(t.schema, t.table)), GUARD_TRIGGER, GUARD_FUNCTION],
+    tables,
+    [GUARD_TRIGGER, GUARD_FUNCTION],
+    (r) => ({ writes: r.writes, guarded: r.guarded }),
   );
-  for (const r of rows) {
-    const t = tables[r.n - 1];
-    if (t) out.set(keyOf(t), { writes: r.writes, guarded: r.guarded });
-  }
-  return out;
 }
 
 /** Whether the source keeps the per-table statistics this relies on. */
@@ -168,19 +183,15 @@ export async function sourceCountsChanges(source: ClientBase): Promise<boolean> 
  * node, as text. Read in its own statement, so the statistics are fresh (not a transaction's cached ones).
  */
 export async function sourceChanges(source: ClientBase, tables: readonly TableSpec[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (tables.length === 0) return out;
-  const { rows } = await source.query<{ n: number; changes: string }>(
+  return perTable<{ changes: string }, string>(
+    source,
     `SELECT u.n::int, (pg_catalog.pg_stat_get_tuples_inserted(c.oid) + pg_catalog.pg_stat_get_tuples_updated(c.oid) + pg_catalog.pg_stat_get_tuples_deleted(c.oid))::text
               || '/' || coalesce(pg_catalog.pg_relation_filenode(c.oid)::text, '-') AS changes
-       FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.q)`,
-    [tables.map((t) => quoteQualified(t.schema, t.table))],
+       FROM ${EACH_TABLE}`,
+    tables,
+    [],
+    (r) => r.changes,
   );
-  for (const r of rows) {
-    const t = tables[r.n - 1];
-    if (t) out.set(keyOf(t), r.changes);
-  }
-  return out;
 }
 
 export interface AheadShare {
@@ -242,18 +253,8 @@ export async function verifyAhead(source: ClientBase, target: ClientBase, all: r
 }
 
 /** Heap and TOAST bytes of each table on the target. */
-async function targetSizes(target: ClientBase, tables: readonly TableSpec[]): Promise<Map<string, number>> {
-  const { rows } = await target.query<{ n: number; bytes: string }>(
-    `SELECT u.n::int, pg_catalog.pg_table_size(c.oid)::text AS bytes
-       FROM unnest($1::text[]) WITH ORDINALITY AS u(q, n) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.q)`,
-    [tables.map((t) => quoteQualified(t.schema, t.table))],
-  );
-  const out = new Map<string, number>();
-  for (const r of rows) {
-    const t = tables[r.n - 1];
-    if (t) out.set(keyOf(t), Number(r.bytes));
-  }
-  return out;
+function targetSizes(target: ClientBase, tables: readonly TableSpec[]): Promise<Map<string, number>> {
+  return perTable<{ bytes: string }, number>(target, `SELECT u.n::int, pg_catalog.pg_table_size(c.oid)::text AS bytes FROM ${EACH_TABLE}`, tables, [], (r) => Number(r.bytes));
 }
 
 async function forgetAhead(target: ClientBase, tables: readonly TableSpec[]): Promise<void> {

@@ -414,7 +414,7 @@ function runDatabase(mode: 'Online' | 'Offline', o: {
       [A.planCopy]: () => ok({ chunks: 40, tables: 30, units: o.units ?? 11 }),
       [A.finishCopy]: () => ok({ consistencyLsn: '0/2' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
-      [A.verifyAhead]: () => ({ next: null, verified: 3, missed: 0 }),
+      [A.verifyAhead]: () => ({ next: null }),
       [A.completeDatabase]: done,
       [A.stopDatabase]: nothing,
       [A.databaseFinished]: nothing,
@@ -744,7 +744,7 @@ const CDC_STATE: CdcState = { ...DB_KEY, caughtUp: false, migrationInstanceId: M
 const IDLE_WAIT = `any(timer, event ${EVENTS.cutover}, event ${EVENTS.cancel})`;
 const batch = (o: Partial<ApplyOutcome> = {}): ApplyOutcome => ({ idle: false, pastConsistencyPoint: true, reachedEnd: false, control: 'none', ...o });
 /** A first pass of verification ahead that ended at T0 (the default verifyAhead answers it in one share). */
-const AHEAD_DONE = { next: null, verified: 3, missed: 0, passes: 1, endedAt: T0.getTime() };
+const AHEAD_DONE = { next: null, passes: 1, endedAt: T0.getTime() };
 
 /** applyBatch answers `batches` in order (counted across a chain), then `then` for every later call. */
 function cdcScript(batches: ApplyOutcome[], o: {
@@ -764,7 +764,7 @@ function cdcScript(batches: ApplyOutcome[], o: {
       [A.markCaughtUp]: nothing,
       [A.beginCutover]: () => ok({ endLsn: '0/ABC' }),
       [A.verifyTables]: () => ok({ compared: 3, next: null }),
-      [A.verifyAhead]: () => ({ next: null, verified: 3, missed: 0 }),
+      [A.verifyAhead]: () => ({ next: null }),
       [A.prepareReverse]: () => ok({ enabled: false }),
       [A.completeDatabase]: done,
       ...o.activities,
@@ -893,7 +893,7 @@ describe('CDC orchestrator', () => {
   it('verification ahead: share after share, only while replay is caught up (not busy, not cutting over)', () => {
     const next: Record<number, number | null> = { 0: 2, 2: null };
     const run = runCdc([batch({ idle: true }), batch(), batch({ idle: true }), batch({ control: 'cutover' }), batch({ control: 'cutover', idle: true, reachedEnd: true })], {
-      activities: { [A.verifyAhead]: (i: { from: number; verified: number }) => ({ next: next[i.from] ?? null, verified: i.verified + 2, missed: 0 }) },
+      activities: { [A.verifyAhead]: (i: { from: number }) => ({ next: next[i.from] ?? null }) },
     });
     expect(trace(run)).toEqual([
       A.applyBatch, A.applySchema, A.markCaughtUp, A.verifyAhead,
@@ -901,19 +901,19 @@ describe('CDC orchestrator', () => {
       A.applyBatch, A.verifyAhead,
       A.applyBatch, A.beginCutover, A.applyBatch, A.verifyTables, A.prepareReverse, A.completeDatabase,
     ]);
-    expect(run.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0 }, { ...DB_KEY, from: 2, verified: 2 }]);
+    expect(run.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0 }, { ...DB_KEY, from: 2 }]);
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
   });
 
   it(`a later pass of verification ahead starts only while idle, ${AHEAD_REPASS_MS} ms after the first pass ended, twice as long after each later one`, () => {
-    const ended = { ...AHEAD_DONE, missed: 1, endedAt: T0.getTime() - AHEAD_REPASS_MS };
+    const ended = { ...AHEAD_DONE, endedAt: T0.getTime() - AHEAD_REPASS_MS };
     const recent = runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: { ...ended, endedAt: T0.getTime() - AHEAD_REPASS_MS + 1 } } });
     expect(recent.names()).not.toContain(A.verifyAhead);
     const busy = runCdc([batch(), batch({ idle: true, busy: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
     expect(busy.names()).not.toContain(A.verifyAhead);
     const idle = runCdc([batch({ idle: true }), batch({ control: 'cancel' })], { state: { caughtUp: true, ahead: ended } });
     expect(trace(idle)).toEqual([A.applyBatch, A.verifyAhead, A.applyBatch]);
-    expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0, verified: 0 }]);
+    expect(idle.inputsOf(A.verifyAhead)).toEqual([{ ...DB_KEY, from: 0 }]);
     // After the third pass the wait has doubled twice; it never exceeds AHEAD_REPASS_MAX_MS.
     const third = { ...ended, passes: 3, endedAt: T0.getTime() - 4 * AHEAD_REPASS_MS + 1 };
     expect(runCdc([batch({ idle: true })], { state: { caughtUp: true, ahead: third } }).names()).not.toContain(A.verifyAhead);
@@ -929,8 +929,8 @@ describe('CDC orchestrator', () => {
     expect(run.inputsOf(A.verifyAhead)).toHaveLength(1);
     expect(run.inputsOf(A.verifyTables)).toEqual([{ ...DB_KEY, from: 0 }]);
     expect(run.output).toEqual({ db: 'app', state: 'Succeeded' });
-    const stopped = runCdc([batch({ idle: true }), batch({ idle: true })], { state: { caughtUp: true, ahead: { ...AHEAD_DONE, next: 0 } }, activities: { [A.verifyAhead]: () => ({ next: null, verified: 0, missed: 3, stopped: true }) } });
-    expect((stopped.continuedAsNew as CdcState | undefined)?.ahead).toEqual({ next: null, verified: 0, missed: 3, passes: AHEAD_MAX_PASSES, endedAt: T0.getTime() });
+    const stopped = runCdc([batch({ idle: true }), batch({ idle: true })], { state: { caughtUp: true, ahead: { ...AHEAD_DONE, next: 0 } }, activities: { [A.verifyAhead]: () => ({ next: null, stopped: true }) } });
+    expect((stopped.continuedAsNew as CdcState | undefined)?.ahead).toEqual({ next: null, passes: AHEAD_MAX_PASSES, endedAt: T0.getTime() });
   });
 
   it('over a chain of executions: at most one wait each, caught up once, then cutover to Succeeded', () => {
