@@ -80,11 +80,20 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
+/** How long a connection whose request Node's parser refused keeps draining what the caller still sends. */
+const LINGER_MS = 10_000;
+const answered = new WeakSet<Duplex>();
+
 /**
  * What Node's parser refuses before a request exists (a method it does not know, headers too
- * large, a malformed request line) gets a JSON error too, instead of Node's bare 400.
+ * large, a malformed request line) gets a JSON error too, instead of Node's bare 400. The answer
+ * goes out at once, but the connection lingers (as nginx's lingering_close does): what the caller
+ * still sends of its body is read and dropped until it closes or LINGER_MS pass. Closing at once
+ * would make a caller still writing a large body fail with EPIPE before it reads the answer. The
+ * parser reports every later chunk as another error; those are the drained bytes, not new requests.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (answered.has(socket)) return;
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -95,7 +104,14 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     : err.code === 'HPE_INVALID_METHOD' ? [400, 'Bad Request', 'The HTTP method is not one this host understands']
     : [400, 'Bad Request', 'The request is not valid HTTP/1.1'];
   const body = JSON.stringify({ error: { code: reason.replace(/ /g, ''), message } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  answered.add(socket);
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  // The caller finished sending (or gave up): the host's side closes too.
+  if (socket.readableEnded) socket.end();
+  else socket.once('end', () => socket.end());
 }
 
 export class HttpHost {

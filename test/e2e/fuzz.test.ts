@@ -274,6 +274,35 @@ describe('bad input fuzz', () => {
     expect(statusOf(method)).toBe(400);
     expect(bodyOf(method).error.message).toMatch(/method/);
 
+    // The same refusal while a 3 MB body is still being sent: the host answers and drains the rest
+    // instead of closing under the caller's writes (a fetch saw EPIPE there, not the answer).
+    const streamed = await new Promise<{ answer: string; written: number }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      let written = 0;
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (answer += d));
+      socket.on('error', (e) => reject(new Error(`after ${written} body bytes: ${e.message}`)));
+      socket.on('close', () => resolve({ answer, written }));
+      socket.on('connect', () => {
+        socket.write('FOO /api/flexibleServers/tgt/migrations/m HTTP/1.1\r\nHost: x\r\ncontent-length: 3000000\r\n\r\n');
+        const send = (left: number): void => {
+          if (left === 0) {
+            socket.end();
+            return;
+          }
+          socket.write('x'.repeat(100_000), () => {
+            written += 100_000;
+            setTimeout(() => send(left - 1), 10);
+          });
+        };
+        send(30);
+      });
+    });
+    expect(streamed.written).toBe(3_000_000);
+    expect(statusOf(streamed.answer)).toBe(400);
+    expect(bodyOf(streamed.answer).error.message).toMatch(/method/);
+
     const badHost = await raw('GET /api/health HTTP/1.1\r\nHost: bad host[\r\nConnection: close\r\n\r\n');
     expect(statusOf(badHost)).toBe(400);
     expect(bodyOf(badHost).error.message).toMatch(/Host/);
