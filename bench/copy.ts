@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     await peer('pgcopydb', 'by_pgcopydb', () => pgcopydbClone(source, target, DB, 'by_pgcopydb', jobs));
 
     say('pgferry Offline through the host');
+    const putAt = Date.now();
     const put = await rig.api('PUT', '/flexibleServers/bench/migrations/offline', migrationBody(source, target, [DB], 'Offline'));
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const done = await waitUntil(rig, '/flexibleServers/bench/migrations/offline', (m) => m.properties.currentStatus.state === 'Succeeded');
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     // What the copy moved (COPY bytes, as the resource reports them): with copyChunk's seconds, MB/s per copy activity.
     const db = done.last.properties.currentStatus.currentSubStateDetails?.dbDetails?.[DB];
     const copied = { rows: db?.fullLoadRowsCopied ?? null, mb: db?.fullLoadBytesCopied === undefined ? null : round(db.fullLoadBytesCopied / 1048576) };
-    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
+    const pgferry = { seconds: round(done.seconds), copied, timeline: done.steps, ...activityFigures(stats, putAt), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
     tools.pgferry = pgferry;
     shapes.pgferry = await shape(target, DB);
     say(`pgferry: ${done.seconds.toFixed(1)} s`);

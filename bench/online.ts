@@ -67,10 +67,11 @@ async function main(): Promise<void> {
     say(`dataset ${JSON.stringify(dataset)}`);
 
     say('pgferry Online through the host: PUT → ready for cutover');
+    const putAt = Date.now();
     const put = await rig.api('PUT', PATH, migrationBody(source, target, [DB], 'Online'));
     if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
     const ready = await waitUntil(rig, PATH, (m) => m.properties.currentStatus.state === 'WaitingForUserAction');
-    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats()), hostProcesses: rig.host.processes() };
+    const toReady = { seconds: round(ready.seconds), timeline: ready.steps, ...activityFigures(await rig.host.stats(), putAt), hostProcesses: rig.host.processes() };
     say(`ready in ${toReady.seconds} s; waiting for every table to be verified ahead of cutover`);
     // As when a database waits for its cutover a while: every table compared while replicating.
     const a0 = performance.now();
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     say(`cutover in ${cutover.seconds} s`);
     const stats = await rig.host.stats();
     // The host was restarted for the backlog: these figures are the second host's (catch-up and cutover).
-    const pgferry = { toReady, verifiedAhead: { ...verifiedAhead, againAfterCatchUpSeconds: verifiedAgainSeconds }, catchUp, cutover, ...activityFigures(stats), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
+    const pgferry = { toReady, verifiedAhead: { ...verifiedAhead, againAfterCatchUpSeconds: verifiedAgainSeconds }, catchUp, cutover, ...activityFigures(stats, putAt), engine: engineFigures(stats), hostPeakRssMb: rig.peakRssMb(), benchPeakRssMb: rig.benchPeakRssMb(), hostProcesses: rig.host.processes() };
 
     say('native logical replication: schema + initial sync');
     const native = await nativeReplication(source, target, DB, 'by_native');

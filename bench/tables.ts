@@ -65,12 +65,13 @@ async function pgferry(rig: ProductRig, n: number, db: string, mode: 'Offline' |
   await rig.startHost();
   const path = `/flexibleServers/bench/migrations/tables-${n}-${mode.toLowerCase()}`;
   const t0 = performance.now();
+  const putAt = Date.now();
   const put = await rig.api('PUT', path, migrationBody(rig.source.info, rig.target.info, [db], mode));
   if (put.status !== 201) throw new Error(`PUT: ${put.status} ${put.text}`);
   const end = mode === 'Offline' ? 'Succeeded' : 'WaitingForUserAction';
   const run = await waitUntil(rig, path, (m) => m.properties.currentStatus.state === end, t0);
   const stats = await rig.host.stats();
-  const figures = { seconds: round(run.seconds), timeline: run.steps, engine: engineFigures(stats), ...activityFigures(stats), hostProcesses: rig.host.processes() };
+  const figures = { seconds: round(run.seconds), timeline: run.steps, engine: engineFigures(stats), ...activityFigures(stats, putAt), hostProcesses: rig.host.processes() };
   if (mode === 'Offline') return figures;
   const k0 = performance.now();
   const patch = await rig.api('PATCH', path, { properties: { triggerCutover: 'True' } });

@@ -128,6 +128,9 @@ export interface ActivityTiming {
   count: number;
   totalMs: number;
   maxMs: number;
+  /** Epoch ms when the first run started and the last run answered: the function's span in a run. */
+  firstStartedAt: number;
+  lastEndedAt: number;
 }
 
 export class ActivityPool {
@@ -175,6 +178,7 @@ export class ActivityPool {
     } catch {
       return; // the host is stopping: the job runs again on the next start
     }
+    const startedAt = Date.now();
     const started = performance.now();
     const runs = workers.map((w) => w.invoke(job, this.o.functionTimeoutMs));
     if (runs.length > 1) {
@@ -182,15 +186,17 @@ export class ActivityPool {
       this.o.log.info(`delivering '${job.name}' (instance ${job.instanceId}, task ${job.seq}) twice at once, to workers ${pids}; the first answer counts`);
     }
     const answer = await Promise.race(runs);
-    this.time(job.name, performance.now() - started);
+    this.time(job.name, startedAt, performance.now() - started);
     await done(job, answer);
     // A redelivered copy holds its slot until it ends, as it would hold a worker in Azure.
     await Promise.all(runs);
   }
 
-  private time(name: string, ms: number): void {
-    const t = (this.timings[name] ??= { count: 0, totalMs: 0, maxMs: 0 });
+  private time(name: string, startedAt: number, ms: number): void {
+    const t = (this.timings[name] ??= { count: 0, totalMs: 0, maxMs: 0, firstStartedAt: startedAt, lastEndedAt: 0 });
     t.count++;
+    t.firstStartedAt = Math.min(t.firstStartedAt, startedAt);
+    t.lastEndedAt = Math.max(t.lastEndedAt, Date.now());
     t.totalMs += ms;
     t.maxMs = Math.max(t.maxMs, ms);
   }

@@ -271,13 +271,17 @@ export function engineFigures(stats: HostStats): EngineStats {
   return engine;
 }
 
-/** The slowest activity function run, and every function's count / total / max seconds. */
-export function activityFigures(stats: HostStats) {
+/**
+ * The slowest activity function run, and every function's count / total / max seconds; given the
+ * epoch ms the run began (its PUT), also when each function first started and last answered.
+ */
+export function activityFigures(stats: HostStats, since?: number) {
   const all = stats.activities;
   let longest = { name: '', seconds: 0 };
-  const byName: Record<string, { count: number; totalSeconds: number; maxSeconds: number }> = {};
+  const byName: Record<string, { count: number; totalSeconds: number; maxSeconds: number; fromSeconds?: number; toSeconds?: number }> = {};
   for (const [name, t] of Object.entries(all)) {
-    byName[name] = { count: t.count, totalSeconds: round(t.totalMs / 1000), maxSeconds: round(t.maxMs / 1000) };
+    const span = since === undefined ? {} : { fromSeconds: round((t.firstStartedAt - since) / 1000), toSeconds: round((t.lastEndedAt - since) / 1000) };
+    byName[name] = { count: t.count, totalSeconds: round(t.totalMs / 1000), maxSeconds: round(t.maxMs / 1000), ...span };
     if (t.maxMs / 1000 > longest.seconds) longest = { name, seconds: round(t.maxMs / 1000) };
   }
   return { longestActivity: longest, activities: byName };
