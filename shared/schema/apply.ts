@@ -1,41 +1,19 @@
 /**
  * Runs a phase (or any set of objects) on the target: up to `concurrency` sessions, each object
- * as soon as its dependencies are done, each in its own transaction. Re-running is safe: every
+ * as soon as its dependencies are done, each in its own transaction (or, with `batch`, several
+ * ready small objects in one: one commit instead of many). Re-running is safe: every
  * object's existence check runs first, and a broken leftover (an invalid index) is dropped and
  * rebuilt. A failed object is reported with its name, the statement and the server's message;
  * the objects depending on it are skipped and reported as such; everything else continues. With a
  * deadline, no object starts after it: the caller runs the phase again for the deferred rest.
  */
-import type { Client } from 'pg';
-import { isRetryable, sqlstateOf } from '../pg/retryable';
 import type { Phase, SchemaObject, SchemaPlan } from './model';
 import { precheckStates } from './precheck';
 import { Sessions, type ConnectTarget } from './sessions';
+import { base, describe, runBatch, runWithRetries, type ObjectResult, type ObjectStatus } from './run-object';
 
 export type { ConnectTarget };
-
-export type ObjectStatus = 'created' | 'existed' | 'repaired' | 'failed' | 'skipped';
-
-export interface ObjectError {
-  /** The statement the server refused. */
-  statement: string;
-  message: string;
-  sqlstate?: string;
-  detail?: string;
-  hint?: string;
-}
-
-export interface ObjectResult {
-  id: string;
-  kind: SchemaObject['kind'];
-  name: string;
-  phase: Phase;
-  status: ObjectStatus;
-  seconds: number;
-  error?: ObjectError;
-  /** For a skipped object: the name of the failed (or skipped) object it depends on. */
-  skippedBecause?: string;
-}
+export type { ObjectError, ObjectResult, ObjectStatus } from './run-object';
 
 export interface PhaseReport {
   phase: Phase | 'subset';
@@ -61,6 +39,13 @@ export interface ApplyOptions {
   onResult?: (result: ObjectResult) => void;
   /** Epoch ms after which no object starts (at least one does). */
   deadline?: number;
+  /**
+   * Ready objects run together in one transaction, up to this many (default 1): for phases of
+   * catalog-only objects or builds on small tables, where the commit costs more than the work.
+   * Only transactional objects whose check found them absent (or that have no check) join one;
+   * when a batch fails it is rolled back and its objects run one by one, which names the failure.
+   */
+  batch?: number;
 }
 
 export async function applyPhase(plan: SchemaPlan, phase: Phase, connectTarget: ConnectTarget, opts: ApplyOptions = {}): Promise<PhaseReport> {
@@ -121,13 +106,24 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
             settle(o, { ...base(o), status: 'skipped', seconds: 0, skippedBecause: bad.get(failedDep) ?? failedDep });
             continue;
           }
+          const batch = [o];
+          const batchable = (x: SchemaObject) => x.transactional && x.sql.length > 0 && (x.check === undefined || known.get(x.id) === 'absent');
+          if ((opts.batch ?? 1) > 1 && batchable(o)) {
+            for (let next = queue[head]; next && batch.length < (opts.batch ?? 1) && batchable(next) && !next.deps.some((d) => bad.has(d)); next = queue[head]) {
+              batch.push(next);
+              head++;
+            }
+          }
           running++;
-          started++;
-          void runWithRetries(sessions, o, opts.retries ?? 2, known.get(o.id))
-            .catch((err: unknown): ObjectResult => ({ ...base(o), status: 'failed', seconds: 0, error: describe('(pgferry)', err) }))
-            .then((r) => {
+          started += batch.length;
+          const runs: Promise<ObjectResult[]> = batch.length > 1
+            ? runBatch(sessions, batch, opts.retries ?? 2)
+            : runWithRetries(sessions, o, opts.retries ?? 2, known.get(o.id)).then((r) => [r]);
+          void runs
+            .catch((err: unknown): ObjectResult[] => batch.map((x) => ({ ...base(x), status: 'failed', seconds: 0, error: describe('(pgferry)', err) })))
+            .then((rs) => {
               running--;
-              settle(o, r);
+              rs.forEach((r, n) => settle(batch[n] as SchemaObject, r));
               pump();
             });
         }
@@ -150,10 +146,6 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
   return { phase: 'subset', ok: counts.failed === 0 && counts.skipped === 0, counts, results: ordered, seconds: (Date.now() - t0) / 1000, deferred };
 }
 
-function base(o: SchemaObject): Pick<ObjectResult, 'id' | 'kind' | 'name' | 'phase'> {
-  return { id: o.id, kind: o.kind, name: o.name, phase: o.phase };
-}
-
 /** Session settings: pg_dump's restore settings, plus no body checks and bigger index memory. */
 function sessionSetup(plan: SchemaPlan, opts: ApplyOptions): string {
   const mem = (opts.maintenanceWorkMem ?? '256MB').replace(/[^0-9A-Za-z]/g, '');
@@ -171,117 +163,6 @@ function sessionSetup(plan: SchemaPlan, opts: ApplyOptions): string {
     ...(plan.targetVersionNum >= 120000 ? ['SET default_table_access_method = heap'] : []),
     `SET maintenance_work_mem = '${mem}'`,
   ].join(';\n');
-}
-
-/** "tuple concurrently updated": two sessions touched one catalog row; trying again succeeds. */
-function isTransient(err: unknown): boolean {
-  if (isRetryable(err)) return true;
-  return sqlstateOf(err) === 'XX000' && err instanceof Error && /tuple concurrently (updated|deleted)/.test(err.message);
-}
-
-/** A failure of the statement itself, as opposed to the session around it. */
-class StatementError extends Error {
-  constructor(
-    readonly statement: string,
-    readonly original: unknown,
-  ) {
-    super(original instanceof Error ? original.message : String(original));
-  }
-}
-
-/** duplicate_table, duplicate_object, duplicate_schema, and a catalog unique violation of a concurrent CREATE. */
-const CONCURRENT_DUPLICATE = new Set(['42P07', '42710', '42P06', '23505']);
-
-async function runWithRetries(sessions: Sessions, o: SchemaObject, retries: number, knownState?: string): Promise<ObjectResult> {
-  const started = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    let client: Client | undefined;
-    try {
-      client = await sessions.acquire();
-      const status = await execute(client, o, attempt === 0 ? knownState : undefined);
-      sessions.release(client);
-      return { ...base(o), status, seconds: (Date.now() - started) / 1000 };
-    } catch (err) {
-      const cause = err instanceof StatementError ? err.original : err;
-      if (client) await sessions.afterError(client, o.transactional);
-      // A duplicate means another session (a twice-delivered activity) created it meanwhile: the
-      // existence check of the next attempt finds it.
-      if (attempt < retries && (isTransient(cause) || (o.check !== undefined && CONCURRENT_DUPLICATE.has(sqlstateOf(cause) ?? '')))) {
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-        continue;
-      }
-      const statement = err instanceof StatementError ? err.statement : '(connecting to the target)';
-      return { ...base(o), status: 'failed', seconds: (Date.now() - started) / 1000, error: describe(statement, cause) };
-    }
-  }
-}
-
-/** Runs the object; `knownState` is its check's state read just before the phase (first attempt only). */
-async function execute(client: Client, o: SchemaObject, knownState?: string): Promise<ObjectStatus> {
-  if (o.sql.length === 0) return 'created';
-  let status: ObjectStatus = 'created';
-  if (o.check) {
-    const state = knownState ?? (await checkState(client, o.check));
-    if (state === 'done') {
-      // Outside a transaction the statements after the CREATE (comments, CLUSTER ON …) may not
-      // have run before a crash; they are idempotent, so they run again.
-      if (!o.transactional) for (const stmt of o.sql.slice(1)) await run(client, stmt);
-      return 'existed';
-    }
-    if (state === 'broken' && o.check.repair) {
-      await run(client, o.check.repair);
-      status = 'repaired';
-    }
-  }
-  if (o.transactional) await runInOneTrip(client, o.sql);
-  else for (const stmt of o.sql) await run(client, stmt);
-  return status;
-}
-
-/**
- * A transactional object's statements between BEGIN and COMMIT in one simple-protocol string:
- * one round trip instead of one per statement plus two (thousands of small objects are mostly
- * round trips). PostgreSQL does not say which statement of a string failed, so after a failure
- * the object runs again statement by statement, which names it (or succeeds, if the failure was
- * passing). A failure leaves the transaction aborted; the caller rolls it back.
- */
-async function runInOneTrip(client: Client, sql: readonly string[]): Promise<void> {
-  try {
-    await client.query(['BEGIN', ...sql, 'COMMIT'].join(';\n'));
-    return;
-  } catch (err) {
-    if (sql.length === 1) throw new StatementError(sql[0] as string, err);
-    await client.query('ROLLBACK').catch(() => {
-      throw new StatementError(sql.join(';\n'), err);
-    });
-  }
-  await run(client, 'BEGIN');
-  for (const stmt of sql) await run(client, stmt);
-  await run(client, 'COMMIT');
-}
-
-async function checkState(client: Client, check: NonNullable<SchemaObject['check']>): Promise<string> {
-  return run(client, check.sql, check.params).then((r) => String(r.rows[0]?.state));
-}
-
-async function run(client: Client, text: string, values?: unknown[]) {
-  try {
-    return await client.query<Record<string, unknown>>(text, values);
-  } catch (err) {
-    throw new StatementError(text, err);
-  }
-}
-
-function describe(statement: string, err: unknown): ObjectError {
-  const e = err as { message?: string; detail?: string; hint?: string };
-  const sqlstate = sqlstateOf(err);
-  return {
-    statement,
-    message: e?.message ?? String(err),
-    ...(sqlstate ? { sqlstate } : {}),
-    ...(e?.detail ? { detail: e.detail } : {}),
-    ...(e?.hint ? { hint: e.hint } : {}),
-  };
 }
 
 /** One line per failed or skipped object, for logs and error messages. */

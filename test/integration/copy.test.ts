@@ -16,6 +16,7 @@ import {
   copyLargeObjects,
   copySequences,
   dropBookkeeping,
+  GROUP_FREEZE_MIN_BYTES,
   groupable,
   listMarks,
   openCopySession,
@@ -162,12 +163,12 @@ describe('copy', () => {
     expect(results.find((r) => r.table === 'no_key')?.rowsTarget).toBe('6005');
   });
 
-  it('used binary only where types allow, FREEZE for whole tables, and reports snapshots and LSNs', () => {
+  it('used binary only where types allow, FREEZE for whole tables (in a group, from GROUP_FREEZE_MIN_BYTES), and reports snapshots and LSNs', () => {
     const chunks = new Map(planChunks(plan).map((c) => [c.id, c]));
     for (const r of first.chunks) {
       const c = chunks.get(r.chunkId);
       expect(r.format).toBe(c?.binarySafe ? 'binary' : 'text');
-      expect(r.frozen).toBe(c?.chunkCount === 1);
+      expect(r.frozen).toBe(c !== undefined && c.chunkCount === 1 && (!groupable(c) || c.estimatedBytes >= GROUP_FREEZE_MIN_BYTES));
       expect(r.endLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
       expect(r.snapshot).toMatch(/^\d+:\d+:/);
     }
