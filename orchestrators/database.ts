@@ -62,12 +62,17 @@ function* migrate(context: OrchestrationContext, call: Call, input: DatabaseInpu
     const slot = yield* run(call('createSlot', key));
     if (!slot.ok) return failed(slot.failure.message);
   }
-  // 3.
-  const pre = yield* applySchemaPhase(call, key, 'pre-data');
+  // 3. Pre-data, and meanwhile the copy plan (it reads only the source: at thousands of tables
+  // its inventory and stored chunks take seconds that no longer wait for the schema).
+  const planTask = call('planCopy', key);
+  const firstShare = call('applySchema', { ...key, phase: 'pre-data' });
+  yield context.df.Task.all([firstShare, planTask]);
+  const first = outputOf(firstShare);
+  const pre = first.ok && first.value.more ? yield* applySchemaPhase(call, key, 'pre-data') : first;
   if (!pre.ok) return failed(pre.failure.message);
 
   // 4. Copy in lanes.
-  const plan = yield* run(call('planCopy', key));
+  const plan = outputOf(planTask);
   if (!plan.ok) return failed(plan.failure.message);
   const lanes = Math.min(plan.value.lanes ?? COPY_LANES, plan.value.units);
   // Verification reads the tables in as many lanes as the copy (plans from before lanes were

@@ -35,6 +35,11 @@ const LIVE_REFRESH_MS = 900;
 /** After a group of small tables, they are refreshed at most this often (progress advances every 2 s). */
 const GROUP_REFRESH_MS = 1_500;
 
+/** The operation while pre-data runs; planCopy runs beside it and must not replace it. */
+export const CREATING_SCHEMA = 'Creating the schema';
+
+const copyingOperation = (tables: number) => `Copying ${tables} table(s)`;
+
 export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<CopyPlanSummary>> {
   const e = await databaseEndpoints(rt, k);
   // After the plan is stored (or found stored): the units derive from it, the same in every process.
@@ -50,7 +55,8 @@ export async function planCopy(rt: Runtime, k: DatabaseKey): Promise<Result<Copy
       return planTables(c, inventory, { planId: e.record.migrationId.slice(0, 8), splitBytes });
     });
     await putChunkPlan(rt.store, k, k.db, withUnits(chunkPlanItems(plan)));
-    await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: `Copying ${plan.tables.length} table(s)` }));
+    // Pre-data may still run: the first copy unit then says the copy began (copyChunk).
+    await setDb(rt, k, (r) => ({ ...r, fullLoadQueuedTables: plan.tables.length, migrationOperation: r.migrationOperation === CREATING_SCHEMA ? r.migrationOperation : copyingOperation(plan.tables.length) }));
   } catch (err) {
     return permanent(err, { phase: 'plan copy', database: k.db });
   }
@@ -94,7 +100,11 @@ async function refreshCopyProgress(rt: Runtime, k: RunKey, force: boolean, every
 export async function copyChunk(rt: Runtime, i: DatabaseKey & { unit: number }): Promise<Result<ChunkOutcome>> {
   const e = await databaseEndpoints(rt, i);
   if (controlFor(e.record, i.db) === 'cancel') return ok({ canceled: true });
-  if ((await getDatabase(rt.store, i, i.db))?.record.copyStopped !== undefined) return ok({ stopped: true });
+  const db = (await getDatabase(rt.store, i, i.db))?.record;
+  if (db?.copyStopped !== undefined) return ok({ stopped: true });
+  if (db?.migrationOperation === CREATING_SCHEMA) {
+    await setDb(rt, i, (r) => (r.migrationOperation === CREATING_SCHEMA ? { ...r, migrationOperation: copyingOperation(r.fullLoadQueuedTables ?? 0) } : undefined));
+  }
   const plan = await copyPlanFor(rt, { ...i, run: e.record.migrationId });
   const units = unitsOf(plan);
   const members = units[i.unit]?.map((n) => plan[n]).filter((p): p is PlannedChunk => p !== undefined);

@@ -8,13 +8,13 @@ import { applyObjects, applyPhase, describeFailures, type PhaseReport } from '..
 import type { DatabaseKey, Failure, Result, SchemaPhase } from './contracts';
 import { copyPlanFor, schemaPlanFor, unitsOf } from './caches';
 import { databaseEndpoints, type MigrationEndpoints } from './endpoints';
-import { stopCopy } from './copy';
+import { CREATING_SCHEMA, stopCopy } from './copy';
 import { tableKeyOf } from '../copy/types';
 import { ok, permanent, setDb } from './record';
 import type { Runtime } from './runtime';
 
 const OPERATION: Record<SchemaPhase, string> = {
-  'pre-data': 'Creating the schema',
+  'pre-data': CREATING_SCHEMA,
   keys: 'Building primary keys',
   'post-data': 'Building indexes, constraints and triggers',
 };

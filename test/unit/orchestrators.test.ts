@@ -430,6 +430,8 @@ function runDatabase(mode: 'Online' | 'Offline', o: {
 
 const phases = (run: Run) => run.inputsOf<{ phase: string }>(A.applySchema).map((c) => c.phase);
 const lanesOf = (run: Run) => run.calls.filter((c) => c.name === ORCHESTRATORS.copyLane);
+/** Pre-data's first share and the copy plan, in one Task.all (the plan reads only the source). */
+const PRE_AND_PLAN = `all(${A.applySchema}, ${A.planCopy})`;
 const allLanes = (n: number) => `all(${Array<string>(n).fill(ORCHESTRATORS.copyLane).join(', ')})`;
 
 /** Every end: stopDatabase (state, error) unless Succeeded, then databaseFinished, last. */
@@ -446,10 +448,10 @@ function expectEnd(run: Run, outcome: DatabaseOutcome): void {
 }
 
 describe('database orchestrator', () => {
-  it('Online: target, roles, slot before any row, pre-data, plan, lanes in one Task.all, keys, finishCopy, then CDC', () => {
+  it('Online: target, roles, slot before any row, pre-data and the plan together, lanes in one Task.all, keys, finishCopy, then CDC', () => {
     const run = runDatabase('Online', { units: 11 });
     expect(trace(run)).toEqual([
-      A.prepareTargetDatabase, A.applyDatabaseRoles, A.createSlot, A.applySchema, A.planCopy,
+      A.prepareTargetDatabase, A.applyDatabaseRoles, A.createSlot, PRE_AND_PLAN,
       allLanes(COPY_LANES),
       A.applySchema, A.finishCopy, ORCHESTRATORS.cdc, A.databaseFinished,
     ]);
@@ -467,7 +469,7 @@ describe('database orchestrator', () => {
     const run = runDatabase('Offline', { units });
     expect(lanesOf(run).map((c) => c.instanceId)).toEqual([...Array(lanes).keys()].map((lane) => copyLaneInstanceId(DB_ID, lane)));
     expect(lanesOf(run).map((c) => c.input)).toEqual([...Array(lanes).keys()].map((lane) => ({ ...DB_KEY, lane, lanes, units, next: lane })));
-    expect(compounds(run)).toEqual([allLanes(lanes)]);
+    expect(compounds(run)).toEqual([PRE_AND_PLAN, allLanes(lanes)]);
     expect(run.yields.filter((t) => t.name === ORCHESTRATORS.copyLane)).toEqual([]);
     expect(run.maxInFlight[ORCHESTRATORS.copyLane]).toBe(lanes);
     expectEnd(run, { db: 'app', state: 'Succeeded' });
@@ -481,11 +483,23 @@ describe('database orchestrator', () => {
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
-  it('no copy units: no lane and no Task.all, straight on to keys and finishCopy', () => {
+  it('no copy units: no lane and no lanes’ Task.all, straight on to keys and finishCopy', () => {
     const run = runDatabase('Online', { units: 0 });
     expect(lanesOf(run)).toEqual([]);
-    expect(compounds(run)).toEqual([]);
-    expect(trace(run).slice(4)).toEqual([A.planCopy, A.applySchema, A.finishCopy, ORCHESTRATORS.cdc, A.databaseFinished]);
+    expect(compounds(run)).toEqual([PRE_AND_PLAN]);
+    expect(trace(run).slice(3)).toEqual([PRE_AND_PLAN, A.applySchema, A.finishCopy, ORCHESTRATORS.cdc, A.databaseFinished]);
+    expectEnd(run, { db: 'app', state: 'Succeeded' });
+  });
+
+  it('pre-data in several shares: the first beside the plan, the rest one by one after it, then the lanes', () => {
+    let shares = 0;
+    const run = runDatabase('Offline', {
+      units: 2,
+      activities: { [A.applySchema]: (i: { phase: string }) => ok({ created: 1, existed: 0, ...(i.phase === 'pre-data' && ++shares < 3 ? { more: true } : {}) }) },
+    });
+    expect(trace(run).slice(2, 6)).toEqual([PRE_AND_PLAN, A.applySchema, A.applySchema, allLanes(2)]);
+    expect(phases(run).slice(0, 3)).toEqual(['pre-data', 'pre-data', 'pre-data']);
+    expect(run.inputsOf(A.planCopy)).toEqual([DB_KEY]);
     expectEnd(run, { db: 'app', state: 'Succeeded' });
   });
 
@@ -534,7 +548,7 @@ describe('database orchestrator', () => {
       },
     });
     const v = A.verifyTables;
-    expect(compounds(run).slice(1)).toEqual([`all(${v}, ${v}, ${v})`, `all(${v}, ${v})`, `all(${v})`]);
+    expect(compounds(run).slice(2)).toEqual([`all(${v}, ${v}, ${v})`, `all(${v}, ${v})`, `all(${v})`]);
     expect(run.inputsOf(A.verifyTables)).toEqual([
       { ...DB_KEY, from: 0, lane: 0, lanes: 3 }, { ...DB_KEY, from: 0, lane: 1, lanes: 3 }, { ...DB_KEY, from: 0, lane: 2, lanes: 3 },
       { ...DB_KEY, from: 5, lane: 0, lanes: 3 }, { ...DB_KEY, from: 2, lane: 1, lanes: 3 },
