@@ -83,14 +83,20 @@ export function unitsOf(plan: readonly PlannedChunk[]): number[][] {
  */
 const CHANGE_MARGIN_MS = 15_000;
 
-const chunkViews = new Map<string, { at: number; rows: Map<string, ChunkRecord>; reading?: Promise<ChunkRecord[]> }>();
+const chunkViews = new Map<string, { at: number; rows: Map<string, ChunkRecord>; reading?: Promise<ChunkRows> }>();
+
+/** Chunk rows as read by a read that started at `readAt` (epoch ms): they are at least that recent. */
+export interface ChunkRows {
+  rows: ChunkRecord[];
+  readAt: number;
+}
 
 /**
  * Every chunk row of a run, as for a full read, but after the first read of this process only the
  * rows written since (minus a margin) are fetched: counting progress at 10,000 tables would
  * otherwise read 10,000 rows every second or two.
  */
-export function currentChunkRows(rt: Runtime, k: RunKey): Promise<ChunkRecord[]> {
+export function currentChunkRows(rt: Runtime, k: RunKey): Promise<ChunkRows> {
   const key = runKeyOf(k);
   const view = chunkViews.get(key);
   if (view?.reading) return view.reading;
@@ -102,7 +108,7 @@ export function currentChunkRows(rt: Runtime, k: RunKey): Promise<ChunkRecord[]>
     for (const r of changed) rows.set(`${tableKeyOf(r)}\u0000${r.chunkNo}`, r);
     return rows;
   })();
-  const reading = read.then((rows) => [...rows.values()]);
+  const reading = read.then((rows) => ({ rows: [...rows.values()], readAt: started }));
   // Callers meanwhile share this read.
   chunkViews.set(key, { at: view?.at ?? started, rows: view?.rows ?? new Map(), reading });
   read.then(

@@ -25,7 +25,7 @@ import { controlFor } from './control';
 import { liveChunkProgress } from './copy-live';
 import { copyPlanFor, currentChunkRows, unitsOf, type PlannedChunk, type RunKey } from './caches';
 import { databaseEndpoints } from './endpoints';
-import { fail, nowIso, ok, permanent, reportMissingSequences, setDb } from './record';
+import { fail, ok, permanent, reportMissingSequences, setDb } from './record';
 import type { Runtime } from './runtime';
 
 /** The full-load counters are recomputed from the chunk rows at most this often per database. */
@@ -73,24 +73,34 @@ function withUnits(items: ChunkPlanItem[]): ChunkPlanItem[] {
   return items.map((item) => ({ ...item, unit: unitOf.get(item) as number }));
 }
 
-/** Recomputes the full-load counters from the chunk rows; unless forced, at most every few seconds (the row says when it last did). */
-async function refreshCopyProgress(rt: Runtime, k: RunKey, force: boolean, everyMs = PROGRESS_EVERY_MS): Promise<void> {
-  if (!force) {
+/**
+ * Recomputes the full-load counters from the chunk rows: 'throttled' at most every few seconds
+ * (the row says when it last did), 'now' at once (a table loaded, the copy failed), 'final' once
+ * the copy is over (always written: the count every later reader sees).
+ */
+async function refreshCopyProgress(rt: Runtime, k: RunKey, when: 'throttled' | 'now' | 'final', everyMs = PROGRESS_EVERY_MS): Promise<void> {
+  if (when === 'throttled') {
     const at = (await getDatabase(rt.store, k, k.db))?.record.progressAt;
     if (at !== undefined && Date.now() - Date.parse(at) < everyMs) return;
   }
-  const p = copyProgress(await currentChunkRows(rt, k));
-  await setDb(rt, k, (r) => ({
-    ...r,
-    progressAt: nowIso(),
-    fullLoadQueuedTables: p.fullLoadQueuedTables,
-    fullLoadLoadingTables: p.fullLoadLoadingTables,
-    fullLoadCompletedTables: p.fullLoadCompletedTables,
-    fullLoadErroredTables: p.fullLoadErroredTables,
-    rowsCopied: p.rowsCopied,
-    bytesCopied: p.bytesCopied,
-    copyProgress: summarizeCopyProgress(p),
-  }));
+  const { rows, readAt } = await currentChunkRows(rt, k);
+  const p = copyProgress(rows);
+  await setDb(rt, k, (r) => {
+    // Lanes in other processes refresh too: counters from a read older than the stored ones would
+    // move rows and bytes back in GET (a process's clock decides; the final count always writes).
+    if (when !== 'final' && r.progressAt !== undefined && Date.parse(r.progressAt) > readAt) return undefined;
+    return {
+      ...r,
+      progressAt: new Date(readAt).toISOString(),
+      fullLoadQueuedTables: p.fullLoadQueuedTables,
+      fullLoadLoadingTables: p.fullLoadLoadingTables,
+      fullLoadCompletedTables: p.fullLoadCompletedTables,
+      fullLoadErroredTables: p.fullLoadErroredTables,
+      rowsCopied: p.rowsCopied,
+      bytesCopied: p.bytesCopied,
+      copyProgress: summarizeCopyProgress(p),
+    };
+  });
 }
 
 /**
@@ -122,7 +132,7 @@ async function copyFailed(rt: Runtime, k: RunKey, ids: ChunkId[], err: unknown, 
   await markChunks(rt.store, k, k.db, ids.map((id) => ({ id, update: { state: 'errored', error: message } }))).catch(() => undefined);
   const failure = fail(what(message), { phase: 'copy', database: k.db, table });
   await stopCopy(rt, k, message);
-  await refreshCopyProgress(rt, k, true);
+  await refreshCopyProgress(rt, k, 'now');
   return failure;
 }
 
@@ -149,7 +159,7 @@ async function copyTableGroup(rt: Runtime, k: DatabaseKey, e: Endpoints, members
   }
   // Counted from every chunk row: not after each group (at 10,000 tables that read is the cost), but
   // as often as progress needs; finishCopy counts them all once more.
-  await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, false, GROUP_REFRESH_MS);
+  await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, 'throttled', GROUP_REFRESH_MS);
   return ok({ groupLoaded: true });
 }
 
@@ -163,7 +173,7 @@ async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: Pla
     const current = await getChunk(rt.store, i, i.db, id);
     if (current?.record.state !== 'done') {
       const loading = await markChunk(rt.store, i, i.db, id, { state: 'loading' });
-      const live = liveChunkProgress(rt, i, id, loading.record.attempts, () => refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, false, LIVE_REFRESH_MS));
+      const live = liveChunkProgress(rt, i, id, loading.record.attempts, () => refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, 'throttled', LIVE_REFRESH_MS));
       const result = await copyChunkAt(e.source, e.target, planned.chunk, { onProgress: live.onProgress }).finally(live.stop);
       await markChunk(rt.store, i, i.db, id, { state: 'done', rows: result.rows, bytes: result.bytes, endLsn: result.endLsn });
     }
@@ -180,7 +190,7 @@ async function copyOneChunk(rt: Runtime, i: DatabaseKey, e: Endpoints, plan: Pla
     const last = [...records].sort((a, b) => ((a?.endedAt ?? '') < (b?.endedAt ?? '') ? 1 : (a?.endedAt ?? '') > (b?.endedAt ?? '') ? -1 : (b?.chunkNo ?? 0) - (a?.chunkNo ?? 0)))[0];
     if (last?.chunkNo === id.chunkNo) tableLoaded = key;
   }
-  await refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, tableLoaded !== undefined);
+  await refreshCopyProgress(rt, { ...i, run: e.record.migrationId }, tableLoaded !== undefined ? 'now' : 'throttled');
   return ok(tableLoaded ? { tableLoaded } : {});
 }
 
@@ -200,7 +210,7 @@ export async function finishCopy(rt: Runtime, k: DatabaseKey): Promise<Result<{ 
       return { consistencyLsn: highest === null ? null : normalizeLsn(highest), missing: sequences.missing };
     });
     await reportMissingSequences(rt, k, missing);
-    await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, true);
+    await refreshCopyProgress(rt, { ...k, run: e.record.migrationId }, 'final');
     await setDb(rt, k, (r) => ({ ...r, ...(consistencyLsn ? { consistencyLsn } : {}), migrationOperation: e.record.migrationMode === 'Online' ? 'Catching up with changes' : 'Copy complete' }));
     return ok({ consistencyLsn });
   } catch (err) {
