@@ -84,6 +84,9 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
   let running = 0;
   let started = 0;
   const pastDeadline = () => opts.deadline !== undefined && started > 0 && Date.now() >= opts.deadline;
+  const failedDepOf = (o: SchemaObject) => o.deps.find((d) => bad.has(d) && !o.orderOnly?.includes(d));
+  const maxBatch = opts.batch ?? 1;
+  const batchable = (o: SchemaObject) => maxBatch > 1 && o.transactional && o.sql.length > 0 && (o.check === undefined || known.get(o.id) === 'absent');
 
   const settle = (o: SchemaObject, r: ObjectResult) => {
     results.set(o.id, r);
@@ -101,18 +104,16 @@ async function runObjects(plan: SchemaPlan, objects: SchemaObject[], connectTarg
       const pump = () => {
         while (running < (opts.concurrency ?? 4) && head < queue.length && !pastDeadline()) {
           const o = queue[head++] as SchemaObject;
-          const failedDep = o.deps.find((d) => bad.has(d) && !o.orderOnly?.includes(d));
+          const failedDep = failedDepOf(o);
           if (failedDep !== undefined) {
             settle(o, { ...base(o), status: 'skipped', seconds: 0, skippedBecause: bad.get(failedDep) ?? failedDep });
             continue;
           }
+          // Ready objects behind it join its transaction (one whose dependency failed is left to be skipped).
           const batch = [o];
-          const batchable = (x: SchemaObject) => x.transactional && x.sql.length > 0 && (x.check === undefined || known.get(x.id) === 'absent');
-          if ((opts.batch ?? 1) > 1 && batchable(o)) {
-            for (let next = queue[head]; next && batch.length < (opts.batch ?? 1) && batchable(next) && !next.deps.some((d) => bad.has(d)); next = queue[head]) {
-              batch.push(next);
-              head++;
-            }
+          for (let next = queue[head]; batchable(o) && next && batch.length < maxBatch && batchable(next) && failedDepOf(next) === undefined; next = queue[head]) {
+            batch.push(next);
+            head++;
           }
           running++;
           started += batch.length;

@@ -113,7 +113,7 @@ export async function copyChunk(rt: Runtime, i: DatabaseKey & { unit: number }):
   const db = (await getDatabase(rt.store, i, i.db))?.record;
   if (db?.copyStopped !== undefined) return ok({ stopped: true });
   if (db?.migrationOperation === CREATING_SCHEMA) {
-    await setDb(rt, i, (r) => (r.migrationOperation === CREATING_SCHEMA ? { ...r, migrationOperation: copyingOperation(r.fullLoadQueuedTables ?? 0) } : undefined));
+    await setDb(rt, i, (r) => (r.migrationOperation === CREATING_SCHEMA ? { ...r, migrationOperation: copyingOperation(r.fullLoadQueuedTables) } : undefined));
   }
   const plan = await copyPlanFor(rt, { ...i, run: e.record.migrationId });
   const units = unitsOf(plan);
